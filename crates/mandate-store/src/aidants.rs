@@ -1,0 +1,211 @@
+//! Aidants (helpers): who they are, where they work, and their credentials as stored values.
+//! Hashing passwords and checking TOTP codes is the server's job; this module keeps state.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::{new_id, write_transaction, DbConnection};
+use crate::domain::{Email, Role};
+use crate::error::{StoreError, StoreResult};
+use crate::organisations::{self, require_text, Organisation};
+use crate::schema::{aidant_organisations, aidants, organisations as organisations_table};
+
+#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
+#[diesel(table_name = aidants)]
+pub struct Aidant {
+    pub id: String,
+    pub email: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub profession: String,
+    pub phone: Option<String>,
+    pub current_organisation_id: String,
+    pub role: String,
+    pub password_hash: String,
+    pub totp_secret: String,
+    pub totp_step_seconds: i32,
+    pub charter_signed_at: Option<NaiveDateTime>,
+    pub active: bool,
+    pub failed_attempts: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+// Credentials never reach a log line through `{:?}`.
+impl std::fmt::Debug for Aidant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Aidant")
+            .field("id", &self.id)
+            .field("current_organisation_id", &self.current_organisation_id)
+            .field("role", &self.role)
+            .field("active", &self.active)
+            .field("password_hash", &"<redacted>")
+            .field("totp_secret", &"<redacted>")
+            .finish_non_exhaustive()
+    }
+}
+
+impl Aidant {
+    pub fn role(&self) -> Role {
+        self.role.parse().unwrap_or(Role::Aidant)
+    }
+
+    pub fn is_locked(&self, now: NaiveDateTime) -> bool {
+        self.locked_until.is_some_and(|until| until > now)
+    }
+}
+
+pub struct NewAidant {
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub profession: String,
+    pub phone: Option<String>,
+    /// The first one becomes the current organisation.
+    pub organisation_ids: Vec<String>,
+    pub role: Role,
+    pub password_hash: String,
+    pub totp_secret: String,
+    pub totp_step_seconds: i32,
+    pub charter_signed_at: Option<NaiveDateTime>,
+}
+
+pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> StoreResult<Aidant> {
+    let Some(current) = new.organisation_ids.first().cloned() else {
+        return Err(StoreError::InvalidField { field: "organisations", reason: "at least one is required".into() });
+    };
+    if new.totp_step_seconds != 30 && new.totp_step_seconds != 60 {
+        return Err(StoreError::InvalidField { field: "totp_step_seconds", reason: "30 or 60".into() });
+    }
+    let aidant = Aidant {
+        id: new_id(),
+        email: new.email.as_str().to_owned(),
+        given_name: require_text("given_name", &new.given_name)?,
+        family_name: require_text("family_name", &new.family_name)?,
+        profession: require_text("profession", &new.profession)?,
+        phone: new.phone.filter(|p| !p.trim().is_empty()),
+        current_organisation_id: current,
+        role: new.role.key().to_owned(),
+        password_hash: new.password_hash,
+        totp_secret: new.totp_secret,
+        totp_step_seconds: new.totp_step_seconds,
+        charter_signed_at: new.charter_signed_at,
+        active: true,
+        failed_attempts: 0,
+        locked_until: None,
+        created_at: now,
+    };
+    write_transaction(conn, |conn| {
+        if find_by_email(conn, &new.email)?.is_some() {
+            return Err(StoreError::DuplicateEmail(new.email.as_str().to_owned()));
+        }
+        for organisation_id in &new.organisation_ids {
+            organisations::find(conn, organisation_id)?;
+        }
+        diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
+        for organisation_id in &new.organisation_ids {
+            insert_membership(conn, &aidant.id, organisation_id)?;
+        }
+        Ok(aidant.clone())
+    })
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Aidant> {
+    aidants::table
+        .find(id)
+        .select(Aidant::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("aidant"))
+}
+
+pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> StoreResult<Option<Aidant>> {
+    Ok(aidants::table
+        .filter(aidants::email.eq(email.as_str()))
+        .select(Aidant::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn is_member(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        aidant_organisations::table
+            .filter(aidant_organisations::aidant_id.eq(aidant_id))
+            .filter(aidant_organisations::organisation_id.eq(organisation_id)),
+    ))
+    .get_result(conn)?)
+}
+
+pub fn organisations_of(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<Organisation>> {
+    Ok(aidant_organisations::table
+        .inner_join(organisations_table::table)
+        .filter(aidant_organisations::aidant_id.eq(aidant_id))
+        .order(organisations_table::name.asc())
+        .select(Organisation::as_select())
+        .load(conn)?)
+}
+
+pub fn add_to_organisation(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<()> {
+    find(conn, aidant_id)?;
+    organisations::find(conn, organisation_id)?;
+    write_transaction(conn, |conn| insert_membership(conn, aidant_id, organisation_id))
+}
+
+/// Adds a membership unless it exists (`ON CONFLICT` is not in the dialect both backends share).
+fn insert_membership(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<()> {
+    if !is_member(conn, aidant_id, organisation_id)? {
+        diesel::insert_into(aidant_organisations::table)
+            .values((
+                aidant_organisations::aidant_id.eq(aidant_id),
+                aidant_organisations::organisation_id.eq(organisation_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Makes `organisation_id` the aidant's current organisation; they must belong to it.
+pub fn switch_organisation(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<()> {
+    if !is_member(conn, aidant_id, organisation_id)? {
+        return Err(StoreError::NotMember { organisation_id: organisation_id.to_owned() });
+    }
+    diesel::update(aidants::table.find(aidant_id))
+        .set(aidants::current_organisation_id.eq(organisation_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Counts a failed login; locks the account for `lock_for` once `max_attempts` is reached.
+/// Returns the aidant as stored afterwards.
+pub fn record_failed_login(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    max_attempts: i32,
+    lock_for: chrono::Duration,
+    now: NaiveDateTime,
+) -> StoreResult<Aidant> {
+    write_transaction(conn, |conn| {
+        let aidant = find(conn, aidant_id)?;
+        let attempts = aidant.failed_attempts + 1;
+        let locked_until = if attempts >= max_attempts { Some(now + lock_for) } else { aidant.locked_until };
+        diesel::update(aidants::table.find(aidant_id))
+            .set((aidants::failed_attempts.eq(attempts), aidants::locked_until.eq(locked_until)))
+            .execute(conn)?;
+        find(conn, aidant_id)
+    })
+}
+
+pub fn reset_failed_logins(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<()> {
+    diesel::update(aidants::table.find(aidant_id))
+        .set((aidants::failed_attempts.eq(0), aidants::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_active(conn: &mut DbConnection, aidant_id: &str, active: bool) -> StoreResult<()> {
+    let n = diesel::update(aidants::table.find(aidant_id)).set(aidants::active.eq(active)).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("aidant"));
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Connections: one diesel code path over SQLite and PostgreSQL, an r2d2 pool that picks the
+//! backend from the URL scheme, embedded migrations, and write transactions.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{StoreError, StoreResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// One connection, to whichever backend the URL named. Every query in this crate is written
+/// once against this type.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl DbConnection {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConnection::Sqlite(_) => Backend::Sqlite,
+            DbConnection::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// Where the database is, parsed from `database.url`. The scheme is checked here: diesel's
+/// `MultiConnection::establish` would silently treat an unknown URL as a new SQLite file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    SqliteFile(PathBuf),
+    SqliteMemory,
+    Postgres(String),
+}
+
+impl DatabaseTarget {
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        let url = url.trim();
+        if let Some(rest) = url.strip_prefix("sqlite://") {
+            if rest.is_empty() {
+                return Err(StoreError::UnsupportedDatabaseUrl(url.to_owned()));
+            }
+            if rest == ":memory:" {
+                return Ok(DatabaseTarget::SqliteMemory);
+            }
+            return Ok(DatabaseTarget::SqliteFile(PathBuf::from(rest)));
+        }
+        if url == "sqlite::memory:" {
+            return Ok(DatabaseTarget::SqliteMemory);
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseTarget::Postgres(url.to_owned()));
+        }
+        Err(StoreError::UnsupportedDatabaseUrl(url.to_owned()))
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseTarget::Postgres(_) => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+
+    /// Opens one connection, initialised for our needs.
+    pub fn connect(&self) -> StoreResult<DbConnection> {
+        match self {
+            DatabaseTarget::SqliteFile(path) => {
+                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        StoreError::Connection(format!("cannot create {}: {e}", parent.display()))
+                    })?;
+                }
+                let path_str = path.to_str().ok_or_else(|| {
+                    StoreError::Connection(format!("non UTF-8 path {}", path.display()))
+                })?;
+                let mut conn = SqliteConnection::establish(path_str)
+                    .map_err(|e| StoreError::Connection(format!("{}: {e}", path.display())))?;
+                init_sqlite(&mut conn, true)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseTarget::SqliteMemory => {
+                let mut conn = SqliteConnection::establish(":memory:")
+                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                init_sqlite(&mut conn, false)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(|e| StoreError::Connection(e.to_string())),
+        }
+    }
+}
+
+fn init_sqlite(conn: &mut SqliteConnection, wal: bool) -> StoreResult<()> {
+    // busy_timeout first, so that switching to WAL waits for another process instead of failing.
+    conn.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")?;
+    if wal {
+        conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")?;
+    }
+    Ok(())
+}
+
+/// r2d2 manager that builds connections through [`DatabaseTarget::connect`], so the pool
+/// reports the real connection error and every connection gets its pragmas.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        self.target.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// The store: a pool of connections to one database. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("backend", &self.backend).finish()
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url` (without migrating it). Fails with the real
+    /// connection error if the database cannot be reached.
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Store> {
+        let target = DatabaseTarget::parse(url)?;
+        let backend = target.backend();
+        // An in-memory SQLite database exists once per connection: share exactly one.
+        let max_size = match target {
+            DatabaseTarget::SqliteMemory => 1,
+            _ => max_connections.max(1),
+        };
+        // Connect once up front so the caller sees the real error, not a pool time-out.
+        drop(target.connect()?);
+        let pool = r2d2::Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .build(ConnectionManager { target })?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Opens and applies pending migrations.
+    pub fn open_and_migrate(url: &str, max_connections: u32) -> StoreResult<Store> {
+        let store = Store::open(url, max_connections)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn conn(&self) -> StoreResult<PooledConnection> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Applies the embedded migrations of this backend; returns how many were applied.
+    pub fn migrate(&self) -> StoreResult<usize> {
+        let mut conn = self.conn()?;
+        let applied = match &mut *conn {
+            DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+            DbConnection::Postgres(c) => {
+                // Two replicas starting together must not run the migrations twice.
+                c.batch_execute("SELECT pg_advisory_lock(72417001)")?;
+                let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|v| v.len());
+                c.batch_execute("SELECT pg_advisory_unlock(72417001)")?;
+                result
+            }
+        };
+        applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// Is the database reachable right now?
+    pub fn ping(&self) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+        Ok(())
+    }
+}
+
+/// Runs `f` inside a write transaction. On SQLite the transaction starts `IMMEDIATE`, taking
+/// the write lock first: a deferred transaction that read before writing would fail with
+/// SQLITE_BUSY when another writer committed in between. Rolls back when `f` fails.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => {
+            let nested = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_some();
+            if nested {
+                // Inside a transaction the write lock is already held: a savepoint suffices.
+                AnsiTransactionManager::begin_transaction(c)?
+            } else {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            }
+        }
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            if let Err(rollback) = <DbConnection as Connection>::TransactionManager::rollback_transaction(conn) {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The current UTC time at the precision both backends store (microseconds), so that a value
+/// read back equals the value written (the journal hashes it).
+pub fn now() -> chrono::NaiveDateTime {
+    truncate_to_micros(chrono::Utc::now().naive_utc())
+}
+
+pub fn truncate_to_micros(t: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    use chrono::Timelike;
+    let nanos = t.nanosecond() / 1_000 * 1_000;
+    t.with_nanosecond(nanos).unwrap_or(t)
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_scheme_picks_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://data/idp.db").unwrap(),
+            DatabaseTarget::SqliteFile("data/idp.db".into())
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/lib/idp.db").unwrap(),
+            DatabaseTarget::SqliteFile("/var/lib/idp.db".into())
+        );
+        assert_eq!(DatabaseTarget::parse("sqlite::memory:").unwrap(), DatabaseTarget::SqliteMemory);
+        assert_eq!(DatabaseTarget::parse("postgres://u@h/db").unwrap().backend(), Backend::Postgres);
+        assert_eq!(DatabaseTarget::parse("postgresql://u@h/db").unwrap().backend(), Backend::Postgres);
+    }
+
+    #[test]
+    fn url_without_known_scheme_is_refused_not_turned_into_a_file() {
+        for bad in ["idp.db", "mysql://x", "sqlite://", ""] {
+            assert!(
+                matches!(DatabaseTarget::parse(bad), Err(StoreError::UnsupportedDatabaseUrl(_))),
+                "{bad:?} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn unreachable_postgres_reports_the_real_error() {
+        let err = Store::open("postgres://nobody@127.0.0.1:1/none", 1).unwrap_err();
+        match err {
+            StoreError::Connection(msg) => assert!(msg.contains("127.0.0.1") || msg.contains("onnect"), "{msg}"),
+            other => panic!("expected a connection error, got {other:?}"),
+        }
+    }
+}

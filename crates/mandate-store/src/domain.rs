@@ -1,0 +1,320 @@
+//! Validated values, parsed once at the edge: a value of these types cannot be wrong.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{Duration, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// A SIRET: 14 digits whose Luhn checksum holds (La Poste's establishments, SIREN 356000000,
+/// use the sum of digits modulo 5 instead, per INSEE).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Siret(String);
+
+const LA_POSTE_SIREN: &str = "356000000";
+
+impl Siret {
+    pub fn parse(raw: &str) -> Result<Siret, StoreError> {
+        let digits: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if digits.len() != 14 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(StoreError::InvalidSiret(raw.to_owned()));
+        }
+        let valid = if digits.starts_with(LA_POSTE_SIREN) && digits != "35600000000048" {
+            digits.bytes().map(|b| u32::from(b - b'0')).sum::<u32>() % 5 == 0
+        } else {
+            luhn_valid(&digits)
+        };
+        if valid {
+            Ok(Siret(digits))
+        } else {
+            Err(StoreError::InvalidSiret(raw.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn luhn_valid(digits: &str) -> bool {
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b - b'0');
+            if i % 2 == 1 {
+                let doubled = d * 2;
+                if doubled > 9 {
+                    doubled - 9
+                } else {
+                    doubled
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum % 10 == 0
+}
+
+impl fmt::Display for Siret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The kinds of formality a mandate covers (the mandate scopes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Demarche {
+    Papiers,
+    Famille,
+    Social,
+    Travail,
+    Logement,
+    Transports,
+    Argent,
+    Justice,
+    Etranger,
+    Loisirs,
+}
+
+impl Demarche {
+    pub const ALL: [Demarche; 10] = [
+        Demarche::Papiers,
+        Demarche::Famille,
+        Demarche::Social,
+        Demarche::Travail,
+        Demarche::Logement,
+        Demarche::Transports,
+        Demarche::Argent,
+        Demarche::Justice,
+        Demarche::Etranger,
+        Demarche::Loisirs,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Demarche::Papiers => "papiers",
+            Demarche::Famille => "famille",
+            Demarche::Social => "social",
+            Demarche::Travail => "travail",
+            Demarche::Logement => "logement",
+            Demarche::Transports => "transports",
+            Demarche::Argent => "argent",
+            Demarche::Justice => "justice",
+            Demarche::Etranger => "etranger",
+            Demarche::Loisirs => "loisirs",
+        }
+    }
+
+    /// The label shown to people (the service's own wording).
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Demarche::Papiers => "Papiers - Citoyenneté",
+            Demarche::Famille => "Famille - Scolarité",
+            Demarche::Social => "Social - Santé",
+            Demarche::Travail => "Travail - Formation",
+            Demarche::Logement => "Logement",
+            Demarche::Transports => "Transports - Mobilité",
+            Demarche::Argent => "Argent - Impôts - Consommation",
+            Demarche::Justice => "Justice",
+            Demarche::Etranger => "Étranger",
+            Demarche::Loisirs => "Loisirs - Sports - Culture",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Demarche::Papiers => "Identity papers - Citizenship",
+            Demarche::Famille => "Family - Schooling",
+            Demarche::Social => "Social benefits - Health",
+            Demarche::Travail => "Work - Training",
+            Demarche::Logement => "Housing",
+            Demarche::Transports => "Transport - Mobility",
+            Demarche::Argent => "Money - Taxes - Consumer affairs",
+            Demarche::Justice => "Justice",
+            Demarche::Etranger => "Foreigners",
+            Demarche::Loisirs => "Leisure - Sports - Culture",
+        }
+    }
+}
+
+impl FromStr for Demarche {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Demarche::ALL
+            .into_iter()
+            .find(|d| d.key() == s)
+            .ok_or_else(|| StoreError::UnknownDemarche(s.to_owned()))
+    }
+}
+
+impl fmt::Display for Demarche {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// How long a mandate lasts. `Custom` is a fixed expiry date (the real service had one for
+/// the end of the health emergency); it is never offered on the mandate form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DurationKind {
+    Short,
+    Month,
+    Semester,
+    Long,
+    Custom,
+}
+
+impl DurationKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            DurationKind::Short => "short",
+            DurationKind::Month => "month",
+            DurationKind::Semester => "semester",
+            DurationKind::Long => "long",
+            DurationKind::Custom => "custom",
+        }
+    }
+
+    /// The standard length, `None` for a custom expiry.
+    pub fn length(self) -> Option<Duration> {
+        match self {
+            DurationKind::Short => Some(Duration::days(1)),
+            DurationKind::Month => Some(Duration::days(31)),
+            DurationKind::Semester => Some(Duration::days(182)),
+            DurationKind::Long => Some(Duration::days(365)),
+            DurationKind::Custom => None,
+        }
+    }
+
+    pub fn expiry_from(self, start: NaiveDateTime) -> Option<NaiveDateTime> {
+        self.length().map(|d| start + d)
+    }
+}
+
+impl FromStr for DurationKind {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "short" => Ok(DurationKind::Short),
+            "month" => Ok(DurationKind::Month),
+            "semester" => Ok(DurationKind::Semester),
+            "long" => Ok(DurationKind::Long),
+            "custom" => Ok(DurationKind::Custom),
+            other => Err(StoreError::UnknownDuration(other.to_owned())),
+        }
+    }
+}
+
+/// An email address, trimmed and lower-cased (addresses compare case-insensitively here).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Email, StoreError> {
+        let email = raw.trim().to_lowercase();
+        let valid = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+                    && !domain.contains('@')
+                    && email.len() <= 254
+            }
+            None => false,
+        };
+        if valid {
+            Ok(Email(email))
+        } else {
+            Err(StoreError::InvalidEmail(raw.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Aidant,
+    Manager,
+}
+
+impl Role {
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::Aidant => "aidant",
+            Role::Manager => "manager",
+        }
+    }
+}
+
+impl FromStr for Role {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "aidant" => Ok(Role::Aidant),
+            "manager" => Ok(Role::Manager),
+            other => Err(StoreError::UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siret_checksum_is_validated() {
+        // Real SIRETs: a Paris town-hall establishment and La Poste's head office.
+        assert!(Siret::parse("21750001600019").is_ok());
+        assert!(Siret::parse("217 500 016 00019").is_ok());
+        assert!(Siret::parse("35600000000048").is_ok());
+        assert!(Siret::parse("35600000049837").is_ok());
+        for bad in ["21750001600018", "2175000160001", "2175000160001a", "", "35600000049838"] {
+            assert!(matches!(Siret::parse(bad), Err(StoreError::InvalidSiret(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn demarches_round_trip_and_unknown_ones_are_refused() {
+        for d in Demarche::ALL {
+            assert_eq!(d.key().parse::<Demarche>().unwrap(), d);
+        }
+        assert!(matches!("impots".parse::<Demarche>(), Err(StoreError::UnknownDemarche(_))));
+        assert!(matches!("Argent".parse::<Demarche>(), Err(StoreError::UnknownDemarche(_))));
+    }
+
+    #[test]
+    fn durations_have_the_service_lengths() {
+        assert_eq!(DurationKind::Short.length(), Some(Duration::days(1)));
+        assert_eq!(DurationKind::Month.length(), Some(Duration::days(31)));
+        assert_eq!(DurationKind::Semester.length(), Some(Duration::days(182)));
+        assert_eq!(DurationKind::Long.length(), Some(Duration::days(365)));
+        assert!("forever".parse::<DurationKind>().is_err());
+    }
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(Email::parse("  Camille.Martin@Example.FR ").unwrap().as_str(), "camille.martin@example.fr");
+        for bad in ["camille", "@example.fr", "a@b", "a b@example.fr", "a@.fr"] {
+            assert!(Email::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

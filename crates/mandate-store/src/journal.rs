@@ -1,0 +1,305 @@
+//! The journal: an append-only hash chain proving who helped whom with what, and when.
+//!
+//! Every entry carries the SHA-256 of the previous one; `verify` walks the chain. Entries
+//! name aidants, usagers and mandates by id only and copy no personal data, so a usager can
+//! be erased while the chain stays whole. No code path updates or deletes an entry, and both
+//! backends refuse it with a trigger.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::db::{write_transaction, DbConnection};
+use crate::domain::Demarche;
+use crate::error::{StoreError, StoreResult};
+use crate::schema::journal_entries;
+
+/// The `prev_hash` of the first entry.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// What happened: the actions the service records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JournalAction {
+    AidantConnected,
+    UsagerIdentityVerified,
+    AttestationCreated,
+    AuthorisationCreated,
+    AuthorisationUsed,
+    AuthorisationRevoked,
+    MandateRevoked,
+    MandateRenewed,
+    OrganisationSwitched,
+    SecondFactorAdded,
+    SecondFactorRemoved,
+}
+
+impl JournalAction {
+    pub const ALL: [JournalAction; 11] = [
+        JournalAction::AidantConnected,
+        JournalAction::UsagerIdentityVerified,
+        JournalAction::AttestationCreated,
+        JournalAction::AuthorisationCreated,
+        JournalAction::AuthorisationUsed,
+        JournalAction::AuthorisationRevoked,
+        JournalAction::MandateRevoked,
+        JournalAction::MandateRenewed,
+        JournalAction::OrganisationSwitched,
+        JournalAction::SecondFactorAdded,
+        JournalAction::SecondFactorRemoved,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            JournalAction::AidantConnected => "aidant_connected",
+            JournalAction::UsagerIdentityVerified => "usager_identity_verified",
+            JournalAction::AttestationCreated => "attestation_created",
+            JournalAction::AuthorisationCreated => "authorisation_created",
+            JournalAction::AuthorisationUsed => "authorisation_used",
+            JournalAction::AuthorisationRevoked => "authorisation_revoked",
+            JournalAction::MandateRevoked => "mandate_revoked",
+            JournalAction::MandateRenewed => "mandate_renewed",
+            JournalAction::OrganisationSwitched => "organisation_switched",
+            JournalAction::SecondFactorAdded => "second_factor_added",
+            JournalAction::SecondFactorRemoved => "second_factor_removed",
+        }
+    }
+}
+
+impl FromStr for JournalAction {
+    type Err = StoreError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JournalAction::ALL
+            .into_iter()
+            .find(|a| a.key() == s)
+            .ok_or(StoreError::InvalidField { field: "action", reason: format!("unknown journal action {s:?}") })
+    }
+}
+
+impl fmt::Display for JournalAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+/// One stored entry.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = journal_entries)]
+pub struct JournalEntry {
+    pub seq: i64,
+    pub created_at: NaiveDateTime,
+    pub action: String,
+    pub aidant_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub usager_id: Option<String>,
+    pub mandate_id: Option<String>,
+    pub authorisation_id: Option<String>,
+    pub demarche: Option<String>,
+    pub client_id: Option<String>,
+    /// JSON object with non-personal context (a reason, a hash, a relying party's name).
+    pub details: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl JournalEntry {
+    /// The hash this entry must carry, computed from its content and its predecessor's hash.
+    pub fn expected_hash(&self) -> String {
+        // A JSON array of the fields in a fixed order: unambiguous, and easy to re-derive
+        // with any tool when proving an entry outside this code.
+        let canonical = serde_json::json!([
+            self.seq,
+            self.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            self.action,
+            self.aidant_id,
+            self.organisation_id,
+            self.usager_id,
+            self.mandate_id,
+            self.authorisation_id,
+            self.demarche,
+            self.client_id,
+            self.details,
+            self.prev_hash,
+        ]);
+        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    }
+}
+
+/// What to record; ids only, never names, birth dates or emails.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub action: JournalAction,
+    pub aidant_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub usager_id: Option<String>,
+    pub mandate_id: Option<String>,
+    pub authorisation_id: Option<String>,
+    pub demarche: Option<Demarche>,
+    pub client_id: Option<String>,
+    pub details: Option<serde_json::Value>,
+}
+
+impl NewEntry {
+    pub fn new(action: JournalAction) -> NewEntry {
+        NewEntry {
+            action,
+            aidant_id: None,
+            organisation_id: None,
+            usager_id: None,
+            mandate_id: None,
+            authorisation_id: None,
+            demarche: None,
+            client_id: None,
+            details: None,
+        }
+    }
+
+    pub fn aidant(mut self, id: &str) -> Self {
+        self.aidant_id = Some(id.to_owned());
+        self
+    }
+    pub fn organisation(mut self, id: &str) -> Self {
+        self.organisation_id = Some(id.to_owned());
+        self
+    }
+    pub fn usager(mut self, id: &str) -> Self {
+        self.usager_id = Some(id.to_owned());
+        self
+    }
+    pub fn mandate(mut self, id: &str) -> Self {
+        self.mandate_id = Some(id.to_owned());
+        self
+    }
+    pub fn authorisation(mut self, id: &str) -> Self {
+        self.authorisation_id = Some(id.to_owned());
+        self
+    }
+    pub fn demarche(mut self, demarche: Demarche) -> Self {
+        self.demarche = Some(demarche);
+        self
+    }
+    pub fn client(mut self, id: &str) -> Self {
+        self.client_id = Some(id.to_owned());
+        self
+    }
+    pub fn details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+}
+
+/// Appends one entry at the head of the chain. Call it inside the transaction that makes the
+/// change it records, so that both happen or neither.
+///
+/// Concurrent appends (threads or processes) are serialised: on SQLite by the write lock that
+/// [`write_transaction`] takes, on PostgreSQL by a transaction-scoped advisory lock. The
+/// primary key on `seq` turns any lapse of that into an error, never a fork.
+pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> StoreResult<JournalEntry> {
+    write_transaction(conn, |conn| {
+        if let DbConnection::Postgres(_) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(72417002)").execute(conn)?;
+        }
+        let head: Option<(i64, String)> = journal_entries::table
+            .order(journal_entries::seq.desc())
+            .select((journal_entries::seq, journal_entries::hash))
+            .first(conn)
+            .optional()?;
+        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+        let mut stored = JournalEntry {
+            seq: prev_seq + 1,
+            created_at: crate::db::truncate_to_micros(now),
+            action: entry.action.key().to_owned(),
+            aidant_id: entry.aidant_id,
+            organisation_id: entry.organisation_id,
+            usager_id: entry.usager_id,
+            mandate_id: entry.mandate_id,
+            authorisation_id: entry.authorisation_id,
+            demarche: entry.demarche.map(|d| d.key().to_owned()),
+            client_id: entry.client_id,
+            details: entry.details.map(|d| d.to_string()),
+            prev_hash,
+            hash: String::new(),
+        };
+        stored.hash = stored.expected_hash();
+        diesel::insert_into(journal_entries::table).values(&stored).execute(conn)?;
+        Ok(stored)
+    })
+}
+
+/// The outcome of walking the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum ChainReport {
+    Intact { entries: i64, head_hash: String },
+    Broken { seq: i64, reason: String },
+}
+
+const VERIFY_PAGE: i64 = 1_000;
+
+/// Walks the whole chain in order, page by page, and names the first entry that does not fit.
+pub fn verify(conn: &mut DbConnection) -> StoreResult<ChainReport> {
+    let mut expected_seq = 1_i64;
+    let mut prev_hash = GENESIS_HASH.to_owned();
+    loop {
+        let page: Vec<JournalEntry> = journal_entries::table
+            .filter(journal_entries::seq.ge(expected_seq))
+            .order(journal_entries::seq.asc())
+            .limit(VERIFY_PAGE)
+            .select(JournalEntry::as_select())
+            .load(conn)?;
+        if page.is_empty() {
+            return Ok(ChainReport::Intact { entries: expected_seq - 1, head_hash: prev_hash });
+        }
+        for entry in page {
+            if entry.seq != expected_seq {
+                return Ok(ChainReport::Broken {
+                    seq: expected_seq,
+                    reason: format!("entry {expected_seq} is missing (next stored entry is {})", entry.seq),
+                });
+            }
+            if entry.prev_hash != prev_hash {
+                return Ok(ChainReport::Broken {
+                    seq: entry.seq,
+                    reason: "prev_hash does not match the hash of the previous entry".into(),
+                });
+            }
+            if entry.expected_hash() != entry.hash {
+                return Ok(ChainReport::Broken {
+                    seq: entry.seq,
+                    reason: "content does not match its hash (the entry was altered)".into(),
+                });
+            }
+            prev_hash = entry.hash;
+            expected_seq += 1;
+        }
+    }
+}
+
+/// Entries for one usager, oldest first (what a usager may ask to see).
+pub fn entries_for_usager(conn: &mut DbConnection, usager_id: &str) -> StoreResult<Vec<JournalEntry>> {
+    Ok(journal_entries::table
+        .filter(journal_entries::usager_id.eq(usager_id))
+        .order(journal_entries::seq.asc())
+        .select(JournalEntry::as_select())
+        .load(conn)?)
+}
+
+/// Entries of one action, newest first, at most `limit`.
+pub fn recent(conn: &mut DbConnection, action: Option<JournalAction>, limit: i64) -> StoreResult<Vec<JournalEntry>> {
+    let mut query = journal_entries::table.select(JournalEntry::as_select()).into_boxed();
+    if let Some(action) = action {
+        query = query.filter(journal_entries::action.eq(action.key()));
+    }
+    Ok(query.order(journal_entries::seq.desc()).limit(limit).load(conn)?)
+}
+
+pub fn count(conn: &mut DbConnection, action: JournalAction) -> StoreResult<i64> {
+    Ok(journal_entries::table
+        .filter(journal_entries::action.eq(action.key()))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,21 @@
+//! All persistent state of Aidants IdP, through diesel on SQLite or PostgreSQL.
+//!
+//! Functions take a `&mut DbConnection` (from [`Store::conn`]) and an explicit `now`, so that
+//! the rules about time are tested without waiting. Nothing here knows about HTTP or OIDC.
+
+pub mod aidants;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod journal;
+pub mod mandates;
+pub mod organisations;
+pub mod schema;
+pub mod usagers;
+
+pub use db::{now, write_transaction, Backend, DbConnection, Store};
+pub use domain::{Demarche, DurationKind, Email, Role, Siret};
+pub use error::{StoreError, StoreResult};
+
+#[cfg(feature = "test-support")]
+pub mod testing;

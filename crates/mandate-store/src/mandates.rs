@@ -1,0 +1,458 @@
+//! Mandates and their authorisations (one per démarche), and the question every other part
+//! asks: may this aidant, in this organisation, act for this usager for this démarche now?
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::aidants;
+use crate::db::{new_id, write_transaction, DbConnection};
+use crate::domain::{Demarche, DurationKind};
+use crate::error::{StoreError, StoreResult};
+use crate::journal::{self, JournalAction, NewEntry};
+use crate::schema::{authorisations, mandates, usagers};
+use crate::usagers::Usager;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = mandates)]
+pub struct Mandate {
+    pub id: String,
+    pub organisation_id: String,
+    pub usager_id: String,
+    pub created_by_aidant_id: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub duration_kind: String,
+    pub is_remote: bool,
+    pub consent_proof: Option<String>,
+    pub attestation_hash: Option<String>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by_aidant_id: Option<String>,
+}
+
+impl Mandate {
+    pub fn is_live(&self, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = authorisations)]
+pub struct Authorisation {
+    pub id: String,
+    pub mandate_id: String,
+    pub demarche: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_by_aidant_id: Option<String>,
+}
+
+impl Authorisation {
+    pub fn demarche(&self) -> Option<Demarche> {
+        self.demarche.parse().ok()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewMandate {
+    pub organisation_id: String,
+    pub usager_id: String,
+    pub aidant_id: String,
+    pub demarches: Vec<Demarche>,
+    pub duration: DurationKind,
+    /// Required for `DurationKind::Custom`, ignored otherwise.
+    pub custom_expires_at: Option<NaiveDateTime>,
+    pub is_remote: bool,
+    /// How a remote usager consented (e.g. the hash of the one-time code exchange).
+    pub consent_proof: Option<String>,
+    /// SHA-256 of the printed attestation.
+    pub attestation_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MandateWithAuthorisations {
+    pub mandate: Mandate,
+    pub authorisations: Vec<Authorisation>,
+}
+
+/// Creates a mandate with one authorisation per démarche. Any live authorisation of the same
+/// organisation + usager + démarche is revoked first: there are never two live ones.
+/// The whole change and its journal entries are one transaction.
+pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> StoreResult<MandateWithAuthorisations> {
+    let mut demarches = new.demarches.clone();
+    demarches.sort();
+    demarches.dedup();
+    if demarches.is_empty() {
+        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
+    }
+    let expires_at = match new.duration.expiry_from(now) {
+        Some(at) => at,
+        None => new.custom_expires_at.ok_or(StoreError::InvalidField {
+            field: "expires_at",
+            reason: "a custom duration needs an expiry".into(),
+        })?,
+    };
+    if expires_at <= now {
+        return Err(StoreError::ExpiryInPast(expires_at));
+    }
+    if new.is_remote && new.consent_proof.as_deref().is_none_or(|p| p.trim().is_empty()) {
+        return Err(StoreError::InvalidField { field: "consent_proof", reason: "a remote mandate needs the usager's consent proof".into() });
+    }
+
+    write_transaction(conn, |conn| {
+        let aidant = aidants::find(conn, &new.aidant_id)?;
+        if !aidant.active {
+            return Err(StoreError::AidantInactive);
+        }
+        if !aidants::is_member(conn, &aidant.id, &new.organisation_id)? {
+            return Err(StoreError::NotMember { organisation_id: new.organisation_id.clone() });
+        }
+        crate::usagers::find(conn, &new.usager_id)?;
+
+        let mandate = Mandate {
+            id: new_id(),
+            organisation_id: new.organisation_id.clone(),
+            usager_id: new.usager_id.clone(),
+            created_by_aidant_id: aidant.id.clone(),
+            created_at: now,
+            expires_at,
+            duration_kind: new.duration.key().to_owned(),
+            is_remote: new.is_remote,
+            consent_proof: new.consent_proof.clone(),
+            attestation_hash: new.attestation_hash.clone(),
+            revoked_at: None,
+            revoked_by_aidant_id: None,
+        };
+        diesel::insert_into(mandates::table).values(&mandate).execute(conn)?;
+
+        let mut created = Vec::with_capacity(demarches.len());
+        for demarche in &demarches {
+            for replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
+                revoke_authorisation_row(conn, &replaced.id, &aidant.id, now)?;
+                journal::append(
+                    conn,
+                    NewEntry::new(JournalAction::AuthorisationRevoked)
+                        .aidant(&aidant.id)
+                        .organisation(&new.organisation_id)
+                        .usager(&new.usager_id)
+                        .mandate(&replaced.mandate_id)
+                        .authorisation(&replaced.id)
+                        .demarche(*demarche)
+                        .details(serde_json::json!({"reason": "replaced", "by_mandate": mandate.id})),
+                    now,
+                )?;
+            }
+            let authorisation = Authorisation {
+                id: new_id(),
+                mandate_id: mandate.id.clone(),
+                demarche: demarche.key().to_owned(),
+                created_at: now,
+                revoked_at: None,
+                revoked_by_aidant_id: None,
+            };
+            diesel::insert_into(authorisations::table).values(&authorisation).execute(conn)?;
+            journal::append(
+                conn,
+                NewEntry::new(JournalAction::AuthorisationCreated)
+                    .aidant(&aidant.id)
+                    .organisation(&new.organisation_id)
+                    .usager(&new.usager_id)
+                    .mandate(&mandate.id)
+                    .authorisation(&authorisation.id)
+                    .demarche(*demarche)
+                    .details(serde_json::json!({
+                        "duration": mandate.duration_kind,
+                        "remote": mandate.is_remote,
+                    })),
+                now,
+            )?;
+            created.push(authorisation);
+        }
+        if let Some(hash) = &mandate.attestation_hash {
+            journal::append(
+                conn,
+                NewEntry::new(JournalAction::AttestationCreated)
+                    .aidant(&aidant.id)
+                    .organisation(&new.organisation_id)
+                    .usager(&new.usager_id)
+                    .mandate(&mandate.id)
+                    .details(serde_json::json!({"attestation_sha256": hash})),
+                now,
+            )?;
+        }
+        Ok(MandateWithAuthorisations { mandate, authorisations: created })
+    })
+}
+
+fn live_authorisations_for(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    usager_id: &str,
+    demarche: Demarche,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<Authorisation>> {
+    Ok(authorisations::table
+        .inner_join(mandates::table)
+        .filter(mandates::organisation_id.eq(organisation_id))
+        .filter(mandates::usager_id.eq(usager_id))
+        .filter(mandates::revoked_at.is_null())
+        .filter(mandates::expires_at.gt(now))
+        .filter(authorisations::demarche.eq(demarche.key()))
+        .filter(authorisations::revoked_at.is_null())
+        .select(Authorisation::as_select())
+        .load(conn)?)
+}
+
+fn revoke_authorisation_row(conn: &mut DbConnection, id: &str, by: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(authorisations::table.find(id))
+        .set((authorisations::revoked_at.eq(now), authorisations::revoked_by_aidant_id.eq(by)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<MandateWithAuthorisations> {
+    let mandate = mandates::table
+        .find(id)
+        .select(Mandate::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("mandate"))?;
+    let authorisations = authorisations::table
+        .filter(authorisations::mandate_id.eq(id))
+        .order(authorisations::demarche.asc())
+        .select(Authorisation::as_select())
+        .load(conn)?;
+    Ok(MandateWithAuthorisations { mandate, authorisations })
+}
+
+/// Revokes a whole mandate and its live authorisations. The aidant must belong to the
+/// mandate's organisation.
+pub fn revoke(conn: &mut DbConnection, mandate_id: &str, aidant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    write_transaction(conn, |conn| {
+        let found = find(conn, mandate_id)?;
+        if !aidants::is_member(conn, aidant_id, &found.mandate.organisation_id)? {
+            return Err(StoreError::NotMember { organisation_id: found.mandate.organisation_id.clone() });
+        }
+        if found.mandate.revoked_at.is_some() {
+            return Ok(());
+        }
+        diesel::update(mandates::table.find(mandate_id))
+            .set((mandates::revoked_at.eq(now), mandates::revoked_by_aidant_id.eq(aidant_id)))
+            .execute(conn)?;
+        for authorisation in found.authorisations.iter().filter(|a| a.revoked_at.is_none()) {
+            revoke_authorisation_row(conn, &authorisation.id, aidant_id, now)?;
+        }
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::MandateRevoked)
+                .aidant(aidant_id)
+                .organisation(&found.mandate.organisation_id)
+                .usager(&found.mandate.usager_id)
+                .mandate(mandate_id),
+            now,
+        )?;
+        Ok(())
+    })
+}
+
+/// Revokes one authorisation, leaving the mandate's others in force.
+pub fn revoke_authorisation(conn: &mut DbConnection, authorisation_id: &str, aidant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    write_transaction(conn, |conn| {
+        let (authorisation, mandate): (Authorisation, Mandate) = authorisations::table
+            .inner_join(mandates::table)
+            .filter(authorisations::id.eq(authorisation_id))
+            .select((Authorisation::as_select(), Mandate::as_select()))
+            .first(conn)
+            .optional()?
+            .ok_or(StoreError::NotFound("authorisation"))?;
+        if !aidants::is_member(conn, aidant_id, &mandate.organisation_id)? {
+            return Err(StoreError::NotMember { organisation_id: mandate.organisation_id.clone() });
+        }
+        if authorisation.revoked_at.is_some() {
+            return Ok(());
+        }
+        revoke_authorisation_row(conn, authorisation_id, aidant_id, now)?;
+        let mut entry = NewEntry::new(JournalAction::AuthorisationRevoked)
+            .aidant(aidant_id)
+            .organisation(&mandate.organisation_id)
+            .usager(&mandate.usager_id)
+            .mandate(&mandate.id)
+            .authorisation(authorisation_id);
+        if let Some(demarche) = authorisation.demarche() {
+            entry = entry.demarche(demarche);
+        }
+        journal::append(conn, entry, now)?;
+        Ok(())
+    })
+}
+
+/// A live authorisation, with what a token needs to say about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LiveAuthorisation {
+    pub authorisation_id: String,
+    pub mandate_id: String,
+    pub organisation_id: String,
+    pub usager_id: String,
+    pub demarche: Demarche,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Why an aidant may not act.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Refusal {
+    AidantInactive,
+    NotMember,
+    NoMandate,
+    MandateExpired,
+    MandateRevoked,
+    AuthorisationRevoked,
+    DemarcheNotCovered,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Permission {
+    Granted(LiveAuthorisation),
+    Denied(Refusal),
+}
+
+/// May aidant `aidant_id`, in organisation `organisation_id`, act for usager `usager_id` for
+/// `demarche` at `now`? Yes only with a live authorisation on an unexpired, unrevoked mandate
+/// of that organisation, held by an active aidant who belongs to it.
+pub fn may_act(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    organisation_id: &str,
+    usager_id: &str,
+    demarche: Demarche,
+    now: NaiveDateTime,
+) -> StoreResult<Permission> {
+    let aidant = aidants::find(conn, aidant_id)?;
+    if !aidant.active {
+        return Ok(Permission::Denied(Refusal::AidantInactive));
+    }
+    if !aidants::is_member(conn, aidant_id, organisation_id)? {
+        return Ok(Permission::Denied(Refusal::NotMember));
+    }
+    let candidates: Vec<(Authorisation, Mandate)> = authorisations::table
+        .inner_join(mandates::table)
+        .filter(mandates::organisation_id.eq(organisation_id))
+        .filter(mandates::usager_id.eq(usager_id))
+        .filter(authorisations::demarche.eq(demarche.key()))
+        .order(mandates::created_at.desc())
+        .select((Authorisation::as_select(), Mandate::as_select()))
+        .load(conn)?;
+    if let Some((authorisation, mandate)) = candidates
+        .iter()
+        .find(|(a, m)| a.revoked_at.is_none() && m.is_live(now))
+    {
+        return Ok(Permission::Granted(LiveAuthorisation {
+            authorisation_id: authorisation.id.clone(),
+            mandate_id: mandate.id.clone(),
+            organisation_id: mandate.organisation_id.clone(),
+            usager_id: mandate.usager_id.clone(),
+            demarche,
+            expires_at: mandate.expires_at,
+        }));
+    }
+    // Refused: say why, from the most recent attempt at covering this démarche.
+    let refusal = match candidates.first() {
+        Some((_, mandate)) if mandate.revoked_at.is_some() => Refusal::MandateRevoked,
+        Some((_, mandate)) if mandate.expires_at <= now => Refusal::MandateExpired,
+        Some(_) => Refusal::AuthorisationRevoked,
+        None => {
+            let any_mandate: bool = diesel::select(diesel::dsl::exists(
+                mandates::table
+                    .filter(mandates::organisation_id.eq(organisation_id))
+                    .filter(mandates::usager_id.eq(usager_id)),
+            ))
+            .get_result(conn)?;
+            if any_mandate {
+                Refusal::DemarcheNotCovered
+            } else {
+                Refusal::NoMandate
+            }
+        }
+    };
+    Ok(Permission::Denied(refusal))
+}
+
+/// The live authorisations of an organisation for one usager (what the aidant may choose).
+pub fn live_authorisations(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    usager_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<LiveAuthorisation>> {
+    let rows: Vec<(Authorisation, Mandate)> = authorisations::table
+        .inner_join(mandates::table)
+        .filter(mandates::organisation_id.eq(organisation_id))
+        .filter(mandates::usager_id.eq(usager_id))
+        .filter(mandates::revoked_at.is_null())
+        .filter(mandates::expires_at.gt(now))
+        .filter(authorisations::revoked_at.is_null())
+        .order(authorisations::demarche.asc())
+        .select((Authorisation::as_select(), Mandate::as_select()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(a, m)| {
+            Some(LiveAuthorisation {
+                demarche: a.demarche()?,
+                authorisation_id: a.id,
+                mandate_id: m.id,
+                organisation_id: m.organisation_id,
+                usager_id: m.usager_id,
+                expires_at: m.expires_at,
+            })
+        })
+        .collect())
+}
+
+/// Usagers with at least one live authorisation in the organisation, optionally filtered by a
+/// case-insensitive search on their names, sorted by family name.
+pub fn usagers_with_live_mandates(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    search: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<Usager>> {
+    let mut found: Vec<Usager> = usagers::table
+        .filter(
+            usagers::id.eq_any(
+                mandates::table
+                    .inner_join(authorisations::table)
+                    .filter(mandates::organisation_id.eq(organisation_id))
+                    .filter(mandates::revoked_at.is_null())
+                    .filter(mandates::expires_at.gt(now))
+                    .filter(authorisations::revoked_at.is_null())
+                    .select(mandates::usager_id),
+            ),
+        )
+        .order((usagers::family_name.asc(), usagers::given_name.asc()))
+        .select(Usager::as_select())
+        .load(conn)?;
+    // Filtered here rather than in SQL: case-folding (and accents) differ between backends.
+    if let Some(term) = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+        found.retain(|u| {
+            let haystack = format!(
+                "{} {} {}",
+                u.given_name,
+                u.family_name,
+                u.preferred_username.as_deref().unwrap_or("")
+            )
+            .to_lowercase();
+            term.split_whitespace().all(|word| haystack.contains(word))
+        });
+    }
+    Ok(found)
+}
+
+/// Every mandate of an organisation, newest first.
+pub fn list_for_organisation(conn: &mut DbConnection, organisation_id: &str) -> StoreResult<Vec<Mandate>> {
+    Ok(mandates::table
+        .filter(mandates::organisation_id.eq(organisation_id))
+        .order(mandates::created_at.desc())
+        .select(Mandate::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,105 @@
+//! Throw-away databases for tests, on both backends.
+//!
+//! PostgreSQL tests use the database named by `IDP_TEST_POSTGRES_URL` and a fresh schema per
+//! test (dropped afterwards). When that variable is absent they are skipped with a message,
+//! except under CI (`CI` set), where a missing PostgreSQL is a failure: the backend must be
+//! tested for real there.
+
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::Connection;
+
+use crate::db::{Backend, Store};
+
+pub const POSTGRES_URL_VAR: &str = "IDP_TEST_POSTGRES_URL";
+
+pub struct TestDb {
+    pub store: Store,
+    pub url: String,
+    postgres_cleanup: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}/idp-test.db", dir.path().display());
+        let store = Store::open_and_migrate(&url, 8).expect("sqlite test database");
+        TestDb { store, url, postgres_cleanup: None, _dir: Some(dir) }
+    }
+
+    /// `None` (with a message) when no PostgreSQL is configured outside CI.
+    pub fn postgres() -> Option<TestDb> {
+        let base = postgres_base_url()?;
+        let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&base)
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {POSTGRES_URL_VAR}: {e}"));
+        admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
+        let url = with_search_path(&base, &schema);
+        let store = Store::open_and_migrate(&url, 8).expect("postgres test database");
+        Some(TestDb { store, url, postgres_cleanup: Some((base, schema)), _dir: None })
+    }
+
+    pub fn for_backend(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => Some(TestDb::sqlite()),
+            Backend::Postgres => TestDb::postgres(),
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.postgres_cleanup {
+            if let Ok(mut admin) = PgConnection::establish(base) {
+                let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+/// The configured PostgreSQL URL; panics under CI when it is missing.
+pub fn postgres_base_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!("{POSTGRES_URL_VAR} is not set: under CI the PostgreSQL backend must be tested")
+        }
+        _ => {
+            eprintln!("skipped on PostgreSQL: set {POSTGRES_URL_VAR} (make test does it when a server runs)");
+            None
+        }
+    }
+}
+
+/// The same database with `search_path` set to `schema` for every connection (libpq `options`).
+pub fn with_search_path(base: &str, schema: &str) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+/// Declares each listed test function (taking `&TestDb`) once per backend, in modules
+/// `sqlite` and `postgres`.
+#[macro_export]
+macro_rules! tests_on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&$crate::testing::TestDb::sqlite());
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = $crate::testing::TestDb::postgres() {
+                        super::$name(&db);
+                    }
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,162 @@
+//! Usagers: the people helped, with the identity an upstream provider verified.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::{new_id, DbConnection};
+use crate::error::{StoreError, StoreResult};
+use crate::organisations::require_text;
+use crate::schema::usagers;
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = usagers)]
+pub struct Usager {
+    pub id: String,
+    pub given_name: String,
+    pub family_name: String,
+    /// `YYYY-MM-DD`, with `00` for unknown month or day (FranceConnect's format).
+    pub birthdate: String,
+    /// `male` or `female`.
+    pub gender: String,
+    /// INSEE commune code, empty when born abroad.
+    pub birthplace: String,
+    /// INSEE country code, `99100` for France.
+    pub birthcountry: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub preferred_username: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub country: Option<String>,
+    pub upstream_issuer: String,
+    pub upstream_subject: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewUsager {
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: String,
+    pub gender: String,
+    pub birthplace: String,
+    pub birthcountry: String,
+    pub email: String,
+    pub phone: Option<String>,
+    pub preferred_username: Option<String>,
+    pub street_address: Option<String>,
+    pub postal_code: Option<String>,
+    pub locality: Option<String>,
+    pub country: Option<String>,
+    pub upstream_issuer: String,
+    pub upstream_subject: String,
+}
+
+const FRANCE: &str = "99100";
+
+fn is_insee_code(s: &str) -> bool {
+    s.len() == 5 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `YYYY-MM-DD` where month and day may be `00` (unknown), as FranceConnect sends them.
+fn is_fc_birthdate(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let [y, m, d] = parts.as_slice() else { return false };
+    let numeric = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_digit());
+    if !(numeric(y, 4) && numeric(m, 2) && numeric(d, 2)) {
+        return false;
+    }
+    let (month, day): (u32, u32) = (m.parse().unwrap_or(99), d.parse().unwrap_or(99));
+    month <= 12 && day <= 31 && !(month == 0 && day != 0)
+}
+
+fn validate(new: &NewUsager) -> StoreResult<()> {
+    if !is_fc_birthdate(&new.birthdate) {
+        return Err(StoreError::InvalidField { field: "birthdate", reason: "expected YYYY-MM-DD (00 for unknown parts)".into() });
+    }
+    if new.gender != "male" && new.gender != "female" {
+        return Err(StoreError::InvalidField { field: "gender", reason: "expected male or female".into() });
+    }
+    if !is_insee_code(&new.birthcountry) {
+        return Err(StoreError::InvalidField { field: "birthcountry", reason: "expected a 5-character INSEE code".into() });
+    }
+    let born_in_france = new.birthcountry == FRANCE;
+    if born_in_france && !is_insee_code(&new.birthplace) {
+        return Err(StoreError::InvalidField { field: "birthplace", reason: "expected a 5-character INSEE code when born in France".into() });
+    }
+    if !born_in_france && !new.birthplace.is_empty() {
+        return Err(StoreError::InvalidField { field: "birthplace", reason: "must be empty when born abroad".into() });
+    }
+    crate::domain::Email::parse(&new.email)?;
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConnection, new: NewUsager, now: NaiveDateTime) -> StoreResult<Usager> {
+    validate(&new)?;
+    let usager = Usager {
+        id: new_id(),
+        given_name: require_text("given_name", &new.given_name)?,
+        family_name: require_text("family_name", &new.family_name)?,
+        birthdate: new.birthdate,
+        gender: new.gender,
+        birthplace: new.birthplace,
+        birthcountry: new.birthcountry,
+        email: new.email.trim().to_owned(),
+        phone: new.phone,
+        preferred_username: new.preferred_username,
+        street_address: new.street_address,
+        postal_code: new.postal_code,
+        locality: new.locality,
+        country: new.country,
+        upstream_issuer: require_text("upstream_issuer", &new.upstream_issuer)?,
+        upstream_subject: require_text("upstream_subject", &new.upstream_subject)?,
+        created_at: now,
+    };
+    diesel::insert_into(usagers::table).values(&usager).execute(conn)?;
+    Ok(usager)
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Usager> {
+    usagers::table
+        .find(id)
+        .select(Usager::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("usager"))
+}
+
+pub fn find_by_upstream(conn: &mut DbConnection, issuer: &str, subject: &str) -> StoreResult<Option<Usager>> {
+    Ok(usagers::table
+        .filter(usagers::upstream_issuer.eq(issuer))
+        .filter(usagers::upstream_subject.eq(subject))
+        .select(Usager::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Erases a usager at the end of retention: their mandates go with them (cascade); the
+/// journal keeps its entries, which hold ids only.
+pub fn erase(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
+    let n = diesel::delete(usagers::table.find(id)).execute(conn)?;
+    if n == 0 {
+        return Err(StoreError::NotFound("usager"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_fc_birthdate;
+
+    #[test]
+    fn franceconnect_birthdates() {
+        for ok in ["1950-03-12", "1950-03-00", "1950-00-00"] {
+            assert!(is_fc_birthdate(ok), "{ok}");
+        }
+        for bad in ["1950-03", "1950", "1950-13-01", "1950-00-05", "50-03-12", "1950-3-12"] {
+            assert!(!is_fc_birthdate(bad), "{bad}");
+        }
+    }
+}

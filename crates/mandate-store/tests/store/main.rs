@@ -1,0 +1,14 @@
+//! The store's behaviour, on SQLite and on PostgreSQL.
+
+mod bad_input;
+mod fixtures;
+mod journal;
+mod mandates;
+
+/// Not a test on its own: the two-process journal test runs this binary twice with
+/// `--ignored --exact journal_child_appender`, each child appending to the same database.
+#[test]
+#[ignore = "helper process for journal::appends_from_two_processes_keep_one_chain"]
+fn journal_child_appender() {
+    journal::child_appender_main();
+}

@@ -1,0 +1,9 @@
+DROP TRIGGER journal_entries_no_delete;
+DROP TRIGGER journal_entries_no_update;
+DROP TABLE journal_entries;
+DROP TABLE authorisations;
+DROP TABLE mandates;
+DROP TABLE usagers;
+DROP TABLE aidant_organisations;
+DROP TABLE aidants;
+DROP TABLE organisations;

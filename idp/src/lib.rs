@@ -1,1 +1,12 @@
+//! Aidants IdP: an OpenID Connect provider that lets a trained helper (aidant) act for a
+//! person (usager) under a live mandate, and says so in the tokens it signs.
 
+pub mod blocking;
+pub mod cli;
+pub mod configuration;
+pub mod passwords;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod totp;

@@ -103,3 +103,17 @@ macro_rules! tests_on_both_backends {
         }
     };
 }
+
+impl TestDb {
+    /// Edits the journal behind the code's back, as someone with database access could:
+    /// lifts the append-only triggers, then runs `sql`.
+    pub fn tamper_with_journal(&self, sql: &str) {
+        let mut conn = self.store.conn().expect("connection");
+        let unlock = match self.store.backend() {
+            Backend::Sqlite => "DROP TRIGGER IF EXISTS journal_entries_no_update; DROP TRIGGER IF EXISTS journal_entries_no_delete;",
+            Backend::Postgres => "ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;",
+        };
+        conn.batch_execute(unlock).expect("lift the journal triggers");
+        conn.batch_execute(sql).expect("tampering statement");
+    }
+}

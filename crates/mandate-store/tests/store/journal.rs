@@ -1,12 +1,11 @@
 use std::process::Command;
 use std::sync::Arc;
 
-use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use mandate_store::journal::{self, ChainReport, JournalAction, NewEntry};
 use mandate_store::schema::journal_entries;
 use mandate_store::testing::TestDb;
-use mandate_store::{now, Backend, Demarche, Store};
+use mandate_store::{now, Demarche, Store};
 
 use crate::fixtures::{mandate, world};
 
@@ -53,16 +52,6 @@ fn appends_form_a_verifiable_chain(db: &TestDb) {
     assert_eq!(entries[1].prev_hash, entries[0].hash);
 }
 
-/// Simulates someone with database access editing behind the code's back.
-fn tamper(store: &Store, sql: &str) {
-    let mut conn = store.conn().unwrap();
-    let unlock = match store.backend() {
-        Backend::Sqlite => "DROP TRIGGER journal_entries_no_update; DROP TRIGGER journal_entries_no_delete;",
-        Backend::Postgres => "ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;",
-    };
-    conn.batch_execute(unlock).unwrap();
-    conn.batch_execute(sql).unwrap();
-}
 
 fn altered_entry_is_found(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
@@ -71,7 +60,7 @@ fn altered_entry_is_found(db: &TestDb) {
     }
     drop(conn);
     assert!(matches!(verify(&db.store), ChainReport::Intact { entries: 5, .. }));
-    tamper(&db.store, "UPDATE journal_entries SET demarche = 'justice' WHERE seq = 3");
+    db.tamper_with_journal("UPDATE journal_entries SET demarche = 'justice' WHERE seq = 3");
     match verify(&db.store) {
         ChainReport::Broken { seq, reason } => {
             assert_eq!(seq, 3);
@@ -87,7 +76,7 @@ fn removed_entry_is_found(db: &TestDb) {
         journal::append(&mut conn, used(i), now()).unwrap();
     }
     drop(conn);
-    tamper(&db.store, "DELETE FROM journal_entries WHERE seq = 2");
+    db.tamper_with_journal("DELETE FROM journal_entries WHERE seq = 2");
     assert!(matches!(verify(&db.store), ChainReport::Broken { seq: 2, .. }));
 }
 

@@ -1,0 +1,32 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+
+CARGO ?= cargo
+# PostgreSQL used by the tests when IDP_TEST_POSTGRES_URL is not set and a server answers here.
+PG_HOST ?= 127.0.0.1
+PG_USER ?= postgres
+PG_TEST_DB ?= idp_test
+
+.PHONY: run test build bench conformance clean
+
+## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
+## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client.
+run:
+	$(CARGO) build -p idp
+	@if [ -n "$(DEMO)" ]; then IDP__LOG__FORMAT=pretty ./target/debug/idp demo seed; fi
+	IDP__LOG__FORMAT=$${IDP__LOG__FORMAT:-pretty} ./target/debug/idp serve
+
+## Run every test, on SQLite and on PostgreSQL.
+test:
+	@if [ -z "$$IDP_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null && pg_isready -q -h $(PG_HOST); then \
+		psql -h $(PG_HOST) -U $(PG_USER) -tAc "SELECT 1 FROM pg_database WHERE datname = '$(PG_TEST_DB)'" | grep -q 1 \
+			|| psql -h $(PG_HOST) -U $(PG_USER) -qc 'CREATE DATABASE $(PG_TEST_DB)'; \
+		export IDP_TEST_POSTGRES_URL=postgres://$(PG_USER)@$(PG_HOST):5432/$(PG_TEST_DB); \
+		echo "PostgreSQL tests on $$IDP_TEST_POSTGRES_URL"; \
+	fi; \
+	$(CARGO) test --workspace --no-fail-fast
+
+build:
+	$(CARGO) build --workspace --release
+
+clean:
+	$(CARGO) clean

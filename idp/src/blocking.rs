@@ -1,0 +1,37 @@
+//! The one place where blocking work (diesel queries, argon2) leaves the async executor.
+
+use actix_web::web;
+use mandate_store::{DbConnection, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BlockingError<E> {
+    #[error(transparent)]
+    Inner(E),
+    #[error("the blocking task was cancelled")]
+    Cancelled,
+}
+
+/// Runs `f` with a pooled connection on actix's blocking thread pool.
+pub async fn with_conn<T, E, F>(store: &Store, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    T: Send + 'static,
+    E: From<StoreError> + From<BlockingError<StoreError>> + Send + 'static,
+{
+    let store = store.clone();
+    web::block(move || {
+        let mut conn = store.conn().map_err(E::from)?;
+        f(&mut conn)
+    })
+    .await
+    .map_err(|_| E::from(BlockingError::Cancelled))?
+}
+
+/// Runs CPU-heavy work (password hashing) on the blocking pool.
+pub async fn cpu<T, F>(f: F) -> Result<T, BlockingError<StoreError>>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f).await.map_err(|_| BlockingError::Cancelled)
+}

@@ -1,0 +1,153 @@
+//! The `idp` command, as an operator runs it.
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use mandate_store::testing::TestDb;
+use mandate_store::Backend;
+use serde_json::Value;
+
+use crate::helpers::{idp, stderr, stdout};
+
+crate::on_both_backends!(
+    org_add_refuses_a_bad_siret_and_stores_nothing,
+    aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates,
+    journal_verify_names_the_first_altered_entry,
+);
+
+fn org(url: &str) -> Value {
+    let out = idp(
+        url,
+        &["org", "add", "--name", "France Services Paris 13", "--siret", "21750001600019", "--address",
+          "1 place d'Italie", "--postcode", "75013", "--city", "Paris", "--region", "Île-de-France"],
+        None,
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+async fn org_add_refuses_a_bad_siret_and_stores_nothing(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let out = idp(
+        &db.url,
+        &["org", "add", "--name", "X", "--siret", "21750001600018", "--address", "a", "--postcode", "75013",
+          "--city", "Paris", "--region", "IDF"],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("invalid SIRET"), "{}", stderr(&out));
+    let list = idp(&db.url, &["org", "list"], None);
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&list)).unwrap(), serde_json::json!([]));
+    assert_eq!(org(&db.url)["siret"], "21750001600019");
+}
+
+async fn aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let org_id = org(&db.url)["id"].as_str().unwrap().to_owned();
+    let args = ["aidant", "add", "--email", "Camille.Martin@example.fr", "--given-name", "Camille",
+                "--family-name", "Martin", "--organisation", &org_id, "--password-stdin", "--totp-step", "60"];
+    let out = idp(&db.url, &args, Some("a long enough password\n"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let created: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(created["email"], "camille.martin@example.fr");
+    let uri = created["totp_enrolment_uri"].as_str().unwrap();
+    assert!(uri.starts_with("otpauth://totp/") && uri.contains("period=60"), "{uri}");
+    assert!(created.get("password").is_none(), "a password given on stdin is never echoed");
+
+    let again = idp(&db.url, &args, Some("another long password\n"));
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+
+    let unknown_org = idp(&db.url, &["aidant", "add", "--email", "x@example.fr", "--given-name", "X",
+        "--family-name", "Y", "--organisation", "no-such-org"], None);
+    assert!(!unknown_org.status.success());
+    assert!(stderr(&unknown_org).contains("organisation not found"), "{}", stderr(&unknown_org));
+}
+
+async fn journal_verify_names_the_first_altered_entry(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    {
+        let mut conn = db.store.conn().unwrap();
+        for i in 0..3 {
+            mandate_store::journal::append(
+                &mut conn,
+                mandate_store::journal::NewEntry::new(mandate_store::journal::JournalAction::AuthorisationUsed)
+                    .client(&format!("client-{i}")),
+                mandate_store::now(),
+            )
+            .unwrap();
+        }
+    }
+    let ok = idp(&db.url, &["journal", "verify"], None);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("intact: 3 entries"), "{}", stdout(&ok));
+
+    db.tamper_with_journal("UPDATE journal_entries SET client_id = 'forged' WHERE seq = 2");
+    let broken = idp(&db.url, &["journal", "verify"], None);
+    assert_eq!(broken.status.code(), Some(3));
+    assert!(stderr(&broken).contains("BROKEN at entry 2"), "{}", stderr(&broken));
+}
+
+#[test]
+fn a_bad_configuration_value_stops_start_naming_the_key() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .arg("serve")
+        .env("IDP__HTTP__BIND", "not-an-address")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`http.bind`"), "{}", stderr(&out));
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .arg("migrate")
+        .env("IDP__DATABASE__URL", "idp.db")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("`database.url`"), "{}", stderr(&out));
+}
+
+/// The README's first command on a fresh directory: the SQLite file is created and migrated,
+/// and `/readyz` answers ready.
+#[test]
+fn serve_on_a_fresh_directory_creates_the_database_and_becomes_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env("IDP__HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("IDP__ISSUER", format!("http://127.0.0.1:{port}"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let body = loop {
+        match reqwest::blocking_get(&format!("http://127.0.0.1:{port}/readyz")) {
+            Some(body) => break body,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            None => {
+                let _ = server.kill();
+                panic!("the server did not become ready within 30 s");
+            }
+        }
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(body.contains("\"ready\""), "{body}");
+    assert!(dir.path().join("data/idp.db").exists());
+}
+
+mod reqwest {
+    /// A minimal blocking GET over a std socket (the test runs outside any async runtime).
+    pub fn blocking_get(url: &str) -> Option<String> {
+        use std::io::{Read, Write};
+        let rest = url.strip_prefix("http://")?;
+        let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}")))?;
+        let mut stream = std::net::TcpStream::connect(host).ok()?;
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").ok()?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).ok()?;
+        response.starts_with("HTTP/1.1 200").then_some(response)
+    }
+}

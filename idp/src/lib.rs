@@ -4,6 +4,7 @@
 pub mod blocking;
 pub mod cli;
 pub mod configuration;
+pub mod keys;
 pub mod passwords;
 pub mod routes;
 pub mod startup;

@@ -1,0 +1,40 @@
+//! `idp keys …`: the operator's side of the keys folder. No database is opened.
+
+use crate::configuration::Settings;
+
+use super::SigningAlg;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Make a new active signing key; prints it as JSON.
+    Generate {
+        #[arg(long, default_value = "RS256")]
+        alg: SigningAlg,
+    },
+    /// Make a new active key; the previous active key of that algorithm stays published (retiring)
+    /// until retired, so tokens it signed still verify. Prints the new key as JSON.
+    Rotate {
+        #[arg(long, default_value = "RS256")]
+        alg: SigningAlg,
+    },
+    /// Stop publishing a key and delete it.
+    Retire { kid: String },
+    /// List the keys as JSON, newest first.
+    List,
+}
+
+pub fn run(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.keys.dir;
+    let out = match command {
+        KeysCommand::Generate { alg } => serde_json::to_value(super::generate(dir, alg)?)?,
+        KeysCommand::Rotate { alg } => serde_json::to_value(super::rotate(dir, alg)?)?,
+        KeysCommand::Retire { kid } => {
+            super::retire(dir, &kid)?;
+            eprintln!("key {kid} retired");
+            return Ok(());
+        }
+        KeysCommand::List => serde_json::to_value(super::list(dir)?)?,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

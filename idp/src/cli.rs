@@ -40,6 +40,9 @@ pub enum Command {
     /// The journal.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(crate::keys::cli::KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -169,6 +172,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             print_json(&serde_json::to_value(organisations::list(&mut *store.conn()?)?)?);
         }
         Command::Aidant(AidantCommand::Add(args)) => add_aidant(args, settings)?,
+        Command::Keys(cmd) => crate::keys::cli::run(cmd, settings)?,
         Command::Journal(JournalCommand::Verify) => {
             let store = open_store(settings)?;
             match journal::verify(&mut *store.conn()?)? {

@@ -8,12 +8,16 @@ use super::SigningAlg;
 pub enum KeysCommand {
     /// Make a new active signing key; prints it as JSON.
     Generate {
+        /// RS256 or ES256.
         #[arg(long, default_value = "RS256")]
         alg: SigningAlg,
     },
-    /// Make a new active key; the previous active key of that algorithm stays published (retiring)
-    /// until retired, so tokens it signed still verify. Prints the new key as JSON.
+    /// Make a new active key; the previous one stays published as retiring.
+    ///
+    /// Tokens the previous key signed still verify until `idp keys retire KID`. Prints the new
+    /// key as JSON.
     Rotate {
+        /// RS256 or ES256.
         #[arg(long, default_value = "RS256")]
         alg: SigningAlg,
     },

@@ -3,3 +3,4 @@
 mod cli;
 mod health;
 mod helpers;
+mod keys;

@@ -374,3 +374,30 @@ fn a_code_accepted_twice_fails() {
 fn a_form_post_with_the_code_in_the_query_fails() {
     assert_fails_on(&run(Misbehaviour::CodeInQueryForFormPost, FORM_POST, "oidcc-server"), "RejectAuthCodeInUrlQuery");
 }
+
+/// The official suite's plan configurations parse and name the plans the harness runs.
+#[test]
+fn official_configurations_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("official");
+    let names: Vec<&str> = plans::all().iter().map(|p| p.name).collect();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let config: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let plan = config["_plan"].as_str().unwrap();
+        assert!(names.contains(&plan), "{}: unknown plan {plan}", path.display());
+        assert!(config["server"]["discoveryUrl"].as_str().unwrap().ends_with("/.well-known/openid-configuration"));
+        assert!(config["client"]["client_id"].is_string() && config["alias"].is_string());
+        let browser = config["browser"].as_array().unwrap();
+        let commands = browser[0]["tasks"].to_string();
+        for field in ["email", "password", "otp", "usager", "demarche"] {
+            assert!(commands.contains(&format!("'{field}'")) || commands.contains(&format!("\"{field}\"")), "{}: no step for {field}", path.display());
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 5);
+}

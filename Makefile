@@ -28,5 +28,12 @@ test:
 build:
 	$(CARGO) build --workspace --release
 
+## Run the OpenID certification plans (conformance/) against the server, started on SQLite and
+## then on PostgreSQL; prints one table and fails on any FAILED module.
+## `make conformance ARGS="--backend sqlite --plan oidcc-basic-certification-test-plan"` narrows it.
+conformance:
+	$(CARGO) build -p idp -p conformance
+	IDP_BIN=$(CURDIR)/target/debug/idp ./target/debug/conformance $(ARGS)
+
 clean:
 	$(CARGO) clean

@@ -1,1 +1,44 @@
-//! The OpenID certification test plans, run over HTTP against a running server (its own issue).
+//! The OpenID certification test plans, run over HTTP against a running Aidants IdP.
+//!
+//! The crate plays the relying party and the person at the browser. It never links the
+//! server's code: it reads discovery, drives the pages, and checks what comes back with the
+//! conditions of the OpenID Foundation's conformance suite, under the suite's names.
+
+pub mod backchannel;
+pub mod browser;
+pub mod checks;
+pub mod jose;
+pub mod module;
+pub mod plans;
+pub mod report;
+pub mod server;
+pub mod target;
+pub mod totp;
+
+use browser::Browser;
+use report::ModuleResult;
+use target::Target;
+
+/// Runs the selected plans (all when `only` is empty) against `target`.
+pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]) -> Vec<ModuleResult> {
+    let mut browser = Browser::new(&target.issuer, target.aidants.clone(), target.choices.clone());
+    let mut results = Vec::new();
+    for plan in plans::all() {
+        if !only_plans.is_empty() && !only_plans.iter().any(|p| p == plan.name) {
+            continue;
+        }
+        for module in &plan.modules {
+            if !only_modules.is_empty() && !only_modules.iter().any(|m| m == module.name) {
+                continue;
+            }
+            let result = module::run_module(plan.name, module, target, &mut browser, plan.mode);
+            eprintln!("  {:<70} {}", format!("{} / {}", short(plan.name), module.name), result.status);
+            results.push(result);
+        }
+    }
+    results
+}
+
+fn short(plan: &str) -> &str {
+    plan.trim_end_matches("-certification-test-plan").trim_end_matches("-test-plan")
+}

@@ -1,0 +1,81 @@
+//! `conformance`: starts the provider on SQLite and on PostgreSQL, runs every plan against
+//! each, prints one table, and exits non-zero when a module failed.
+//!
+//! Usage: `conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…`
+
+use std::process::ExitCode;
+
+use conformance::report::{self, ModuleResult, Status};
+use conformance::server;
+
+fn main() -> ExitCode {
+    let mut backends = Vec::new();
+    let (mut plans, mut modules) = (Vec::new(), Vec::new());
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match (arg.as_str(), args.next()) {
+            ("--backend", Some(v)) => backends.push(v),
+            ("--plan", Some(v)) => plans.push(v),
+            ("--module", Some(v)) => modules.push(v),
+            _ => {
+                eprintln!("usage: conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if backends.is_empty() {
+        backends = vec!["sqlite".to_owned(), "postgres".to_owned()];
+    }
+    let mut rows: Vec<(String, ModuleResult)> = Vec::new();
+    for backend in &backends {
+        eprintln!("== {backend}");
+        match run_backend(backend, &plans, &modules) {
+            Ok(results) => rows.extend(results.into_iter().map(|r| (backend.clone(), r))),
+            Err(e) => {
+                let failed = ModuleResult {
+                    plan: "(set-up)".into(),
+                    module: "start the provider".into(),
+                    status: Status::Failed,
+                    conditions: vec![report::Condition { name: "StartProvider".into(), severity: report::Severity::Failure, passed: false, message: format!("{e:#}") }],
+                };
+                rows.push((backend.clone(), failed));
+            }
+        }
+    }
+    println!("{}", report::render_table(&rows));
+    println!("{}", report::summary(&rows));
+    if rows.iter().any(|(_, r)| r.status == Status::Failed) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::Result<Vec<ModuleResult>> {
+    let dir = tempfile_dir(backend)?;
+    let _pg;
+    let url = match backend {
+        "sqlite" => format!("sqlite://{}", dir.join("idp.db").display()),
+        "postgres" => {
+            let db = server::PgDatabase::create()?;
+            let url = db.url.clone();
+            _pg = db;
+            url
+        }
+        other => anyhow::bail!("unknown backend {other}"),
+    };
+    let idp = server::prepare(&dir, &url)?;
+    let target = server::seed(&idp, &dir)?;
+    let running = server::start(&idp, &dir)?;
+    eprintln!("   provider at {} (log {})", running.issuer, running.log.display());
+    let results = conformance::run_plans(&target, plans, modules);
+    drop(running);
+    Ok(results)
+}
+
+fn tempfile_dir(backend: &str) -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("aidants-conformance-{backend}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

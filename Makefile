@@ -23,7 +23,7 @@ test:
 		export IDP_TEST_POSTGRES_URL=postgres://$(PG_USER)@$(PG_HOST):5432/$(PG_TEST_DB); \
 		echo "PostgreSQL tests on $$IDP_TEST_POSTGRES_URL"; \
 	fi; \
-	$(CARGO) test --workspace --no-fail-fast
+	$(CARGO) test --workspace --no-fail-fast && $(MAKE) --no-print-directory conformance
 
 build:
 	$(CARGO) build --workspace --release

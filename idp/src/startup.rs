@@ -8,7 +8,7 @@ use actix_web::{web, App, HttpServer};
 use mandate_store::Store;
 
 use crate::configuration::Settings;
-use crate::keys::KeySet;
+use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
 use crate::pages::{self, delegation, login};
 use crate::routes::{health, home};
@@ -59,6 +59,13 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
         .map_err(|e| anyhow::anyhow!("signing keys in {} (keys.dir): {e}", settings.keys.dir.display()))?;
     if generated {
         tracing::info!(dir = %settings.keys.dir.display(), "no signing key found: generated an RS256 key");
+    }
+    // Clients may register ES256 (FranceConnect recommends it): have a key for it too.
+    if settings.keys.generate_if_missing && !keys.supports(SigningAlg::Es256) {
+        crate::keys::generate(&settings.keys.dir, SigningAlg::Es256)
+            .map_err(|e| anyhow::anyhow!("generating an ES256 key in {}: {e}", settings.keys.dir.display()))?;
+        tracing::info!(dir = %settings.keys.dir.display(), "no ES256 key found: generated one");
+        return KeySet::load(&settings.keys.dir).map_err(|e| anyhow::anyhow!("signing keys: {e}"));
     }
     Ok(keys)
 }

@@ -13,6 +13,7 @@ crate::on_both_backends!(
     org_add_refuses_a_bad_siret_and_stores_nothing,
     aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates,
     journal_verify_names_the_first_altered_entry,
+    demo_seed_is_idempotent_and_clients_are_administered,
 );
 
 fn org(url: &str) -> Value {
@@ -150,4 +151,27 @@ mod reqwest {
         stream.read_to_string(&mut response).ok()?;
         response.starts_with("HTTP/1.1 200").then_some(response)
     }
+}
+
+async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let first = idp(&db.url, &["demo", "seed"], None);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let second = idp(&db.url, &["demo", "seed"], None);
+    assert_eq!(stdout(&first), stdout(&second), "seeding twice changes nothing");
+    let seeded: Value = serde_json::from_str(&stdout(&first)).unwrap();
+    assert_eq!(seeded["usagers"][0]["demarches"], serde_json::json!(["argent", "logement", "social"]));
+
+    let added = idp(&db.url, &["client", "add", "--name", "Impôts", "--redirect-uri", "https://impots.example.fr/cb",
+        "--auth-method", "client_secret_post", "--demarche", "argent", "--client-id", "impots"], None);
+    assert!(added.status.success(), "{}", stderr(&added));
+    let added: Value = serde_json::from_str(&stdout(&added)).unwrap();
+    assert!(added["client_secret"].as_str().unwrap().len() >= 32);
+    let listed = stdout(&idp(&db.url, &["client", "list"], None));
+    assert!(listed.contains("\"impots\"") && !listed.contains("\"client_secret\":"), "{listed}");
+    let insecure = idp(&db.url, &["client", "add", "--name", "X", "--redirect-uri", "http://rp.example.fr/cb"], None);
+    assert!(!insecure.status.success());
+    assert!(stderr(&insecure).contains("must be https"), "{}", stderr(&insecure));
+    assert!(idp(&db.url, &["client", "remove", "impots"], None).status.success());
+    assert!(!stdout(&idp(&db.url, &["client", "list"], None)).contains("\"impots\""));
 }

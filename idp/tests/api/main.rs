@@ -5,4 +5,5 @@ mod flow;
 mod health;
 mod helpers;
 mod keys;
+mod provider;
 mod robot;

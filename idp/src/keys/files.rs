@@ -57,11 +57,16 @@ impl KeyFile {
         Ok(key)
     }
 
-    /// Moves the key to `state`, by renaming its file.
+    /// Moves the key to `state`, by renaming its file. A file already gone was moved or retired
+    /// by another process in the meantime, which leaves nothing to do.
     pub fn set_state(&self, dir: &Path, state: KeyState) -> Result<(), KeyError> {
         let to = dir.join(KeyFile::name(&KeyInfo { state, ..self.info.clone() }));
-        fs::rename(&self.path, &to).map_err(|source| KeyError::File { file: self.path.clone(), source })?;
-        sync_dir(dir)
+        match fs::rename(&self.path, &to) {
+            Err(source) if source.kind() != io::ErrorKind::NotFound => {
+                Err(KeyError::File { file: self.path.clone(), source })
+            }
+            _ => sync_dir(dir),
+        }
     }
 
     pub fn remove(&self, dir: &Path) -> Result<(), KeyError> {
@@ -173,5 +178,15 @@ mod tests {
         ] {
             assert_eq!(KeyFile::parse_name(odd), None, "{odd}");
         }
+    }
+
+    /// Two rotations at once: the second finds the previous key already renamed.
+    #[test]
+    fn a_key_moved_by_another_process_needs_no_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let info = KeyInfo { kid: "abc".into(), alg: SigningAlg::Rs256, state: KeyState::Active, created_at: now() };
+        let gone = KeyFile { path: dir.path().join(KeyFile::name(&info)), info };
+        gone.set_state(dir.path(), KeyState::Retiring).unwrap();
+        assert!(matches!(gone.remove(dir.path()), Err(KeyError::File { .. })));
     }
 }

@@ -36,7 +36,12 @@ fn main() -> ExitCode {
                     plan: "(set-up)".into(),
                     module: "start the provider".into(),
                     status: Status::Failed,
-                    conditions: vec![report::Condition { name: "StartProvider".into(), severity: report::Severity::Failure, passed: false, message: format!("{e:#}") }],
+                    conditions: vec![report::Condition {
+                        name: "StartProvider".into(),
+                        severity: report::Severity::Failure,
+                        passed: false,
+                        message: format!("{e:#}"),
+                    }],
                 };
                 rows.push((backend.clone(), failed));
             }
@@ -51,7 +56,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::Result<Vec<ModuleResult>> {
+fn run_backend(
+    backend: &str,
+    plans: &[String],
+    modules: &[String],
+) -> anyhow::Result<Vec<ModuleResult>> {
     let dir = tempfile_dir(backend)?;
     let _pg;
     let url = match backend {
@@ -67,14 +76,21 @@ fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::R
     let idp = server::prepare(&dir, &url)?;
     let target = server::seed(&idp, &dir)?;
     let running = server::start(&idp, &dir)?;
-    eprintln!("   provider at {} (log {})", running.issuer, running.log.display());
+    eprintln!(
+        "   provider at {} (log {})",
+        running.issuer,
+        running.log.display()
+    );
     let results = conformance::run_plans(&target, plans, modules);
     drop(running);
     Ok(results)
 }
 
 fn tempfile_dir(backend: &str) -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("aidants-conformance-{backend}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "aidants-conformance-{backend}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -3,20 +3,17 @@
 use actix_web::web;
 use mandate_store::{DbConnection, Store, StoreError};
 
+/// The blocking thread pool refused the work (the server is shutting down).
 #[derive(Debug, thiserror::Error)]
-pub enum BlockingError<E> {
-    #[error(transparent)]
-    Inner(E),
-    #[error("the blocking task was cancelled")]
-    Cancelled,
-}
+#[error("the blocking task was cancelled")]
+pub struct Cancelled;
 
 /// Runs `f` with a pooled connection on actix's blocking thread pool.
 pub async fn with_conn<T, E, F>(store: &Store, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     T: Send + 'static,
-    E: From<StoreError> + From<BlockingError<StoreError>> + Send + 'static,
+    E: From<StoreError> + Send + 'static,
 {
     let store = store.clone();
     web::block(move || {
@@ -24,14 +21,14 @@ where
         f(&mut conn)
     })
     .await
-    .map_err(|_| E::from(BlockingError::Cancelled))?
+    .map_err(|_| E::from(StoreError::Connection("the blocking thread pool is shutting down".into())))?
 }
 
 /// Runs CPU-heavy work (password hashing) on the blocking pool.
-pub async fn cpu<T, F>(f: F) -> Result<T, BlockingError<StoreError>>
+pub async fn cpu<T, F>(f: F) -> Result<T, Cancelled>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    web::block(f).await.map_err(|_| BlockingError::Cancelled)
+    web::block(f).await.map_err(|_| Cancelled)
 }

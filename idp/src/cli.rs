@@ -8,7 +8,8 @@ use clap::{Args, Parser, Subcommand};
 use mandate_store::aidants::{self, NewAidant};
 use mandate_store::journal::{self, ChainReport};
 use mandate_store::organisations::{self, NewOrganisation};
-use mandate_store::{now, Email, Role, Siret, Store};
+use mandate_store::mandates::{self, NewMandate};
+use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
 use serde_json::json;
 
 use crate::configuration::Settings;
@@ -40,6 +41,114 @@ pub enum Command {
     /// The journal.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Relying parties (clients).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Mandates.
+    #[command(subcommand)]
+    Mandate(MandateCommand),
+    /// A mandate's authorisations, one per démarche.
+    #[command(subcommand)]
+    Authorisation(AuthorisationCommand),
+    /// Demo data.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(crate::keys::cli::KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a relying party; prints it as JSON, with its secret (shown once).
+    Add(ClientAdd),
+    /// List relying parties as JSON (no secrets).
+    List,
+    /// Remove a relying party and everything issued to it.
+    Remove { client_id: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientAdd {
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI; repeat for several.
+    #[arg(long = "redirect-uri", required = true)]
+    pub redirect_uris: Vec<String>,
+    #[arg(long = "post-logout-redirect-uri")]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[arg(long, default_value = "client_secret_basic", value_parser = crate::admin::clients::AUTH_METHODS)]
+    pub auth_method: String,
+    /// A JSON Web Key Set file (private_key_jwt).
+    #[arg(long)]
+    pub jwks_file: Option<PathBuf>,
+    /// Where the client publishes its keys (private_key_jwt).
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    #[arg(long, default_value = "RS256", value_parser = ["RS256", "ES256"])]
+    pub id_token_alg: String,
+    /// Sign userinfo responses (application/jwt) with this algorithm.
+    #[arg(long, value_parser = ["RS256", "ES256"])]
+    pub userinfo_alg: Option<String>,
+    #[arg(long, default_value = "pairwise", value_parser = ["pairwise", "public"])]
+    pub subject_type: String,
+    /// Host that groups clients for pairwise subjects (default: the first redirect URI's host).
+    #[arg(long)]
+    pub sector_identifier: Option<String>,
+    /// A démarche this service may be used for; repeat (default: all).
+    #[arg(long = "demarche")]
+    pub demarches: Vec<String>,
+    #[arg(long)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client_id (default: a new UUID).
+    #[arg(long)]
+    pub client_id: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MandateCommand {
+    /// Record a mandate (signed outside this tool); prints it as JSON.
+    Add(MandateAdd),
+    /// Revoke a mandate and all its authorisations.
+    Revoke {
+        mandate_id: String,
+        /// The aidant who revokes (must belong to the mandate's organisation).
+        #[arg(long)]
+        aidant: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MandateAdd {
+    #[arg(long)]
+    pub organisation: String,
+    #[arg(long)]
+    pub usager: String,
+    #[arg(long)]
+    pub aidant: String,
+    #[arg(long = "demarche", required = true)]
+    pub demarches: Vec<String>,
+    #[arg(long, default_value = "long", value_parser = ["short", "month", "semester", "long"], conflicts_with = "expires_at")]
+    pub duration: String,
+    /// A fixed expiry (RFC 3339), instead of a standard duration.
+    #[arg(long)]
+    pub expires_at: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthorisationCommand {
+    /// Revoke one démarche of a mandate, leaving the others.
+    Revoke {
+        authorisation_id: String,
+        #[arg(long)]
+        aidant: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Create (once) the demo organisation, helper, usagers, mandates and client; print them.
+    Seed,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,6 +219,14 @@ fn parse_totp_step(raw: &str) -> Result<u64, String> {
 pub enum JournalCommand {
     /// Walk the hash chain; exit 3 and name the first bad entry if it is broken.
     Verify,
+    /// Print the newest entries as JSON.
+    List {
+        /// Only this action (e.g. authorisation_used).
+        #[arg(long)]
+        action: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 /// What a command ended with, for the process exit code.
@@ -169,6 +286,54 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             print_json(&serde_json::to_value(organisations::list(&mut *store.conn()?)?)?);
         }
         Command::Aidant(AidantCommand::Add(args)) => add_aidant(args, settings)?,
+        Command::Journal(JournalCommand::List { action, limit }) => {
+            let action = action.map(|a| a.parse::<journal::JournalAction>()).transpose()?;
+            let store = open_store(settings)?;
+            print_json(&serde_json::to_value(journal::recent(&mut *store.conn()?, action, limit)?)?);
+        }
+        Command::Client(command) => client_command(command, settings)?,
+        Command::Mandate(MandateCommand::Add(args)) => {
+            let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
+            let (duration, custom_expires_at) = match &args.expires_at {
+                Some(raw) => {
+                    let at = chrono::DateTime::parse_from_rfc3339(raw).with_context(|| format!("--expires-at {raw:?}"))?;
+                    (DurationKind::Custom, Some(at.naive_utc()))
+                }
+                None => (args.duration.parse()?, None),
+            };
+            let store = open_store(settings)?;
+            let created = mandates::create(
+                &mut *store.conn()?,
+                NewMandate {
+                    organisation_id: args.organisation,
+                    usager_id: args.usager,
+                    aidant_id: args.aidant,
+                    demarches,
+                    duration,
+                    custom_expires_at,
+                    is_remote: false,
+                    consent_proof: None,
+                    attestation_hash: None,
+                },
+                now(),
+            )?;
+            print_json(&serde_json::to_value(created)?);
+        }
+        Command::Mandate(MandateCommand::Revoke { mandate_id, aidant }) => {
+            let store = open_store(settings)?;
+            mandates::revoke(&mut *store.conn()?, &mandate_id, &aidant, now())?;
+            eprintln!("mandate {mandate_id} revoked");
+        }
+        Command::Authorisation(AuthorisationCommand::Revoke { authorisation_id, aidant }) => {
+            let store = open_store(settings)?;
+            mandates::revoke_authorisation(&mut *store.conn()?, &authorisation_id, &aidant, now())?;
+            eprintln!("authorisation {authorisation_id} revoked");
+        }
+        Command::Demo(DemoCommand::Seed) => {
+            let store = open_store(settings)?;
+            print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
+        }
+        Command::Keys(command) => crate::keys::cli::run(command, settings)?,
         Command::Journal(JournalCommand::Verify) => {
             let store = open_store(settings)?;
             match journal::verify(&mut *store.conn()?)? {
@@ -183,6 +348,49 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
     }
     Ok(Outcome::Success)
+}
+
+fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {
+    let store = open_store(settings)?;
+    let mut conn = store.conn()?;
+    match command {
+        ClientCommand::Add(args) => {
+            let jwks = match &args.jwks_file {
+                Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?),
+                None => None,
+            };
+            let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
+            let (client, secret) = crate::admin::clients::register(
+                &mut conn,
+                crate::admin::clients::ClientRegistration {
+                    client_id: args.client_id,
+                    name: args.name,
+                    redirect_uris: args.redirect_uris,
+                    post_logout_redirect_uris: args.post_logout_redirect_uris,
+                    auth_method: args.auth_method,
+                    jwks,
+                    jwks_uri: args.jwks_uri,
+                    id_token_alg: args.id_token_alg,
+                    userinfo_alg: args.userinfo_alg,
+                    subject_type: args.subject_type,
+                    sector_identifier: args.sector_identifier,
+                    demarches,
+                    backchannel_logout_uri: args.backchannel_logout_uri,
+                    secret: None,
+                },
+            )?;
+            print_json(&crate::admin::clients::describe(&client, secret.as_deref()));
+        }
+        ClientCommand::List => {
+            let all = mandate_store::clients::list(&mut conn)?;
+            print_json(&serde_json::Value::Array(all.iter().map(|c| crate::admin::clients::describe(c, None)).collect()));
+        }
+        ClientCommand::Remove { client_id } => {
+            mandate_store::clients::remove(&mut conn, &client_id)?;
+            eprintln!("client {client_id} removed");
+        }
+    }
+    Ok(())
 }
 
 fn add_aidant(args: AidantAdd, settings: &Settings) -> anyhow::Result<()> {

@@ -1,9 +1,14 @@
 //! Aidants IdP: an OpenID Connect provider that lets a trained helper (aidant) act for a
 //! person (usager) under a live mandate, and says so in the tokens it signs.
 
+pub mod admin;
 pub mod blocking;
 pub mod cli;
 pub mod configuration;
+pub mod encoding;
+pub mod keys;
+pub mod oidc;
+pub mod pages;
 pub mod passwords;
 pub mod routes;
 pub mod startup;

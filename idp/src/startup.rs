@@ -8,12 +8,41 @@ use actix_web::{web, App, HttpServer};
 use mandate_store::Store;
 
 use crate::configuration::Settings;
-use crate::routes::health;
+use crate::keys::KeySet;
+use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
+use crate::pages::{self, delegation, login};
+use crate::routes::{health, home};
 use crate::state::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .route("/", web::get().to(home::home))
+        .route("/static/idp.css", web::get().to(pages::stylesheet))
+        .route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
+        .route("/jwks", web::get().to(discovery::jwks))
+        .route("/authorize", web::get().to(authorize::get))
+        .route("/authorize", web::post().to(authorize::post))
+        .route("/token", web::post().to(token::token))
+        .route("/userinfo", web::get().to(userinfo::get))
+        .route("/userinfo", web::post().to(userinfo::post))
+        .route("/revoke", web::post().to(revocation::revoke))
+        .route("/introspect", web::post().to(introspection::introspect))
+        .route("/logout", web::get().to(logout::get))
+        .route("/logout", web::post().to(logout::post))
+        .route("/logout/confirm", web::post().to(logout::confirm))
+        .route("/login", web::get().to(login::login_page))
+        .route("/login", web::post().to(login::login_submit))
+        .route("/login/otp", web::get().to(login::otp_page))
+        .route("/login/otp", web::post().to(login::otp_submit))
+        .route("/delegation/usager", web::get().to(delegation::usager_page))
+        .route("/delegation/usager", web::post().to(delegation::usager_submit))
+        .route("/delegation/organisation", web::post().to(delegation::organisation_submit))
+        .route("/delegation/demarche", web::get().to(delegation::demarche_page))
+        .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
+        .route("/delegation/confirm", web::get().to(delegation::confirm_page))
+        .route("/delegation/confirm", web::post().to(delegation::confirm_submit));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -24,9 +53,25 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// Loads the signing keys, generating one in the embedded default set-up when there is none.
+pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
+    let (keys, generated) = KeySet::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing)
+        .map_err(|e| anyhow::anyhow!("signing keys in {} (keys.dir): {e}", settings.keys.dir.display()))?;
+    if generated {
+        tracing::info!(dir = %settings.keys.dir.display(), "no signing key found: generated an RS256 key");
+    }
+    Ok(keys)
+}
+
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
-    Ok(AppState { settings: Arc::new(settings), store })
+    let keys_settings = settings.clone();
+    let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    Ok(AppState { settings: Arc::new(settings), store, keys, http })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).

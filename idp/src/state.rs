@@ -5,9 +5,13 @@ use std::sync::Arc;
 use mandate_store::Store;
 
 use crate::configuration::Settings;
+use crate::keys::KeySet;
 
 #[derive(Clone)]
 pub struct AppState {
     pub settings: Arc<Settings>,
     pub store: Store,
+    pub keys: KeySet,
+    /// For outgoing calls: clients' JWKS URIs, back-channel logout.
+    pub http: reqwest::Client,
 }

@@ -29,6 +29,7 @@ pub struct Aidant {
     pub failed_attempts: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub last_totp_step: Option<i64>,
 }
 
 // Credentials never reach a log line through `{:?}`.
@@ -94,6 +95,7 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         failed_attempts: 0,
         locked_until: None,
         created_at: now,
+        last_totp_step: None,
     };
     write_transaction(conn, |conn| {
         if find_by_email(conn, &new.email)?.is_some() {
@@ -208,4 +210,17 @@ pub fn set_active(conn: &mut DbConnection, aidant_id: &str, active: bool) -> Sto
         return Err(StoreError::NotFound("aidant"));
     }
     Ok(())
+}
+
+/// Accepts TOTP time step `step` for the aidant unless that step (or a later one) was already
+/// used: a code works once, even across replicas (the check and the write are one statement).
+pub fn accept_totp_step(conn: &mut DbConnection, aidant_id: &str, step: i64) -> StoreResult<bool> {
+    let updated = diesel::update(
+        aidants::table
+            .find(aidant_id)
+            .filter(aidants::last_totp_step.is_null().or(aidants::last_totp_step.lt(step))),
+    )
+    .set(aidants::last_totp_step.eq(step))
+    .execute(conn)?;
+    Ok(updated == 1)
 }

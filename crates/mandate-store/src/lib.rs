@@ -4,18 +4,28 @@
 //! the rules about time are tested without waiting. Nothing here knows about HTTP or OIDC.
 
 pub mod aidants;
+pub mod authorization_requests;
+pub mod clients;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod grants;
 pub mod journal;
 pub mod mandates;
 pub mod organisations;
 pub mod schema;
+pub mod sessions;
 pub mod usagers;
 
 pub use db::{now, write_transaction, Backend, DbConnection, Store};
 pub use domain::{Demarche, DurationKind, Email, Role, Siret};
 pub use error::{StoreError, StoreResult};
+
+/// SHA-256 of a secret, in hex: how session ids, codes, tokens and client secrets are stored.
+pub fn secret_hash(secret: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
 
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -32,6 +32,7 @@ diesel::table! {
         failed_attempts -> Integer,
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        last_totp_step -> Nullable<BigInt>,
     }
 }
 
@@ -126,3 +127,110 @@ diesel::allow_tables_to_appear_in_same_query!(
     authorisations,
     journal_entries,
 );
+
+diesel::table! {
+    clients (id) {
+        id -> Text,
+        name -> Text,
+        secret_hash -> Nullable<Text>,
+        redirect_uris -> Text,
+        post_logout_redirect_uris -> Text,
+        auth_method -> Text,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        id_token_signed_response_alg -> Text,
+        userinfo_signed_response_alg -> Nullable<Text>,
+        subject_type -> Text,
+        sector_identifier -> Text,
+        demarches -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id_hash) {
+        id_hash -> Text,
+        sid -> Text,
+        aidant_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        password_verified_at -> Nullable<Timestamp>,
+        authenticated_at -> Nullable<Timestamp>,
+        second_factor_at -> Nullable<Timestamp>,
+        last_seen_at -> Timestamp,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_requests (id) {
+        id -> Text,
+        session_sid -> Text,
+        client_id -> Text,
+        params -> Text,
+        usager_id -> Nullable<Text>,
+        demarche -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    grants (id) {
+        id -> Text,
+        client_id -> Text,
+        session_sid -> Text,
+        aidant_id -> Text,
+        organisation_id -> Text,
+        usager_id -> Text,
+        demarche -> Text,
+        authorisation_id -> Text,
+        mandate_id -> Text,
+        scope -> Text,
+        claims -> Nullable<Text>,
+        nonce -> Nullable<Text>,
+        auth_time -> Timestamp,
+        acr -> Text,
+        amr -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    authorization_codes (code_hash) {
+        code_hash -> Text,
+        grant_id -> Text,
+        redirect_uri -> Text,
+        code_challenge -> Nullable<Text>,
+        code_challenge_method -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    tokens (token_hash) {
+        token_hash -> Text,
+        grant_id -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    client_assertion_jtis (client_id, jti) {
+        client_id -> Text,
+        jti -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(authorization_codes -> grants (grant_id));
+diesel::joinable!(tokens -> grants (grant_id));
+diesel::allow_tables_to_appear_in_same_query!(grants, authorization_codes, tokens);

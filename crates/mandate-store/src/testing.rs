@@ -117,3 +117,12 @@ impl TestDb {
         conn.batch_execute(sql).expect("tampering statement");
     }
 }
+
+impl TestDb {
+    /// Runs raw SQL, for tests that must put the database in a state no code path produces
+    /// (an authorization code past its lifetime, say).
+    pub fn execute_sql(&self, sql: &str) {
+        let mut conn = self.store.conn().expect("connection");
+        conn.batch_execute(sql).expect("test statement");
+    }
+}

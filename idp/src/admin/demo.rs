@@ -1,0 +1,155 @@
+//! `idp demo seed`: a demo organisation, helper, two usagers with live mandates and a demo
+//! client, created once and printed as JSON so the flow can be tried at once. Demo values are
+//! fixed so that running it again prints the same thing; never use them in production.
+
+use mandate_store::aidants::{self, NewAidant};
+use mandate_store::mandates::{self, NewMandate};
+use mandate_store::organisations::{self, NewOrganisation};
+use mandate_store::usagers::{self, NewUsager, Usager};
+use mandate_store::{clients, now, Demarche, DurationKind, DbConnection, Email, Role, Siret};
+use serde_json::{json, Value};
+
+use super::clients::{register, ClientRegistration};
+use crate::{passwords, totp};
+
+pub const DEMO_EMAIL: &str = "aidant.demo@example.fr";
+pub const DEMO_PASSWORD: &str = "demo-password-1234";
+pub const DEMO_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+pub const DEMO_CLIENT_ID: &str = "demo-service";
+pub const DEMO_CLIENT_SECRET: &str = "demo-secret-for-local-use-only-0123456789";
+const DEMO_SIRET: &str = "21750001600019";
+const DEMO_ORGANISATION: &str = "France Services Démo";
+
+fn demo_usager(conn: &mut DbConnection, issuer: &str, subject: &str, new: NewUsager) -> anyhow::Result<Usager> {
+    let upstream = format!("{issuer}/demo-upstream");
+    if let Some(existing) = usagers::find_by_upstream(conn, &upstream, subject)? {
+        return Ok(existing);
+    }
+    Ok(usagers::create(conn, NewUsager { upstream_issuer: upstream, upstream_subject: subject.into(), ..new }, now())?)
+}
+
+pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
+    let siret = Siret::parse(DEMO_SIRET)?;
+    let organisation = match organisations::find_by_siret_and_name(conn, &siret, DEMO_ORGANISATION)? {
+        Some(o) => o,
+        None => organisations::create(
+            conn,
+            NewOrganisation {
+                name: DEMO_ORGANISATION.into(),
+                siret,
+                address: "1 place de la Mairie".into(),
+                postcode: "75013".into(),
+                city: "Paris".into(),
+                region: "Île-de-France".into(),
+            },
+            now(),
+        )?,
+    };
+    let email = Email::parse(DEMO_EMAIL)?;
+    let aidant = match aidants::find_by_email(conn, &email)? {
+        Some(a) => a,
+        None => aidants::create(
+            conn,
+            NewAidant {
+                email,
+                given_name: "Camille".into(),
+                family_name: "Martin".into(),
+                profession: "Conseillère France Services".into(),
+                phone: None,
+                organisation_ids: vec![organisation.id.clone()],
+                role: Role::Aidant,
+                password_hash: passwords::hash(DEMO_PASSWORD)?,
+                totp_secret: DEMO_TOTP_SECRET.into(),
+                totp_step_seconds: 30,
+                charter_signed_at: Some(now()),
+            },
+            now(),
+        )?,
+    };
+    let angela = demo_usager(conn, issuer, "demo-usager-1", NewUsager {
+        given_name: "Angela Claire Louise".into(),
+        family_name: "DUBOIS".into(),
+        birthdate: "1962-08-24".into(),
+        gender: "female".into(),
+        birthplace: "75107".into(),
+        birthcountry: "99100".into(),
+        email: "angela.dubois@example.fr".into(),
+        phone: Some("0123456789".into()),
+        preferred_username: Some("DUPONT".into()),
+        street_address: Some("12 rue des Lilas".into()),
+        postal_code: Some("75013".into()),
+        locality: Some("Paris".into()),
+        country: Some("France".into()),
+        ..Default::default()
+    })?;
+    let joao = demo_usager(conn, issuer, "demo-usager-2", NewUsager {
+        given_name: "João".into(),
+        family_name: "SILVA".into(),
+        birthdate: "1948-00-00".into(),
+        gender: "male".into(),
+        birthplace: String::new(),
+        birthcountry: "99139".into(),
+        email: "joao.silva@example.fr".into(),
+        ..Default::default()
+    })?;
+    let mut usagers_out = Vec::new();
+    for (usager, demarches) in [
+        (&angela, vec![Demarche::Argent, Demarche::Logement, Demarche::Social]),
+        (&joao, vec![Demarche::Papiers]),
+    ] {
+        let live = mandates::live_authorisations(conn, &organisation.id, &usager.id, now())?;
+        if live.is_empty() {
+            mandates::create(conn, NewMandate {
+                organisation_id: organisation.id.clone(),
+                usager_id: usager.id.clone(),
+                aidant_id: aidant.id.clone(),
+                demarches: demarches.clone(),
+                duration: DurationKind::Long,
+                custom_expires_at: None,
+                is_remote: false,
+                consent_proof: None,
+                attestation_hash: None,
+            }, now())?;
+        }
+        let live = mandates::live_authorisations(conn, &organisation.id, &usager.id, now())?;
+        usagers_out.push(json!({
+            "id": usager.id,
+            "given_name": usager.given_name,
+            "family_name": usager.family_name,
+            "demarches": live.iter().map(|l| l.demarche.key()).collect::<Vec<_>>(),
+        }));
+    }
+    let redirect_uris = vec![format!("{issuer}/sandbox/callback"), "http://127.0.0.1:8765/callback".to_owned()];
+    if clients::find(conn, DEMO_CLIENT_ID)?.is_none() {
+        register(conn, ClientRegistration {
+            client_id: Some(DEMO_CLIENT_ID.into()),
+            name: "Service de démonstration".into(),
+            redirect_uris: redirect_uris.clone(),
+            post_logout_redirect_uris: vec![format!("{issuer}/sandbox/logged-out"), "http://127.0.0.1:8765/logged-out".into()],
+            auth_method: "client_secret_basic".into(),
+            id_token_alg: "RS256".into(),
+            subject_type: "pairwise".into(),
+            secret: Some(DEMO_CLIENT_SECRET.into()),
+            ..Default::default()
+        })?;
+    }
+    Ok(json!({
+        "issuer": issuer,
+        "organisation": {"id": organisation.id, "name": organisation.name, "siret": organisation.siret},
+        "aidant": {
+            "id": aidant.id,
+            "email": DEMO_EMAIL,
+            "password": DEMO_PASSWORD,
+            "totp_secret": DEMO_TOTP_SECRET,
+            "totp_step": 30,
+            "totp_enrolment_uri": totp::enrolment_uri(DEMO_TOTP_SECRET, 30, DEMO_EMAIL)?,
+        },
+        "usagers": usagers_out,
+        "client": {
+            "client_id": DEMO_CLIENT_ID,
+            "client_secret": DEMO_CLIENT_SECRET,
+            "token_endpoint_auth_method": "client_secret_basic",
+            "redirect_uris": redirect_uris,
+        },
+    }))
+}

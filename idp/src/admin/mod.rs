@@ -1,0 +1,4 @@
+//! Administration behind the command line: clients, mandates, demo data.
+
+pub mod clients;
+pub mod demo;

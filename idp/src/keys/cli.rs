@@ -1,0 +1,44 @@
+//! `idp keys …`: the operator's side of the keys folder. No database is opened.
+
+use crate::configuration::Settings;
+
+use super::SigningAlg;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// Make a new active signing key; prints it as JSON.
+    Generate {
+        /// RS256 or ES256.
+        #[arg(long, default_value = "RS256")]
+        alg: SigningAlg,
+    },
+    /// Make a new active key; the previous one stays published as retiring.
+    ///
+    /// Tokens the previous key signed still verify until `idp keys retire KID`. Prints the new
+    /// key as JSON.
+    Rotate {
+        /// RS256 or ES256.
+        #[arg(long, default_value = "RS256")]
+        alg: SigningAlg,
+    },
+    /// Stop publishing a key and delete it.
+    Retire { kid: String },
+    /// List the keys as JSON, newest first.
+    List,
+}
+
+pub fn run(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
+    let dir = &settings.keys.dir;
+    let out = match command {
+        KeysCommand::Generate { alg } => serde_json::to_value(super::generate(dir, alg)?)?,
+        KeysCommand::Rotate { alg } => serde_json::to_value(super::rotate(dir, alg)?)?,
+        KeysCommand::Retire { kid } => {
+            super::retire(dir, &kid)?;
+            eprintln!("key {kid} retired");
+            return Ok(());
+        }
+        KeysCommand::List => serde_json::to_value(super::list(dir)?)?,
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

@@ -1,0 +1,136 @@
+//! The authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use mandate_store::authorization_requests::{self, PendingAuthorization};
+use mandate_store::mandates::{self, Permission};
+use mandate_store::{clients, grants, now, sessions, Demarche};
+
+use super::claims::subject_for;
+use super::flow::{self, go_to, lang_of, next_step, respond_error, PENDING_LIFETIME_MINUTES};
+use super::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
+use crate::blocking::with_conn;
+use crate::encoding::random_secret;
+use crate::pages::i18n::Lang;
+use crate::pages::session::{self, auth_state, AuthState, BrowserSession};
+use crate::pages::PageError;
+use crate::state::AppState;
+
+pub async fn get(req: HttpRequest, query: web::Query<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    authorize(req, query.into_inner(), state).await
+}
+
+pub async fn post(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    authorize(req, form.into_inner(), state).await
+}
+
+async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let lang = params.get("ui_locales").map(|l| request::prefers_english(l)).map_or(Lang::Fr, |en| if en { Lang::En } else { Lang::Fr });
+    let client_id = params.get("client_id").cloned().unwrap_or_default();
+    let client = with_conn(&state.store, move |conn| clients::find(conn, &client_id)).await?;
+    let request = match request::validate(&params, client.as_ref()) {
+        Ok(r) => r,
+        Err(RequestError::NoRedirect { reason }) => {
+            tracing::info!(?reason, "authorization request refused without redirect");
+            let message: fn(&'static crate::pages::i18n::Texts) -> &'static str = match reason {
+                NoRedirectReason::MissingClientId | NoRedirectReason::UnknownClient => |t| t.unknown_client,
+                NoRedirectReason::MissingRedirectUri | NoRedirectReason::UnregisteredRedirectUri => |t| t.bad_redirect_uri,
+            };
+            return Err(PageError::Shown { status: StatusCode::BAD_REQUEST, message, lang });
+        }
+        Err(RequestError::Redirect(e)) => {
+            return respond_error(&state, &e.redirect_uri, e.response_mode, e.state.as_deref(), e.error, &e.description, lang);
+        }
+    };
+    let browser = session::current_or_new(&req, &state).await?;
+    let response = if request.prompt("none") {
+        silent(&state, &request, &browser).await?
+    } else {
+        interactive(&state, request, &browser).await?
+    };
+    Ok(with_cookie(&state, &browser, response))
+}
+
+fn with_cookie(state: &AppState, browser: &BrowserSession, mut response: HttpResponse) -> HttpResponse {
+    if browser.set_cookie {
+        let _ = response.add_cookie(&session::cookie(state, &browser.secret));
+    }
+    response
+}
+
+fn max_age_exceeded(request: &AuthorizationRequest, browser: &BrowserSession) -> bool {
+    match (request.max_age, browser.session.authenticated_at) {
+        (Some(max_age), Some(at)) => (now() - at).num_seconds() > max_age,
+        _ => false,
+    }
+}
+
+/// A login the helper takes part in: remember the request, then send them to the next page.
+async fn interactive(state: &AppState, request: AuthorizationRequest, browser: &BrowserSession) -> Result<HttpResponse, PageError> {
+    if request.prompt("login") || max_age_exceeded(&request, browser) {
+        // OIDC Core §3.1.2.1: re-authenticate, whatever the session says.
+        let hash = browser.id_hash();
+        with_conn(&state.store, move |conn| sessions::require_login(conn, &hash)).await?;
+    }
+    let created = now();
+    let pending = PendingAuthorization {
+        id: random_secret(),
+        session_sid: browser.session.sid.clone(),
+        client_id: request.client_id.clone(),
+        params: serde_json::to_string(&request).unwrap_or_default(),
+        usager_id: None,
+        demarche: None,
+        created_at: created,
+        expires_at: created + chrono::Duration::minutes(PENDING_LIFETIME_MINUTES),
+    };
+    let stored = pending.clone();
+    let hash = browser.id_hash();
+    let session = with_conn(&state.store, move |conn| {
+        authorization_requests::purge_expired(conn, created)?;
+        authorization_requests::create(conn, &stored)?;
+        sessions::find_live(conn, &hash, created)
+    })
+    .await?
+    .unwrap_or_else(|| browser.session.clone());
+    Ok(go_to(next_step(&pending, &session, state), &pending.id))
+}
+
+/// `prompt=none`: succeed without any page, reusing this session's last choice for this
+/// client, or tell the relying party why not.
+async fn silent(state: &AppState, request: &AuthorizationRequest, browser: &BrowserSession) -> Result<HttpResponse, PageError> {
+    let lang = lang_of(Some(request));
+    let fail = |error: &str, description: &str| {
+        respond_error(state, &request.redirect_uri, request.response_mode, request.state.as_deref(), error, description, lang)
+    };
+    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    if auth_state(&browser.session, now(), idle) != AuthState::Authenticated || max_age_exceeded(request, browser) {
+        return fail("login_required", "the helper must log in");
+    }
+    let Some(aidant_id) = browser.session.aidant_id.clone() else {
+        return fail("login_required", "the helper must log in");
+    };
+    let (sid, client_id) = (browser.session.sid.clone(), request.client_id.clone());
+    let found = with_conn(&state.store, move |conn| {
+        let Some(grant) = grants::latest_for_session(conn, &sid, &client_id)? else { return Ok(None) };
+        let client = clients::find(conn, &client_id)?;
+        let Ok(demarche) = grant.demarche.parse::<Demarche>() else { return Ok(None) };
+        let permission = mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
+        Ok::<_, PageError>(Some((grant, client, permission)))
+    })
+    .await?;
+    let Some((grant, Some(client), Permission::Granted(live))) = found else {
+        return fail("interaction_required", "the helper must choose a usager and a démarche");
+    };
+    if grant.aidant_id != aidant_id || (!request.demarches.is_empty() && !request.demarches.contains(&live.demarche)) {
+        return fail("interaction_required", "the helper must choose a usager and a démarche");
+    }
+    if let Some(hint) = &request.id_token_hint {
+        // The hint names the usager the relying party expects: it must be the one chosen.
+        let expected = subject_for(&client, &grant.usager_id, &state.settings.issuer);
+        let hinted = state.keys.verify(hint).ok().and_then(|claims| claims.get("sub").and_then(|s| s.as_str()).map(str::to_owned));
+        if hinted.as_deref() != Some(expected.as_str()) {
+            return fail("login_required", "id_token_hint does not match the current session");
+        }
+    }
+    flow::issue_code(state, request, &browser.session, &aidant_id, &live, None).await
+}

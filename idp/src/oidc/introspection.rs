@@ -1,0 +1,49 @@
+//! Token introspection (RFC 7662) for authenticated clients, about their own tokens; the
+//! answer includes who acted (`act`) and under which mandate.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use mandate_store::grants;
+use mandate_store::{now, secret_hash};
+use serde_json::json;
+
+use super::claims::{act_claim, mandate_claim, subject_for};
+use super::client_auth::authenticate;
+use super::errors::TokenError;
+use super::live_grant;
+use super::request::Params;
+use crate::blocking::with_conn;
+use crate::state::AppState;
+
+pub async fn introspect(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, TokenError> {
+    let form = form.into_inner();
+    let client = authenticate(&state, &req, &form, &state.settings.url("/introspect")).await?;
+    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
+    let hash = secret_hash(token);
+    let client_id = client.id.clone();
+    let found = with_conn(&state.store, move |conn| {
+        let Some((token, grant)) = grants::find_token(conn, &hash)? else { return Ok::<_, TokenError>(None) };
+        let live = token.revoked_at.is_none() && token.expires_at > now() && grant.revoked_at.is_none() && grant.client_id == client_id;
+        if !live {
+            return Ok(None);
+        }
+        Ok(live_grant::check(conn, grant)?.ok().map(|g| (token, g)))
+    })
+    .await?;
+    let body = match found {
+        None => json!({"active": false}),
+        Some((token, live)) => json!({
+            "active": true,
+            "scope": live.grant.scope,
+            "client_id": live.grant.client_id,
+            "token_type": if token.kind == "refresh" { "refresh_token" } else { "Bearer" },
+            "exp": token.expires_at.and_utc().timestamp(),
+            "iat": token.created_at.and_utc().timestamp(),
+            "sub": subject_for(&live.client, &live.usager.id, &state.settings.issuer),
+            "aud": live.grant.client_id,
+            "iss": state.settings.issuer,
+            "act": act_claim(&live.aidant, &live.organisation),
+            "mandate": mandate_claim(&live.subject()),
+        }),
+    };
+    Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))
+}

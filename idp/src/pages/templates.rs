@@ -1,0 +1,102 @@
+//! The page templates (askama, in `idp/templates/`) and what each one shows.
+
+use askama::Template;
+use mandate_store::usagers::Usager;
+
+use super::i18n::Texts;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub email: &'a str,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "otp.html")]
+pub struct OtpPage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "choose_usager.html")]
+pub struct ChooseUsagerPage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub query: &'a str,
+    pub organisation_name: &'a str,
+    /// (id, name, current)
+    pub organisations: Vec<(String, String, bool)>,
+    pub usagers: Vec<Usager>,
+}
+
+#[derive(Template)]
+#[template(path = "choose_demarche.html")]
+pub struct ChooseDemarchePage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub usager_name: &'a str,
+    /// (key, label, mandate expiry date)
+    pub demarches: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub request: &'a str,
+    pub usager_name: &'a str,
+    pub demarche_label: &'a str,
+    pub client_name: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "refusal.html")]
+pub struct RefusalPage<'a> {
+    pub t: &'static Texts,
+    pub request: &'a str,
+    pub reason: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: &'static Texts,
+    pub message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub t: &'static Texts,
+    pub done: bool,
+    pub csrf_token: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
+    pub client_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage<'a> {
+    pub t: &'static Texts,
+    pub csrf_token: &'a str,
+    pub aidant_name: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub t: &'static Texts,
+    pub action: &'a str,
+    pub fields: Vec<(&'a str, String)>,
+}

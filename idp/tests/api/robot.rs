@@ -1,0 +1,158 @@
+//! A helper at the browser: keeps cookies, fills the forms by their stable field names.
+
+use std::collections::HashMap;
+
+use idp::admin::clients::{register, ClientRegistration};
+use idp::admin::demo::{self, DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EMAIL, DEMO_PASSWORD, DEMO_TOTP_SECRET};
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{decode, decode_header, DecodingKey, Validation};
+use serde_json::Value;
+
+use crate::helpers::TestApp;
+
+pub const CALLBACK: &str = "http://127.0.0.1:8765/callback";
+
+pub struct Demo {
+    pub seed: Value,
+}
+
+impl Demo {
+    pub fn usager_id(&self, index: usize) -> String {
+        self.seed["usagers"][index]["id"].as_str().unwrap().to_owned()
+    }
+    pub fn aidant_id(&self) -> String {
+        self.seed["aidant"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn seed(app: &TestApp) -> Demo {
+    let mut conn = app.db.store.conn().unwrap();
+    Demo { seed: demo::seed(&mut conn, &app.settings.issuer).unwrap() }
+}
+
+pub fn add_client(app: &TestApp, registration: ClientRegistration) -> (String, Option<String>) {
+    let mut conn = app.db.store.conn().unwrap();
+    let (client, secret) = register(&mut conn, registration).unwrap();
+    (client.id, secret)
+}
+
+/// The value of the hidden or text input `name` in `html`.
+pub fn input_value(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers().get("Location").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+pub fn query_params(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).unwrap().query_pairs().into_owned().collect()
+}
+
+pub struct Robot<'a> {
+    pub app: &'a TestApp,
+    pub client: reqwest::Client,
+    /// TOTP steps already used: each works once.
+    pub totp_offset: u64,
+}
+
+impl<'a> Robot<'a> {
+    pub fn new(app: &'a TestApp) -> Robot<'a> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap();
+        Robot { app, client, totp_offset: 0 }
+    }
+
+    pub fn absolute(&self, location: &str) -> String {
+        if location.starts_with('/') { self.app.url(location) } else { location.to_owned() }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.client.get(self.absolute(url)).send().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.absolute(path)).form(fields).send().await.unwrap()
+    }
+
+    pub fn next_totp(&mut self) -> String {
+        let unix = chrono::Utc::now().timestamp() as u64 + 30 * self.totp_offset;
+        self.totp_offset += 1;
+        idp::totp::code_at(DEMO_TOTP_SECRET, 30, unix).unwrap()
+    }
+
+    /// Starts an authorization request; returns the first response.
+    pub async fn authorize(&self, params: &[(&str, &str)]) -> reqwest::Response {
+        let url = reqwest::Url::parse_with_params(&self.app.url("/authorize"), params).unwrap();
+        self.client.get(url).send().await.unwrap()
+    }
+
+    /// Follows the pages from `response` to the relying party, choosing `usager` and
+    /// `demarche`; returns the final redirect's URL (or panics on an unexpected page).
+    pub async fn complete(&mut self, mut response: reqwest::Response, usager: &str, demarche: &str) -> String {
+        for _ in 0..12 {
+            let status = response.status();
+            if status.is_redirection() {
+                let next = location(&response);
+                if next.starts_with(CALLBACK) || !next.starts_with('/') {
+                    return next;
+                }
+                response = self.get(&next).await;
+                continue;
+            }
+            assert_eq!(status, 200, "unexpected page: {}", response.text().await.unwrap());
+            let html = response.text().await.unwrap();
+            let csrf = input_value(&html, "csrf_token").expect("a CSRF token");
+            let request = input_value(&html, "request").unwrap_or_default();
+            response = if html.contains("name=\"password\"") {
+                self.post_form("/login", &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", DEMO_PASSWORD)]).await
+            } else if html.contains("name=\"otp\"") {
+                let code = self.next_totp();
+                self.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
+            } else if html.contains("name=\"usager\"") {
+                self.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request), ("usager", usager)]).await
+            } else if html.contains("name=\"demarche\"") {
+                self.post_form("/delegation/demarche", &[("csrf_token", &csrf), ("request", &request), ("demarche", demarche)]).await
+            } else if html.contains("action=\"/delegation/confirm\"") {
+                self.post_form("/delegation/confirm", &[("csrf_token", &csrf), ("request", &request)]).await
+            } else {
+                panic!("unknown page: {html}");
+            }
+        }
+        panic!("too many steps")
+    }
+
+    pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> reqwest::Response {
+        let mut request = self.client.post(self.app.url("/token")).form(form);
+        if let Some((id, secret)) = basic {
+            request = request.basic_auth(id, Some(secret));
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn exchange_demo_code(&self, code: &str) -> reqwest::Response {
+        self.token(
+            &[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CALLBACK)],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
+        .await
+    }
+
+    /// Verifies an ID token against the published JWKS with an independent JOSE library.
+    pub async fn verify_id_token(&self, id_token: &str, audience: &str) -> Value {
+        let jwks: JwkSet = self.get("/jwks").await.json().await.unwrap();
+        let header = decode_header(id_token).unwrap();
+        let kid = header.kid.expect("kid in the header");
+        let jwk = jwks.find(&kid).expect("kid published in /jwks");
+        let mut validation = Validation::new(header.alg);
+        validation.set_audience(&[audience]);
+        validation.set_issuer(&[self.app.settings.issuer.as_str()]);
+        decode::<Value>(id_token, &DecodingKey::from_jwk(jwk).unwrap(), &validation).expect("a valid ID token").claims
+    }
+}

@@ -1,7 +1,8 @@
 //! `conformance`: starts the provider on SQLite and on PostgreSQL, runs every plan against
 //! each, prints one table, and exits non-zero when a module failed.
 //!
-//! Usage: `conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…`
+//! Usage: `conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…`
+//! (`--verbose` lists every condition of every module before the table).
 
 use std::process::ExitCode;
 
@@ -11,14 +12,19 @@ use conformance::server;
 fn main() -> ExitCode {
     let mut backends = Vec::new();
     let (mut plans, mut modules) = (Vec::new(), Vec::new());
-    let mut args = std::env::args().skip(1);
+    let mut verbose = false;
+    let mut args = std::env::args().skip(1).filter(|a| {
+        let flag = a == "--verbose";
+        verbose |= flag;
+        !flag
+    });
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--backend", Some(v)) => backends.push(v),
             ("--plan", Some(v)) => plans.push(v),
             ("--module", Some(v)) => modules.push(v),
             _ => {
-                eprintln!("usage: conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
+                eprintln!("usage: conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
                 return ExitCode::from(2);
             }
         }
@@ -44,6 +50,15 @@ fn main() -> ExitCode {
                     }],
                 };
                 rows.push((backend.clone(), failed));
+            }
+        }
+    }
+    if verbose {
+        for (backend, result) in &rows {
+            println!("{backend} {} {} {}", result.plan, result.module, result.status);
+            for c in &result.conditions {
+                let mark = if c.passed { "ok " } else { "NOT" };
+                println!("    [{}] {mark} {}: {}", c.severity.tag(), c.name, c.message);
             }
         }
     }

@@ -20,8 +20,16 @@ use report::ModuleResult;
 use target::Target;
 
 /// Runs the selected plans (all when `only` is empty) against `target`.
-pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]) -> Vec<ModuleResult> {
-    let mut browser = Browser::new(&target.issuer, target.aidants.clone(), target.choices.clone());
+pub fn run_plans(
+    target: &Target,
+    only_plans: &[String],
+    only_modules: &[String],
+) -> Vec<ModuleResult> {
+    let mut browser = Browser::new(
+        &target.issuer,
+        target.aidants.clone(),
+        target.choices.clone(),
+    );
     let mut results = Vec::new();
     for plan in plans::all() {
         if !only_plans.is_empty() && !only_plans.iter().any(|p| p == plan.name) {
@@ -32,7 +40,11 @@ pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]
                 continue;
             }
             let result = module::run_module(plan.name, module, target, &mut browser, plan.mode);
-            eprintln!("  {:<70} {}", format!("{} / {}", short(plan.name), module.name), result.status);
+            eprintln!(
+                "  {:<70} {}",
+                format!("{} / {}", short(plan.name), module.name),
+                result.status
+            );
             results.push(result);
         }
     }
@@ -40,5 +52,6 @@ pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]
 }
 
 fn short(plan: &str) -> &str {
-    plan.trim_end_matches("-certification-test-plan").trim_end_matches("-test-plan")
+    plan.trim_end_matches("-certification-test-plan")
+        .trim_end_matches("-test-plan")
 }

@@ -1,7 +1,8 @@
 //! `conformance`: starts the provider on SQLite and on PostgreSQL, runs every plan against
 //! each, prints one table, and exits non-zero when a module failed.
 //!
-//! Usage: `conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…`
+//! Usage: `conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…`
+//! (`--verbose` lists every condition of every module before the table).
 
 use std::process::ExitCode;
 
@@ -11,14 +12,19 @@ use conformance::server;
 fn main() -> ExitCode {
     let mut backends = Vec::new();
     let (mut plans, mut modules) = (Vec::new(), Vec::new());
-    let mut args = std::env::args().skip(1);
+    let mut verbose = false;
+    let mut args = std::env::args().skip(1).filter(|a| {
+        let flag = a == "--verbose";
+        verbose |= flag;
+        !flag
+    });
     while let Some(arg) = args.next() {
         match (arg.as_str(), args.next()) {
             ("--backend", Some(v)) => backends.push(v),
             ("--plan", Some(v)) => plans.push(v),
             ("--module", Some(v)) => modules.push(v),
             _ => {
-                eprintln!("usage: conformance [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
+                eprintln!("usage: conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
                 return ExitCode::from(2);
             }
         }
@@ -36,9 +42,23 @@ fn main() -> ExitCode {
                     plan: "(set-up)".into(),
                     module: "start the provider".into(),
                     status: Status::Failed,
-                    conditions: vec![report::Condition { name: "StartProvider".into(), severity: report::Severity::Failure, passed: false, message: format!("{e:#}") }],
+                    conditions: vec![report::Condition {
+                        name: "StartProvider".into(),
+                        severity: report::Severity::Failure,
+                        passed: false,
+                        message: format!("{e:#}"),
+                    }],
                 };
                 rows.push((backend.clone(), failed));
+            }
+        }
+    }
+    if verbose {
+        for (backend, result) in &rows {
+            println!("{backend} {} {} {}", result.plan, result.module, result.status);
+            for c in &result.conditions {
+                let mark = if c.passed { "ok " } else { "NOT" };
+                println!("    [{}] {mark} {}: {}", c.severity.tag(), c.name, c.message);
             }
         }
     }
@@ -51,7 +71,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::Result<Vec<ModuleResult>> {
+fn run_backend(
+    backend: &str,
+    plans: &[String],
+    modules: &[String],
+) -> anyhow::Result<Vec<ModuleResult>> {
     let dir = tempfile_dir(backend)?;
     let _pg;
     let url = match backend {
@@ -67,14 +91,21 @@ fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::R
     let idp = server::prepare(&dir, &url)?;
     let target = server::seed(&idp, &dir)?;
     let running = server::start(&idp, &dir)?;
-    eprintln!("   provider at {} (log {})", running.issuer, running.log.display());
+    eprintln!(
+        "   provider at {} (log {})",
+        running.issuer,
+        running.log.display()
+    );
     let results = conformance::run_plans(&target, plans, modules);
     drop(running);
     Ok(results)
 }
 
 fn tempfile_dir(backend: &str) -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("aidants-conformance-{backend}-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!(
+        "aidants-conformance-{backend}-{}",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

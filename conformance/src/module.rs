@@ -45,9 +45,19 @@ pub struct Module {
 }
 
 /// Runs one module and folds its conditions into a result.
-pub fn run_module(plan: &str, module: &Module, target: &Target, browser: &mut Browser, mode: ResponseMode) -> ModuleResult {
+pub fn run_module(
+    plan: &str,
+    module: &Module,
+    target: &Target,
+    browser: &mut Browser,
+    mode: ResponseMode,
+) -> ModuleResult {
     let mut test = Test::new(target, browser, mode);
-    let outcome = if module.configure { test.configure().and_then(|_| (module.run)(&mut test)) } else { (module.run)(&mut test) };
+    let outcome = if module.configure {
+        test.configure().and_then(|_| (module.run)(&mut test))
+    } else {
+        (module.run)(&mut test)
+    };
     let skipped = match outcome {
         Err(Abort::Skip(reason)) => Some(reason),
         _ => None,
@@ -66,7 +76,10 @@ pub struct AuthRequest {
 
 impl AuthRequest {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
@@ -92,11 +105,14 @@ impl AuthRequest {
     }
 
     pub fn redirect_uri(&self) -> &str {
-        self.get("redirect_uri").unwrap_or(&self.client.redirect_uri)
+        self.get("redirect_uri")
+            .unwrap_or(&self.client.redirect_uri)
     }
 
     pub fn scopes(&self) -> Vec<&str> {
-        self.get("scope").map(|s| s.split(' ').collect()).unwrap_or_default()
+        self.get("scope")
+            .map(|s| s.split(' ').collect())
+            .unwrap_or_default()
     }
 }
 
@@ -135,7 +151,11 @@ pub enum UserinfoCall {
 }
 
 pub fn random(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 pub struct Test<'a> {
@@ -155,7 +175,15 @@ impl<'a> Test<'a> {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        Test { target, browser, mode, conditions: Vec::new(), http, disc: Value::Null, jwks: Value::Null }
+        Test {
+            target,
+            browser,
+            mode,
+            conditions: Vec::new(),
+            http,
+            disc: Value::Null,
+            jwks: Value::Null,
+        }
     }
 
     // ------------------------------------------------------------ recording
@@ -166,7 +194,12 @@ impl<'a> Test<'a> {
             Ok(m) => (true, m),
             Err(m) => (false, m),
         };
-        self.conditions.push(Condition { name: name.to_owned(), severity, passed, message });
+        self.conditions.push(Condition {
+            name: name.to_owned(),
+            severity,
+            passed,
+            message,
+        });
         passed
     }
 
@@ -189,7 +222,10 @@ impl<'a> Test<'a> {
     }
 
     pub fn issuer(&self) -> &str {
-        self.disc.get("issuer").and_then(Value::as_str).unwrap_or(self.target.issuer.as_str())
+        self.disc
+            .get("issuer")
+            .and_then(Value::as_str)
+            .unwrap_or(self.target.issuer.as_str())
     }
 
     /// An https requirement: failure, or warning only when the issuer is on loopback (the
@@ -209,11 +245,20 @@ impl<'a> Test<'a> {
     // ------------------------------------------------------------ configuration
 
     pub fn fetch_json(&mut self, url: &Url) -> Result<(u16, Option<String>, Value), String> {
-        let response = self.http.get(url.clone()).send().map_err(|e| format!("GET {url}: {e}"))?;
+        let response = self
+            .http
+            .get(url.clone())
+            .send()
+            .map_err(|e| format!("GET {url}: {e}"))?;
         let status = response.status().as_u16();
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.text().map_err(|e| e.to_string())?;
-        let json = serde_json::from_str(&body).map_err(|e| format!("{url} did not return JSON ({e}): {}", snippet(&body)))?;
+        let json = serde_json::from_str(&body)
+            .map_err(|e| format!("{url} did not return JSON ({e}): {}", snippet(&body)))?;
         Ok((status, content_type, json))
     }
 
@@ -224,9 +269,28 @@ impl<'a> Test<'a> {
             Ok(r) => r,
             Err(e) => return self.require("GetDynamicServerConfiguration", Err(e)),
         };
-        self.require("GetDynamicServerConfiguration", if disc.is_object() { Ok(()) } else { Err("not a JSON object".into()) })?;
-        self.check("EnsureDiscoveryEndpointResponseStatusCodeIs200", F, if status == 200 { Ok("200".into()) } else { Err(format!("HTTP {status}")) });
-        self.check("CheckDiscoveryEndpointReturnedJsonContentType", F, checks::is_json(content_type.as_deref()));
+        self.require(
+            "GetDynamicServerConfiguration",
+            if disc.is_object() {
+                Ok(())
+            } else {
+                Err("not a JSON object".into())
+            },
+        )?;
+        self.check(
+            "EnsureDiscoveryEndpointResponseStatusCodeIs200",
+            F,
+            if status == 200 {
+                Ok("200".into())
+            } else {
+                Err(format!("HTTP {status}"))
+            },
+        );
+        self.check(
+            "CheckDiscoveryEndpointReturnedJsonContentType",
+            F,
+            checks::is_json(content_type.as_deref()),
+        );
         self.disc = disc;
         Ok(())
     }
@@ -238,14 +302,30 @@ impl<'a> Test<'a> {
             Err(e) => return self.require("FetchServerKeys", Err(e)),
         };
         let fetched = self.fetch_json(&jwks_uri).and_then(|(status, _, jwks)| {
-            if status == 200 { Ok(jwks) } else { Err(format!("{jwks_uri} answered HTTP {status}")) }
+            if status == 200 {
+                Ok(jwks)
+            } else {
+                Err(format!("{jwks_uri} answered HTTP {status}"))
+            }
         });
         self.jwks = self.require("FetchServerKeys", fetched)?;
         let jwks = self.jwks.clone();
         self.require("ValidateServerJWKs", checks::validate_server_jwks(&jwks))?;
-        self.check("CheckForKeyIdInServerJWKs", F, checks::check_kid_in_server_jwks(&jwks));
-        self.check("CheckDistinctKeyIdValueInServerJWKs", F, checks::check_distinct_kids(&jwks));
-        self.check("EnsureServerJwksDoesNotContainPrivateOrSymmetricKeys", F, checks::ensure_no_private_keys(&jwks));
+        self.check(
+            "CheckForKeyIdInServerJWKs",
+            F,
+            checks::check_kid_in_server_jwks(&jwks),
+        );
+        self.check(
+            "CheckDistinctKeyIdValueInServerJWKs",
+            F,
+            checks::check_distinct_kids(&jwks),
+        );
+        self.check(
+            "EnsureServerJwksDoesNotContainPrivateOrSymmetricKeys",
+            F,
+            checks::ensure_no_private_keys(&jwks),
+        );
         Ok(())
     }
 
@@ -253,7 +333,10 @@ impl<'a> Test<'a> {
     pub fn configure(&mut self) -> Step {
         self.fetch_discovery()?;
         let disc = self.disc.clone();
-        self.require("CheckServerConfiguration", checks::check_server_configuration(&disc))?;
+        self.require(
+            "CheckServerConfiguration",
+            checks::check_server_configuration(&disc),
+        )?;
         self.fetch_keys()?;
         Ok(())
     }
@@ -267,7 +350,10 @@ impl<'a> Test<'a> {
             AuthMethod::None => "EnsureServerConfigurationSupportsClientAuthNone",
         };
         let disc = self.disc.clone();
-        self.require(name, checks::ensure_auth_method_supported(&disc, client.auth.as_str()).map(|_| ()))
+        self.require(
+            name,
+            checks::ensure_auth_method_supported(&disc, client.auth.as_str()).map(|_| ()),
+        )
     }
 
     // ------------------------------------------------------------ authorization request
@@ -285,7 +371,12 @@ impl<'a> Test<'a> {
         if self.mode == ResponseMode::FormPost {
             params.push(("response_mode".to_owned(), "form_post".to_owned()));
         }
-        AuthRequest { client: client.clone(), params, post: false, code_verifier: None }
+        AuthRequest {
+            client: client.clone(),
+            params,
+            post: false,
+            code_verifier: None,
+        }
     }
 
     /// The Basic plan's client.
@@ -304,7 +395,10 @@ impl<'a> Test<'a> {
     pub fn send(&mut self, req: &AuthRequest, submit_forms: bool) -> Step<Visit> {
         let start = if req.post {
             let endpoint = self.endpoint("authorization_endpoint");
-            Start::Post(self.require("BuildRequestObjectPostToAuthorizationEndpoint", endpoint)?, req.params.clone())
+            Start::Post(
+                self.require("BuildRequestObjectPostToAuthorizationEndpoint", endpoint)?,
+                req.params.clone(),
+            )
         } else {
             Start::Get(self.authorization_url(req)?)
         };
@@ -316,7 +410,9 @@ impl<'a> Test<'a> {
     pub fn callback<'v>(&mut self, req: &AuthRequest, visit: &'v Visit) -> Step<&'v Callback> {
         let callback = match &visit.landing {
             Landing::Callback(c) => c,
-            Landing::Page { status, url, body, .. } => {
+            Landing::Page {
+                status, url, body, ..
+            } => {
                 let message = format!(
                     "the provider did not send the browser back to the client: status {status} at {url}: {}",
                     snippet(&page_text(body))
@@ -325,34 +421,83 @@ impl<'a> Test<'a> {
             }
         };
         if self.mode == ResponseMode::FormPost {
-            self.check("CheckCallbackHttpMethodIsPost", F, if callback.method == "POST" {
-                Ok("the response was posted".into())
-            } else {
-                Err(format!("the response came by {} {} instead of a form post", callback.status, callback.method))
-            });
-            self.check("CheckCallbackContentTypeIsFormUrlEncoded", F, match callback.content_type.as_deref() {
-                None => Ok("form-urlencoded (no enctype)".into()),
-                Some(c) if c.eq_ignore_ascii_case("application/x-www-form-urlencoded") => Ok(c.to_owned()),
-                Some(c) => Err(format!("the form's enctype is {c}")),
-            });
+            self.check(
+                "CheckCallbackHttpMethodIsPost",
+                F,
+                if callback.method == "POST" {
+                    Ok("the response was posted".into())
+                } else {
+                    Err(format!(
+                        "the response came by {} {} instead of a form post",
+                        callback.status, callback.method
+                    ))
+                },
+            );
+            self.check(
+                "CheckCallbackContentTypeIsFormUrlEncoded",
+                F,
+                match callback.content_type.as_deref() {
+                    None => Ok("form-urlencoded (no enctype)".into()),
+                    Some(c) if c.eq_ignore_ascii_case("application/x-www-form-urlencoded") => {
+                        Ok(c.to_owned())
+                    }
+                    Some(c) => Err(format!("the form's enctype is {c}")),
+                },
+            );
             let in_query = |name: &str| callback.query.iter().any(|(k, _)| k == name);
-            self.check("RejectAuthCodeInUrlQuery", F, if in_query("code") { Err("code in the URL query".into()) } else { Ok("no code in the query".into()) });
-            self.check("RejectErrorInUrlQuery", F, if in_query("error") { Err("error in the URL query".into()) } else { Ok("no error in the query".into()) });
+            self.check(
+                "RejectAuthCodeInUrlQuery",
+                F,
+                if in_query("code") {
+                    Err("code in the URL query".into())
+                } else {
+                    Ok("no code in the query".into())
+                },
+            );
+            self.check(
+                "RejectErrorInUrlQuery",
+                F,
+                if in_query("error") {
+                    Err("error in the URL query".into())
+                } else {
+                    Ok("no error in the query".into())
+                },
+            );
         }
-        self.require("CheckMatchingCallbackParameters", checks::check_matching_callback(&callback.base(), req.redirect_uri()))?;
+        self.require(
+            "CheckMatchingCallbackParameters",
+            checks::check_matching_callback(&callback.base(), req.redirect_uri()),
+        )?;
         let issuer = self.issuer().to_owned();
-        self.check("ValidateIssIfPresentInAuthorizationResponse", F, checks::validate_iss_if_present(callback.param("iss"), &issuer));
+        self.check(
+            "ValidateIssIfPresentInAuthorizationResponse",
+            F,
+            checks::validate_iss_if_present(callback.param("iss"), &issuer),
+        );
         Ok(callback)
     }
 
     /// A successful authorization response: returns the code.
     pub fn expect_code(&mut self, req: &AuthRequest, visit: &Visit) -> Step<String> {
         let callback = self.callback(req, visit)?;
-        let error = callback.param("error").map(|e| format!("{e}: {}", callback.param("error_description").unwrap_or("")));
-        self.require("CheckIfAuthorizationEndpointError", error.map_or(Ok(()), |e| Err(format!("the provider returned an error: {e}"))))?;
-        self.require("CheckMatchingStateParameter", checks::check_state(callback.param("state"), req.state()))?;
+        let error = callback
+            .param("error")
+            .map(|e| format!("{e}: {}", callback.param("error_description").unwrap_or("")));
+        self.require(
+            "CheckIfAuthorizationEndpointError",
+            error.map_or(Ok(()), |e| {
+                Err(format!("the provider returned an error: {e}"))
+            }),
+        )?;
+        self.require(
+            "CheckMatchingStateParameter",
+            checks::check_state(callback.param("state"), req.state()),
+        )?;
         let code = callback.param("code").map(str::to_owned);
-        self.require("ExtractAuthorizationCodeFromAuthorizationResponse", code.ok_or_else(|| "no code".to_owned()))
+        self.require(
+            "ExtractAuthorizationCodeFromAuthorizationResponse",
+            code.ok_or_else(|| "no code".to_owned()),
+        )
     }
 
     /// `performGenericAuthorizationEndpointErrorResponseValidation`; returns the error code.
@@ -361,17 +506,56 @@ impl<'a> Test<'a> {
         let issuer = self.issuer().to_owned();
         let params = callback.params().to_vec();
         let param = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-        self.check("CheckStateInAuthorizationResponse", F, checks::check_state(param("state"), req.state()));
-        self.check("ValidateIssIfPresentInAuthorizationResponse", F, checks::validate_iss_if_present(param("iss"), &issuer));
+        self.check(
+            "CheckStateInAuthorizationResponse",
+            F,
+            checks::check_state(param("state"), req.state()),
+        );
+        self.check(
+            "ValidateIssIfPresentInAuthorizationResponse",
+            F,
+            checks::validate_iss_if_present(param("iss"), &issuer),
+        );
         let error = param("error").map(str::to_owned);
-        self.require("EnsureErrorFromAuthorizationEndpointResponse", error.clone().ok_or_else(|| {
-            if param("code").is_some() { "the provider returned a code where an error was expected".to_owned() } else { "no error".to_owned() }
-        }))?;
-        self.check("RejectAuthCodeInAuthorizationEndpointResponse", F, if param("code").is_some() { Err("a code is present in an error response".into()) } else { Ok("no code".into()) });
-        self.check("CheckForUnexpectedParametersInErrorResponseFromAuthorizationEndpoint", W, checks::only_error_parameters(&params));
-        self.check("CheckErrorDescriptionFromAuthorizationEndpointResponseErrorContainsCRLFTAB", W, checks::error_description_no_crlftab(param("error_description")));
-        self.check("ValidateErrorDescriptionFromAuthorizationEndpointResponseError", F, checks::error_description_charset(param("error_description")));
-        self.check("ValidateErrorUriFromAuthorizationEndpointResponseError", F, checks::error_uri_valid(param("error_uri")));
+        self.require(
+            "EnsureErrorFromAuthorizationEndpointResponse",
+            error.clone().ok_or_else(|| {
+                if param("code").is_some() {
+                    "the provider returned a code where an error was expected".to_owned()
+                } else {
+                    "no error".to_owned()
+                }
+            }),
+        )?;
+        self.check(
+            "RejectAuthCodeInAuthorizationEndpointResponse",
+            F,
+            if param("code").is_some() {
+                Err("a code is present in an error response".into())
+            } else {
+                Ok("no code".into())
+            },
+        );
+        self.check(
+            "CheckForUnexpectedParametersInErrorResponseFromAuthorizationEndpoint",
+            W,
+            checks::only_error_parameters(&params),
+        );
+        self.check(
+            "CheckErrorDescriptionFromAuthorizationEndpointResponseErrorContainsCRLFTAB",
+            W,
+            checks::error_description_no_crlftab(param("error_description")),
+        );
+        self.check(
+            "ValidateErrorDescriptionFromAuthorizationEndpointResponseError",
+            F,
+            checks::error_description_charset(param("error_description")),
+        );
+        self.check(
+            "ValidateErrorUriFromAuthorizationEndpointResponseError",
+            F,
+            checks::error_uri_valid(param("error_uri")),
+        );
         Ok(error.unwrap_or_default())
     }
 
@@ -380,18 +564,35 @@ impl<'a> Test<'a> {
     pub fn expect_error_page(&mut self, condition: &str, visit: &Visit, not_to: &str) -> Step {
         match &visit.landing {
             Landing::Callback(c) => {
-                let message = format!("the provider redirected to {} (must not redirect to {not_to})", c.url);
+                let message = format!(
+                    "the provider redirected to {} (must not redirect to {not_to})",
+                    c.url
+                );
                 self.require(condition, Err(message))
             }
-            Landing::Page { status, content_type, .. } => {
+            Landing::Page {
+                status,
+                content_type,
+                ..
+            } => {
                 let result = if (400..500).contains(status) {
                     Ok(format!("error page with status {status}"))
                 } else {
-                    Err(format!("the provider answered status {status}; an error page (4xx) is expected"))
+                    Err(format!(
+                        "the provider answered status {status}; an error page (4xx) is expected"
+                    ))
                 };
                 self.check(condition, F, result);
                 let html = content_type.as_deref().unwrap_or("").contains("html");
-                self.check("CheckErrorPageIsHtml", W, if html { Ok("HTML error page".into()) } else { Err(format!("Content-Type {content_type:?}")) });
+                self.check(
+                    "CheckErrorPageIsHtml",
+                    W,
+                    if html {
+                        Ok("HTML error page".into())
+                    } else {
+                        Err(format!("Content-Type {content_type:?}"))
+                    },
+                );
                 Ok(())
             }
         }
@@ -400,65 +601,156 @@ impl<'a> Test<'a> {
     // ------------------------------------------------------------ token endpoint
 
     /// Sends a token endpoint request with the client's authentication.
-    pub fn token_call(&mut self, client: &ClientConfig, mut form: Vec<(String, String)>) -> Step<TokenHttp> {
+    pub fn token_call(
+        &mut self,
+        client: &ClientConfig,
+        mut form: Vec<(String, String)>,
+    ) -> Step<TokenHttp> {
         let endpoint = self.endpoint("token_endpoint");
         let token_endpoint = self.require("CallTokenEndpoint", endpoint)?;
         let mut request: RequestBuilder = self.http.post(token_endpoint.clone());
         match client.auth {
             AuthMethod::ClientSecretBasic => {
                 // RFC 6749 §2.3.1: form-urlencode id and secret before Basic encoding.
-                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
-                request = request.basic_auth(enc(&client.client_id), Some(enc(client.client_secret.as_deref().unwrap_or(""))));
+                let enc = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request = request.basic_auth(
+                    enc(&client.client_id),
+                    Some(enc(client.client_secret.as_deref().unwrap_or(""))),
+                );
             }
             AuthMethod::ClientSecretPost => {
                 form.push(("client_id".into(), client.client_id.clone()));
-                form.push(("client_secret".into(), client.client_secret.clone().unwrap_or_default()));
+                form.push((
+                    "client_secret".into(),
+                    client.client_secret.clone().unwrap_or_default(),
+                ));
             }
             AuthMethod::PrivateKeyJwt => {
-                let signer = client.signer.as_ref().ok_or(Abort::Skip("no private key for private_key_jwt".into()))?;
+                let signer = client
+                    .signer
+                    .as_ref()
+                    .ok_or(Abort::Skip("no private key for private_key_jwt".into()))?;
                 let now = checks::now();
                 let assertion = signer.sign(json!({}), &json!({
                     "iss": client.client_id, "sub": client.client_id, "aud": token_endpoint.as_str(),
                     "jti": random(24), "iat": now, "exp": now + 60,
                 }));
                 form.push(("client_id".into(), client.client_id.clone()));
-                form.push(("client_assertion_type".into(), "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into()));
+                form.push((
+                    "client_assertion_type".into(),
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".into(),
+                ));
                 form.push(("client_assertion".into(), assertion));
             }
             AuthMethod::None => form.push(("client_id".into(), client.client_id.clone())),
         }
-        let response = request.form(&form).send().map_err(|e| format!("POST {token_endpoint}: {e}"));
+        let response = request
+            .form(&form)
+            .send()
+            .map_err(|e| format!("POST {token_endpoint}: {e}"));
         let response = self.require("CallTokenEndpoint", response)?;
-        let header = |name| response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_owned);
-        let (status, content_type, cache_control) = (response.status().as_u16(), header(CONTENT_TYPE), header(CACHE_CONTROL));
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let (status, content_type, cache_control) = (
+            response.status().as_u16(),
+            header(CONTENT_TYPE),
+            header(CACHE_CONTROL),
+        );
         let body = response.text().unwrap_or_default();
         let json = serde_json::from_str(&body).ok();
-        Ok(TokenHttp { status, content_type, cache_control, body, json })
+        Ok(TokenHttp {
+            status,
+            content_type,
+            cache_control,
+            body,
+            json,
+        })
     }
 
     /// Checks a successful token response.
     pub fn expect_tokens(&mut self, http: TokenHttp) -> Step<Tokens> {
-        let error = http.json.as_ref().and_then(|j| j.get("error")).map(|e| e.to_string());
-        self.require("CheckTokenEndpointHttpStatus200", if http.status == 200 {
-            Ok(())
-        } else {
-            Err(format!("HTTP {} {}", http.status, error.clone().unwrap_or_else(|| snippet(&http.body))))
-        })?;
-        self.check("CheckTokenEndpointReturnedJsonContentType", F, checks::is_json(http.content_type.as_deref()));
-        let json = self.require("CheckIfTokenEndpointResponseError", match (http.json, error) {
-            (_, Some(e)) => Err(format!("error {e}")),
-            (Some(j), None) if j.is_object() => Ok(j),
-            _ => Err(format!("not a JSON object: {}", snippet(&http.body))),
-        })?;
-        let access_token = json.get("access_token").and_then(Value::as_str).map(str::to_owned);
-        let access_token = self.require("CheckForAccessTokenValue", access_token.ok_or_else(|| "no access_token".to_owned()))?;
-        self.check("CheckTokenTypeIsBearer", F, checks::check_token_type_bearer(json.get("token_type")));
-        self.check("ValidateExpiresIn", F, checks::validate_expires_in(json.get("expires_in")));
-        self.check("CheckTokenEndpointCacheHeaders", F, checks::check_cache_headers(http.cache_control.as_deref()));
-        let refresh_token = json.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
-        self.info("CheckForRefreshTokenValue", if refresh_token.is_some() { "refresh_token returned" } else { "no refresh_token" });
-        let id_token = json.get("id_token").and_then(Value::as_str).map(str::to_owned);
-        Ok(Tokens { json, access_token, id_token, refresh_token })
+        let error = http
+            .json
+            .as_ref()
+            .and_then(|j| j.get("error"))
+            .map(|e| e.to_string());
+        self.require(
+            "CheckTokenEndpointHttpStatus200",
+            if http.status == 200 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "HTTP {} {}",
+                    http.status,
+                    error.clone().unwrap_or_else(|| snippet(&http.body))
+                ))
+            },
+        )?;
+        self.check(
+            "CheckTokenEndpointReturnedJsonContentType",
+            F,
+            checks::is_json(http.content_type.as_deref()),
+        );
+        let json = self.require(
+            "CheckIfTokenEndpointResponseError",
+            match (http.json, error) {
+                (_, Some(e)) => Err(format!("error {e}")),
+                (Some(j), None) if j.is_object() => Ok(j),
+                _ => Err(format!("not a JSON object: {}", snippet(&http.body))),
+            },
+        )?;
+        let access_token = json
+            .get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let access_token = self.require(
+            "CheckForAccessTokenValue",
+            access_token.ok_or_else(|| "no access_token".to_owned()),
+        )?;
+        self.check(
+            "CheckTokenTypeIsBearer",
+            F,
+            checks::check_token_type_bearer(json.get("token_type")),
+        );
+        self.check(
+            "ValidateExpiresIn",
+            F,
+            checks::validate_expires_in(json.get("expires_in")),
+        );
+        self.check(
+            "CheckTokenEndpointCacheHeaders",
+            F,
+            checks::check_cache_headers(http.cache_control.as_deref()),
+        );
+        let refresh_token = json
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        self.info(
+            "CheckForRefreshTokenValue",
+            if refresh_token.is_some() {
+                "refresh_token returned"
+            } else {
+                "no refresh_token"
+            },
+        );
+        let id_token = json
+            .get("id_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Ok(Tokens {
+            json,
+            access_token,
+            id_token,
+            refresh_token,
+        })
     }
 
     /// `CreateTokenEndpointRequestForAuthorizationCodeGrant` + `CallTokenEndpoint`.
@@ -478,50 +770,149 @@ impl<'a> Test<'a> {
     /// The token endpoint error checks (code reuse, refresh misuse).
     pub fn expect_token_error(&mut self, http: &TokenHttp, expected: &str) {
         if http.status == 200 {
-            self.check("CheckTokenEndpointHttpStatus400", F, Err("HTTP 200: the request was accepted".into()));
+            self.check(
+                "CheckTokenEndpointHttpStatus400",
+                F,
+                Err("HTTP 200: the request was accepted".into()),
+            );
             return;
         }
-        self.check("CheckTokenEndpointHttpStatus400", F, if http.status == 400 { Ok("400".into()) } else { Err(format!("HTTP {}", http.status)) });
-        self.check("CheckTokenEndpointReturnedJsonContentType", F, checks::is_json(http.content_type.as_deref()));
-        let field = |n: &str| http.json.as_ref().and_then(|j| j.get(n)).and_then(Value::as_str).map(str::to_owned);
-        let (error, description, uri) = (field("error"), field("error_description"), field("error_uri"));
-        let name = format!("CheckErrorFromTokenEndpointResponseError{}", camel(expected));
-        self.check(&name, F, checks::error_is_one_of(error.as_deref(), &[expected]));
-        self.check("ValidateErrorFromTokenEndpointResponseError", F, checks::error_code_syntax(error.as_deref()));
-        self.check("ValidateErrorDescriptionFromTokenEndpointResponseError", F, checks::error_description_charset(description.as_deref()));
-        self.check("CheckErrorDescriptionFromTokenEndpointResponseErrorContainsCRLFTAB", W, checks::error_description_no_crlftab(description.as_deref()));
-        self.check("ValidateErrorUriFromTokenEndpointResponseError", F, checks::error_uri_valid(uri.as_deref()));
+        self.check(
+            "CheckTokenEndpointHttpStatus400",
+            F,
+            if http.status == 400 {
+                Ok("400".into())
+            } else {
+                Err(format!("HTTP {}", http.status))
+            },
+        );
+        self.check(
+            "CheckTokenEndpointReturnedJsonContentType",
+            F,
+            checks::is_json(http.content_type.as_deref()),
+        );
+        let field = |n: &str| {
+            http.json
+                .as_ref()
+                .and_then(|j| j.get(n))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let (error, description, uri) = (
+            field("error"),
+            field("error_description"),
+            field("error_uri"),
+        );
+        let name = format!(
+            "CheckErrorFromTokenEndpointResponseError{}",
+            camel(expected)
+        );
+        self.check(
+            &name,
+            F,
+            checks::error_is_one_of(error.as_deref(), &[expected]),
+        );
+        self.check(
+            "ValidateErrorFromTokenEndpointResponseError",
+            F,
+            checks::error_code_syntax(error.as_deref()),
+        );
+        self.check(
+            "ValidateErrorDescriptionFromTokenEndpointResponseError",
+            F,
+            checks::error_description_charset(description.as_deref()),
+        );
+        self.check(
+            "CheckErrorDescriptionFromTokenEndpointResponseErrorContainsCRLFTAB",
+            W,
+            checks::error_description_no_crlftab(description.as_deref()),
+        );
+        self.check(
+            "ValidateErrorUriFromTokenEndpointResponseError",
+            F,
+            checks::error_uri_valid(uri.as_deref()),
+        );
     }
 
     // ------------------------------------------------------------ ID token
 
     /// `ExtractIdTokenFromTokenResponse` and `PerformStandardIdTokenChecks`.
     pub fn check_id_token(&mut self, tokens: &Tokens, req: &AuthRequest) -> Step<Jwt> {
-        let raw = self.require("ExtractIdTokenFromTokenResponse", tokens.id_token.clone().ok_or_else(|| "no id_token in the token response (OIDC Core §3.1.3.3)".to_owned()))?;
+        let raw = self.require(
+            "ExtractIdTokenFromTokenResponse",
+            tokens
+                .id_token
+                .clone()
+                .ok_or_else(|| "no id_token in the token response (OIDC Core §3.1.3.3)".to_owned()),
+        )?;
         let jwt = self.require("ExtractIdTokenFromTokenResponse", Jwt::parse(&raw))?;
         let issuer = self.issuer().to_owned();
-        let want = checks::IdTokenExpectations { issuer: &issuer, client_id: &req.client.client_id, nonce: req.nonce() };
+        let want = checks::IdTokenExpectations {
+            issuer: &issuer,
+            client_id: &req.client.client_id,
+            nonce: req.nonce(),
+        };
         self.check("ValidateIdToken", F, checks::validate_id_token(&jwt, &want));
-        self.check("ValidateIdTokenStandardClaims", F, checks::validate_standard_claims(&jwt.claims));
-        self.check("ValidateIdTokenNonce", F, checks::validate_nonce(&jwt, req.nonce()));
-        let claims_request = req.get("claims").and_then(|c| serde_json::from_str::<Value>(c).ok());
-        self.check("ValidateIdTokenACRClaimAgainstRequest", F, checks::validate_acr_against_request(&jwt, claims_request.as_ref()));
+        self.check(
+            "ValidateIdTokenStandardClaims",
+            F,
+            checks::validate_standard_claims(&jwt.claims),
+        );
+        self.check(
+            "ValidateIdTokenNonce",
+            F,
+            checks::validate_nonce(&jwt, req.nonce()),
+        );
+        let claims_request = req
+            .get("claims")
+            .and_then(|c| serde_json::from_str::<Value>(c).ok());
+        self.check(
+            "ValidateIdTokenACRClaimAgainstRequest",
+            F,
+            checks::validate_acr_against_request(&jwt, claims_request.as_ref()),
+        );
         let jwks = self.jwks.clone();
-        self.check("ValidateIdTokenSignature", F, checks::validate_signature(&jwt, &jwks));
-        self.check("ValidateIdTokenSignatureUsingKid", F, checks::validate_kid_found(&jwt, &jwks));
-        self.check("CheckForSubjectInIdToken", F, match jwt.str_claim("sub") {
-            Some(s) if !s.is_empty() => Ok("sub present".into()),
-            _ => Err("sub missing".into()),
-        });
-        self.check("EnsureIdTokenUpdatedAtValid", F, checks::updated_at_valid(&jwt.claims));
-        self.check("ValidateAtHash", F, checks::validate_half_hash(&jwt, "at_hash", &tokens.access_token, false));
+        self.check(
+            "ValidateIdTokenSignature",
+            F,
+            checks::validate_signature(&jwt, &jwks),
+        );
+        self.check(
+            "ValidateIdTokenSignatureUsingKid",
+            F,
+            checks::validate_kid_found(&jwt, &jwks),
+        );
+        self.check(
+            "CheckForSubjectInIdToken",
+            F,
+            match jwt.str_claim("sub") {
+                Some(s) if !s.is_empty() => Ok("sub present".into()),
+                _ => Err("sub missing".into()),
+            },
+        );
+        self.check(
+            "EnsureIdTokenUpdatedAtValid",
+            F,
+            checks::updated_at_valid(&jwt.claims),
+        );
+        self.check(
+            "ValidateAtHash",
+            F,
+            checks::validate_half_hash(&jwt, "at_hash", &tokens.access_token, false),
+        );
         Ok(jwt)
     }
 
     // ------------------------------------------------------------ userinfo
 
     /// Calls userinfo and checks the answer; returns the claims.
-    pub fn userinfo(&mut self, access_token: &str, how: UserinfoCall, id_token: &Jwt, severity: Severity) -> Step<Option<Value>> {
+    pub fn userinfo(
+        &mut self,
+        access_token: &str,
+        how: UserinfoCall,
+        id_token: &Jwt,
+        severity: Severity,
+    ) -> Step<Option<Value>> {
         let endpoint = self.endpoint("userinfo_endpoint");
         let url = match endpoint {
             Ok(u) => u,
@@ -529,33 +920,86 @@ impl<'a> Test<'a> {
         };
         let request = match how {
             UserinfoCall::Get => self.http.get(url.clone()).bearer_auth(access_token),
-            UserinfoCall::PostHeader => self.http.post(url.clone()).bearer_auth(access_token).form(&[("", ""); 0]),
-            UserinfoCall::PostBody => self.http.post(url.clone()).form(&[("access_token", access_token)]),
+            UserinfoCall::PostHeader => self
+                .http
+                .post(url.clone())
+                .bearer_auth(access_token)
+                .form(&[("", ""); 0]),
+            UserinfoCall::PostBody => self
+                .http
+                .post(url.clone())
+                .form(&[("access_token", access_token)]),
         };
         let response = request.send().map_err(|e| format!("{url}: {e}"));
         let response = self.require("CallProtectedResource", response)?;
         let status = response.status().as_u16();
-        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = response.text().unwrap_or_default();
-        let ok = self.check("EnsureHttpStatusCodeIs200", severity, if status == 200 { Ok("200".into()) } else { Err(format!("HTTP {status}: {}", snippet(&body))) });
+        let ok = self.check(
+            "EnsureHttpStatusCodeIs200",
+            severity,
+            if status == 200 {
+                Ok("200".into())
+            } else {
+                Err(format!("HTTP {status}: {}", snippet(&body)))
+            },
+        );
         if !ok {
-            return if severity == F { Err(Abort::Stop) } else { Ok(None) };
+            return if severity == F {
+                Err(Abort::Stop)
+            } else {
+                Ok(None)
+            };
         }
-        self.check("CheckUserInfoEndpointReturnedJsonContentType", F, checks::is_json(content_type.as_deref()));
+        self.check(
+            "CheckUserInfoEndpointReturnedJsonContentType",
+            F,
+            checks::is_json(content_type.as_deref()),
+        );
         let claims: Value = match serde_json::from_str(&body) {
             Ok(v @ Value::Object(_)) => v,
-            _ => return self.require("ExtractUserInfoFromUserInfoEndpointResponse", Err(format!("not a JSON object: {}", snippet(&body)))),
+            _ => {
+                return self.require(
+                    "ExtractUserInfoFromUserInfoEndpointResponse",
+                    Err(format!("not a JSON object: {}", snippet(&body))),
+                )
+            }
         };
-        self.check("ValidateUserInfoStandardClaims", F, checks::validate_standard_claims(&claims));
-        self.check("EnsureUserInfoContainsSub", F, match claims.get("sub").and_then(Value::as_str) {
-            Some(s) if !s.is_empty() => Ok("sub present".into()),
-            _ => Err("sub missing".into()),
-        });
-        self.check("EnsureUserInfoUpdatedAtValid", F, checks::updated_at_valid(&claims));
-        self.check("VerifyUserInfoAndIdTokenInTokenEndpointSameSub", F, match (claims.get("sub").and_then(Value::as_str), id_token.str_claim("sub")) {
-            (Some(a), Some(b)) if a == b => Ok("same sub".into()),
-            (a, b) => Err(format!("userinfo sub {a:?} differs from the ID token's {b:?}")),
-        });
+        self.check(
+            "ValidateUserInfoStandardClaims",
+            F,
+            checks::validate_standard_claims(&claims),
+        );
+        self.check(
+            "EnsureUserInfoContainsSub",
+            F,
+            match claims.get("sub").and_then(Value::as_str) {
+                Some(s) if !s.is_empty() => Ok("sub present".into()),
+                _ => Err("sub missing".into()),
+            },
+        );
+        self.check(
+            "EnsureUserInfoUpdatedAtValid",
+            F,
+            checks::updated_at_valid(&claims),
+        );
+        self.check(
+            "VerifyUserInfoAndIdTokenInTokenEndpointSameSub",
+            F,
+            match (
+                claims.get("sub").and_then(Value::as_str),
+                id_token.str_claim("sub"),
+            ) {
+                (Some(a), Some(b)) if a == b => Ok("same sub".into()),
+                (a, b) => Err(format!(
+                    "userinfo sub {a:?} differs from the ID token's {b:?}"
+                )),
+            },
+        );
         Ok(Some(claims))
     }
 
@@ -569,7 +1013,12 @@ impl<'a> Test<'a> {
         let tokens = self.expect_tokens(http)?;
         let id_token = self.check_id_token(&tokens, req)?;
         let userinfo = self.userinfo(&tokens.access_token, UserinfoCall::Get, &id_token, F)?;
-        Ok(Flow { visit, tokens, id_token, userinfo })
+        Ok(Flow {
+            visit,
+            tokens,
+            id_token,
+            userinfo,
+        })
     }
 
     /// Like [`Test::code_flow`] and also returns the code.
@@ -579,7 +1028,15 @@ impl<'a> Test<'a> {
         let http = self.redeem(req, &code)?;
         let tokens = self.expect_tokens(http)?;
         let id_token = self.check_id_token(&tokens, req)?;
-        Ok((Flow { visit, tokens, id_token, userinfo: None }, code))
+        Ok((
+            Flow {
+                visit,
+                tokens,
+                id_token,
+                userinfo: None,
+            },
+            code,
+        ))
     }
 }
 
@@ -588,7 +1045,9 @@ fn camel(snake: &str) -> String {
         .split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -596,19 +1055,27 @@ fn camel(snake: &str) -> String {
 /// The first characters of a body, for messages.
 pub fn snippet(body: &str) -> String {
     let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 200 { flat.chars().take(200).collect::<String>() + "…" } else { flat }
+    if flat.chars().count() > 200 {
+        flat.chars().take(200).collect::<String>() + "…"
+    } else {
+        flat
+    }
 }
 
 /// The visible text of an HTML page.
 pub fn page_text(body: &str) -> String {
     let html = scraper::Html::parse_document(body);
     let selector = scraper::Selector::parse("body").expect("static selector");
-    html.select(&selector).next().map(|b| b.text().collect::<Vec<_>>().join(" ")).unwrap_or_else(|| body.to_owned())
+    html.select(&selector)
+        .next()
+        .map(|b| b.text().collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|| body.to_owned())
 }
 
 /// Integer claim.
 pub fn int_claim(jwt: &Jwt, name: &str) -> Option<i64> {
-    jwt.claim(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+    jwt.claim(name)
+        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
 }
 
 /// Claims of a JWT, for checks that compare two tokens.

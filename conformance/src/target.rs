@@ -61,12 +61,22 @@ pub struct BackchannelClient {
 /// line for the real server).
 pub trait Admin: Send + Sync {
     /// Creates a mandate; returns `(mandate_id, [(authorisation_id, demarche)])`.
-    fn add_mandate(&self, usager: &str, aidant: &str, demarches: &[&str], expires_at: Option<&str>)
-        -> Result<(String, Vec<(String, String)>), String>;
+    fn add_mandate(
+        &self,
+        usager: &str,
+        aidant: &str,
+        demarches: &[&str],
+        expires_at: Option<&str>,
+    ) -> Result<(String, Vec<(String, String)>), String>;
     fn revoke_authorisation(&self, authorisation_id: &str, aidant: &str) -> Result<(), String>;
     fn revoke_mandate(&self, mandate_id: &str, aidant: &str) -> Result<(), String>;
     /// Registers a client limited to some démarches (the harness's redirect URI).
-    fn add_client(&self, name: &str, redirect_uri: &str, demarches: &[&str]) -> Result<ClientConfig, String>;
+    fn add_client(
+        &self,
+        name: &str,
+        redirect_uri: &str,
+        demarches: &[&str],
+    ) -> Result<ClientConfig, String>;
     /// Journal entries, newest last.
     fn journal(&self, action: Option<&str>) -> Result<Vec<Value>, String>;
 }

@@ -15,11 +15,35 @@ pub struct Plan {
 
 pub fn all() -> Vec<Plan> {
     vec![
-        Plan { name: "oidcc-config-certification-test-plan", mode: ResponseMode::Default, modules: config::modules() },
-        Plan { name: "oidcc-basic-certification-test-plan", mode: ResponseMode::Default, modules: basic::modules() },
-        Plan { name: "oidcc-formpost-basic-certification-test-plan", mode: ResponseMode::FormPost, modules: basic::modules() },
-        Plan { name: "oidcc-rp-initiated-logout-certification-test-plan", mode: ResponseMode::Default, modules: logout::rp_initiated_modules() },
-        Plan { name: "oidcc-backchannel-rp-initiated-logout-certification-test-plan", mode: ResponseMode::Default, modules: logout::backchannel_modules() },
-        Plan { name: "aidants-delegation-test-plan", mode: ResponseMode::Default, modules: delegation::modules() },
+        Plan {
+            name: "oidcc-config-certification-test-plan",
+            mode: ResponseMode::Default,
+            modules: config::modules(),
+        },
+        Plan {
+            name: "oidcc-basic-certification-test-plan",
+            mode: ResponseMode::Default,
+            modules: basic::modules(),
+        },
+        Plan {
+            name: "oidcc-formpost-basic-certification-test-plan",
+            mode: ResponseMode::FormPost,
+            modules: basic::modules(),
+        },
+        Plan {
+            name: "oidcc-rp-initiated-logout-certification-test-plan",
+            mode: ResponseMode::Default,
+            modules: logout::rp_initiated_modules(),
+        },
+        Plan {
+            name: "oidcc-backchannel-rp-initiated-logout-certification-test-plan",
+            mode: ResponseMode::Default,
+            modules: logout::backchannel_modules(),
+        },
+        Plan {
+            name: "aidants-delegation-test-plan",
+            mode: ResponseMode::Default,
+            modules: delegation::modules(),
+        },
     ]
 }

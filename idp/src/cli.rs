@@ -61,7 +61,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a relying party; prints it as JSON, with its secret (shown once).
-    Add(ClientAdd),
+    Add(Box<ClientAdd>),
     /// List relying parties as JSON (no secrets).
     List,
     /// Remove a relying party and everything issued to it.
@@ -355,6 +355,7 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
     let mut conn = store.conn()?;
     match command {
         ClientCommand::Add(args) => {
+            let args = *args;
             let jwks = match &args.jwks_file {
                 Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?),
                 None => None,

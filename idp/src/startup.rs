@@ -56,14 +56,14 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 /// Loads the signing keys, generating one in the embedded default set-up when there is none.
 pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
     let (keys, generated) = KeySet::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing)
-        .map_err(|e| anyhow::anyhow!("signing keys in {} (keys.dir): {e}", settings.keys.dir.display()))?;
+        .map_err(|e| anyhow::anyhow!("signing keys (keys.dir): {e}"))?;
     if generated {
         tracing::info!(dir = %settings.keys.dir.display(), "no signing key found: generated an RS256 key");
     }
     // Clients may register ES256 (FranceConnect recommends it): have a key for it too.
     if settings.keys.generate_if_missing && !keys.supports(SigningAlg::Es256) {
         crate::keys::generate(&settings.keys.dir, SigningAlg::Es256)
-            .map_err(|e| anyhow::anyhow!("generating an ES256 key in {}: {e}", settings.keys.dir.display()))?;
+            .map_err(|e| anyhow::anyhow!("generating an ES256 key (keys.dir): {e}"))?;
         tracing::info!(dir = %settings.keys.dir.display(), "no ES256 key found: generated one");
         return KeySet::load(&settings.keys.dir).map_err(|e| anyhow::anyhow!("signing keys: {e}"));
     }

@@ -130,7 +130,7 @@ pub fn create_with_code(conn: &mut DbConnection, new: NewGrant, code: NewCode, n
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// First use: the code is now spent.
-    Redeemed { grant: Grant, code: AuthorizationCode },
+    Redeemed { grant: Box<Grant>, code: Box<AuthorizationCode> },
     /// Second use: the grant and every token issued from it were revoked (RFC 6749 §4.1.2).
     Reused,
     Expired,
@@ -157,7 +157,7 @@ pub fn redeem_code(conn: &mut DbConnection, code_hash: &str, now: NaiveDateTime)
         diesel::update(authorization_codes::table.find(code_hash))
             .set(authorization_codes::used_at.eq(now))
             .execute(conn)?;
-        Ok(CodeRedemption::Redeemed { grant, code })
+        Ok(CodeRedemption::Redeemed { grant: Box::new(grant), code: Box::new(code) })
     })
 }
 
@@ -248,7 +248,7 @@ pub fn revoke_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTim
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// The old refresh token is spent; the new ones are stored.
-    Rotated(Grant),
+    Rotated(Box<Grant>),
     /// A spent refresh token came back: the whole grant was revoked (it may have leaked).
     Reused,
     Invalid,
@@ -279,7 +279,7 @@ pub fn rotate_refresh(
         revoke_token(conn, old_hash, now)?;
         issue_token(conn, &grant.id, TokenKind::Access, new_access_hash, access_lifetime, now)?;
         issue_token(conn, &grant.id, TokenKind::Refresh, new_refresh_hash, refresh_lifetime, now)?;
-        Ok(RefreshOutcome::Rotated(grant))
+        Ok(RefreshOutcome::Rotated(Box::new(grant)))
     })
 }
 

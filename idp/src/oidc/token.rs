@@ -106,7 +106,7 @@ async fn authorization_code(state: &AppState, client: mandate_store::clients::Cl
     let code_hash = secret_hash(code);
     let redemption = with_conn(&state.store, move |conn| grants::redeem_code(conn, &code_hash, now())).await?;
     let (grant, stored) = match redemption {
-        CodeRedemption::Redeemed { grant, code } => (grant, code),
+        CodeRedemption::Redeemed { grant, code } => (*grant, *code),
         CodeRedemption::Reused => {
             tracing::warn!(client_id = %client.id, "authorization code reused: its grant and tokens were revoked");
             return Err(TokenError::invalid_grant("the code was already used; the tokens it gave were revoked"));
@@ -175,7 +175,7 @@ async fn refresh_token(state: &AppState, client: mandate_store::clients::Client,
             now(),
         )?;
         let grant = match outcome {
-            RefreshOutcome::Rotated(grant) => grant,
+            RefreshOutcome::Rotated(grant) => *grant,
             RefreshOutcome::Reused => return Ok(Err(TokenError::invalid_grant("refresh token already used; the grant was revoked"))),
             RefreshOutcome::Invalid => return Ok(Err(TokenError::invalid_grant("invalid or expired refresh token"))),
         };

@@ -66,13 +66,22 @@ pub fn validate_server_jwks(jwks: &Value) -> Check {
         return Err("the JWKS is empty".into());
     }
     for (i, key) in keys.iter().enumerate() {
-        let members: &[&str] = match key.get("kty").and_then(Value::as_str) {
+        // RFC 7518 §6: the coordinates and modulus are base64url; `crv` is a curve name.
+        let kty = key.get("kty").and_then(Value::as_str);
+        let members: &[&str] = match kty {
             Some("RSA") => &["n", "e"],
-            Some("EC") => &["crv", "x", "y"],
-            Some("OKP") => &["crv", "x"],
+            Some("EC") => &["x", "y"],
+            Some("OKP") => &["x"],
             Some("oct") => &[],
             other => return Err(format!("key {i}: unknown or missing kty {other:?}")),
         };
+        if matches!(kty, Some("EC") | Some("OKP")) {
+            let crv = key.get("crv").and_then(Value::as_str);
+            let known = ["P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448"];
+            if !crv.is_some_and(|c| known.contains(&c)) {
+                return Err(format!("key {i}: `crv` missing or unknown: {crv:?}"));
+            }
+        }
         for m in members {
             let text = key
                 .get(*m)
@@ -981,6 +990,14 @@ mod tests {
         assert!(error_description_charset(Some("bad \"code\"")).is_err());
         assert!(error_description_charset(Some("é")).is_err());
         assert!(error_description_no_crlftab(Some("a\nb")).is_err());
+    }
+
+    #[test]
+    fn jwks_with_ec_keys_are_checked_by_curve_name_and_coordinates() {
+        let ec = |crv: &str, x: &str| json!({"keys": [{"kty": "EC", "crv": crv, "x": x, "y": "AQAB", "kid": "k"}]});
+        assert!(validate_server_jwks(&ec("P-256", "AQAB")).is_ok());
+        assert!(validate_server_jwks(&ec("P-999", "AQAB")).is_err());
+        assert!(validate_server_jwks(&ec("P-256", "not base64url!")).is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod configuration;
 pub mod encoding;
 pub mod keys;
+pub mod metrics;
 pub mod oidc;
 pub mod pages;
 pub mod passwords;

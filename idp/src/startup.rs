@@ -78,7 +78,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .timeout(std::time::Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    Ok(AppState { settings: Arc::new(settings), store, keys, http })
+    let metrics = crate::metrics::build()?;
+    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -98,10 +99,12 @@ impl Application {
 
     pub fn from_parts(listener: TcpListener, state: AppState) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
+        let prometheus = state.metrics.middleware.clone();
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(tracing_actix_web::TracingLogger::default())
+                .wrap(prometheus.clone())
+                .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(data.clone())
                 .configure(configure)
         })

@@ -6,6 +6,7 @@ use mandate_store::Store;
 
 use crate::configuration::Settings;
 use crate::keys::KeySet;
+use crate::metrics::Metrics;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,4 +15,5 @@ pub struct AppState {
     pub keys: KeySet,
     /// For outgoing calls: clients' JWKS URIs, back-channel logout.
     pub http: reqwest::Client,
+    pub metrics: Metrics,
 }

@@ -136,12 +136,9 @@ fn requested_in(grant: &Grant, section: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The usager's claims for userinfo: by scope, plus those asked in `claims.userinfo`.
-pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
-    let mut names: Vec<String> = s.grant.scopes().flat_map(claims_of_scope).map(|c| c.to_string()).collect();
-    names.extend(requested_in(s.grant, "userinfo"));
-    let mut claims = Map::new();
-    claims.insert("sub".into(), json!(subject_for(s.client, &s.usager.id, issuer)));
+/// Adds the usager's claims named in `names` (those they have, first mention wins), then
+/// `act` and `mandate`.
+fn add_identity_and_delegation(claims: &mut Map<String, Value>, s: &Subject<'_>, names: impl IntoIterator<Item = String>) {
     for name in names {
         if claims.contains_key(&name) {
             continue;
@@ -152,6 +149,15 @@ pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
     }
     claims.insert("act".into(), act_claim(s.aidant, s.organisation));
     claims.insert("mandate".into(), mandate_claim(s));
+}
+
+/// The usager's claims for userinfo: by scope, plus those asked in `claims.userinfo`.
+pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
+    let mut names: Vec<String> = s.grant.scopes().flat_map(claims_of_scope).map(|c| c.to_string()).collect();
+    names.extend(requested_in(s.grant, "userinfo"));
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(subject_for(s.client, &s.usager.id, issuer)));
+    add_identity_and_delegation(&mut claims, s, names);
     claims
 }
 
@@ -178,16 +184,7 @@ pub fn id_token_claims(
     claims.insert("amr".into(), json!(s.grant.amr()));
     claims.insert("at_hash".into(), json!(at_hash(access_token)));
     claims.insert("sid".into(), json!(s.grant.session_sid));
-    for name in requested_in(s.grant, "id_token") {
-        if claims.contains_key(&name) {
-            continue;
-        }
-        if let Some(value) = usager_claim(s.usager, &name) {
-            claims.insert(name, value);
-        }
-    }
-    claims.insert("act".into(), act_claim(s.aidant, s.organisation));
-    claims.insert("mandate".into(), mandate_claim(s));
+    add_identity_and_delegation(&mut claims, s, requested_in(s.grant, "id_token"));
     claims
 }
 

@@ -126,6 +126,7 @@ pub async fn issue_code(
         Ok::<_, PageError>(())
     })
     .await?;
+    state.metrics.codes_issued.inc();
     let mut params = vec![("code", code)];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));

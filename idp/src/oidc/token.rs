@@ -24,10 +24,25 @@ pub const ID_TOKEN_SECONDS: i64 = 300;
 
 pub async fn token(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, TokenError> {
     let form = form.into_inner();
-    let client = authenticate(&state, &req, &form, &state.settings.url("/token")).await?;
+    let grant_type = match form.get("grant_type").map(String::as_str) {
+        Some(g @ ("authorization_code" | "refresh_token")) => g,
+        Some(_) => "other",
+        None => "none",
+    };
+    let result = exchange(&req, &form, &state).await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(e) => e.error,
+    };
+    state.metrics.token_exchanges.with_label_values(&[grant_type, outcome]).inc();
+    result
+}
+
+async fn exchange(req: &HttpRequest, form: &Params, state: &AppState) -> Result<HttpResponse, TokenError> {
+    let client = authenticate(state, req, form, &state.settings.url("/token")).await?;
     match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => authorization_code(&state, client, &form).await,
-        Some("refresh_token") => refresh_token(&state, client, &form).await,
+        Some("authorization_code") => authorization_code(state, client, form).await,
+        Some("refresh_token") => refresh_token(state, client, form).await,
         Some(_) => Err(TokenError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")),
         None => Err(TokenError::invalid_request("grant_type is required")),
     }

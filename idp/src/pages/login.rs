@@ -67,17 +67,27 @@ pub async fn login_page(req: HttpRequest, query: web::Query<RequestRef>, state: 
     respond(&state, &browser, StatusCode::OK, html(&page))
 }
 
+fn count(state: &AppState, step: &str, outcome: &str) {
+    state.metrics.logins.with_label_values(&[step, outcome]).inc();
+}
+
 fn csrf_failure(lang: Lang) -> PageError {
     PageError::Shown { status: StatusCode::FORBIDDEN, message: |t| t.csrf_failed, lang }
 }
 
-pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let browser = session::current(&req, &state).await?.ok_or(csrf_failure(Lang::Fr))?;
-    let (lang, _) = context(&state, &browser, form.request.as_deref()).await?;
-    if !csrf_valid(&browser.secret, form.csrf_token.as_deref()) {
+/// The session and language of a submitted login form, once its CSRF token is checked.
+async fn submitted(req: &HttpRequest, state: &AppState, request: Option<&str>, csrf_token: Option<&str>) -> Result<(BrowserSession, Lang), PageError> {
+    let browser = session::current(req, state).await?.ok_or(csrf_failure(Lang::Fr))?;
+    let (lang, _) = context(state, &browser, request).await?;
+    if !csrf_valid(&browser.secret, csrf_token) {
         return Err(csrf_failure(lang));
     }
+    Ok((browser, lang))
+}
+
+pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
     let t = lang.texts();
     let request = form.request.clone().unwrap_or_default();
     let typed_email = form.email.clone().unwrap_or_default();
@@ -92,6 +102,7 @@ pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: w
     };
     if let Some(a) = &aidant {
         if a.is_locked(now()) {
+            count(&state, "password", "locked");
             return show(StatusCode::FORBIDDEN, |t| t.locked);
         }
     }
@@ -105,13 +116,16 @@ pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: w
     let Some(aidant) = aidant.filter(|a| password_ok && a.active) else {
         if let Some(a) = aidant_after_failure(&state, known_id).await? {
             if a.is_locked(now()) {
+                count(&state, "password", "locked");
                 return show(StatusCode::FORBIDDEN, |t| t.locked);
             }
         }
+        count(&state, "password", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_credentials);
     };
     let (hash, aidant_id, organisation_id) = (browser.id_hash(), aidant.id.clone(), aidant.current_organisation_id.clone());
     with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now())).await?;
+    count(&state, "password", "ok");
     respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login/otp?request={request}"))))
 }
 
@@ -140,11 +154,7 @@ pub async fn otp_page(req: HttpRequest, query: web::Query<RequestRef>, state: we
 
 pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let browser = session::current(&req, &state).await?.ok_or(csrf_failure(Lang::Fr))?;
-    let (lang, _) = context(&state, &browser, form.request.as_deref()).await?;
-    if !csrf_valid(&browser.secret, form.csrf_token.as_deref()) {
-        return Err(csrf_failure(lang));
-    }
+    let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
     let t = lang.texts();
     let request = form.request.clone().unwrap_or_default();
     let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
@@ -161,6 +171,7 @@ pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::
         respond(&state, &browser, status, html(&OtpPage { t, csrf_token: &csrf, request: &request, error: Some(error(t)) }))
     };
     if aidant.is_locked(now()) || !aidant.active {
+        count(&state, "otp", "locked");
         return show(StatusCode::FORBIDDEN, |t| t.locked);
     }
     let code = form.otp.clone().unwrap_or_default();
@@ -176,9 +187,11 @@ pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::
     if !accepted {
         if let Some(a) = aidant_after_failure(&state, Some(aidant_id)).await? {
             if a.is_locked(now()) {
+                count(&state, "otp", "locked");
                 return show(StatusCode::FORBIDDEN, |t| t.locked);
             }
         }
+        count(&state, "otp", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_otp);
     }
 
@@ -208,6 +221,7 @@ pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::
         let (pending, _) = load_pending(&state, &request, &session).await?;
         next_step(&pending, &session, &state).url(&pending.id)
     };
+    count(&state, "otp", "ok");
     let mut response = see_other(&location);
     let _ = response.add_cookie(&session::cookie(&state, &new_secret));
     Ok(response)

@@ -51,11 +51,15 @@ pub fn csrf_valid(secret: &str, submitted: Option<&str>) -> bool {
 
 /// The cookie for `secret`: HttpOnly, SameSite=Lax, Secure when the issuer is https.
 pub fn cookie(state: &AppState, secret: &str) -> Cookie<'static> {
+    session_cookie(secret, state.settings.issuer_is_https())
+}
+
+fn session_cookie(secret: &str, secure: bool) -> Cookie<'static> {
     Cookie::build(COOKIE, secret.to_owned())
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(state.settings.issuer_is_https())
+        .secure(secure)
         .finish()
 }
 
@@ -107,5 +111,28 @@ pub fn auth_state(session: &Session, now: chrono::NaiveDateTime, idle: chrono::D
         AuthState::Authenticated
     } else {
         AuthState::NeedsSecondFactor { full_login: false }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cookie_is_httponly_lax_and_secure_behind_https() {
+        let behind_https = session_cookie("s3cret", true).to_string();
+        for attribute in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/"] {
+            assert!(behind_https.contains(attribute), "{behind_https}");
+        }
+        assert!(!session_cookie("s3cret", false).to_string().contains("Secure"));
+    }
+
+    #[test]
+    fn csrf_tokens_belong_to_their_session() {
+        let token = csrf_token("session-a");
+        assert!(csrf_valid("session-a", Some(&token)));
+        assert!(!csrf_valid("session-b", Some(&token)));
+        assert!(!csrf_valid("session-a", None));
+        assert!(!csrf_valid("session-a", Some("")));
     }
 }

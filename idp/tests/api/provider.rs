@@ -20,6 +20,7 @@ crate::on_both_backends!(
     an_idle_session_asks_for_the_one_time_code_again,
     prompt_login_asks_for_the_password_again,
     logout_redirects_only_to_registered_uris_and_ends_the_session,
+    metrics_count_requests_codes_exchanges_and_logins,
 );
 
 async fn flow(robot: &mut Robot<'_>, client_id: &str, usager: &str, demarche: &str, extra: &[(&str, &str)]) -> Value {
@@ -210,4 +211,21 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session(backend: 
     let ask = robot.get("/logout").await;
     assert_eq!(ask.status(), 200);
     assert!(ask.text().await.unwrap().contains("action=\"/logout/confirm\""));
+}
+
+async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let demo = seed(&app);
+    let mut robot = Robot::new(&app);
+    flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
+    let refused = robot.token(&[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", CALLBACK)], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))).await;
+    assert_eq!(refused.status(), 400);
+    let response = robot.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("idp_authorization_codes_issued_total 1"), "{text}");
+    assert!(text.contains(r#"idp_token_exchanges_total{grant_type="authorization_code",outcome="ok"} 1"#), "{text}");
+    assert!(text.contains(r#"idp_token_exchanges_total{grant_type="authorization_code",outcome="invalid_grant"} 1"#), "{text}");
+    assert!(text.contains(r#"idp_login_steps_total{outcome="ok",step="otp"} 1"#), "{text}");
+    assert!(text.contains("idp_http_requests_total"), "{text}");
 }

@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use mandate_store::aidants::{self, NewAidant};
 use mandate_store::journal::{self, ChainReport};
-use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::mandates::{self, NewMandate};
+use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
 use serde_json::json;
 
@@ -296,7 +296,8 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
             let (duration, custom_expires_at) = match &args.expires_at {
                 Some(raw) => {
-                    let at = chrono::DateTime::parse_from_rfc3339(raw).with_context(|| format!("--expires-at {raw:?}"))?;
+                    let at =
+                        chrono::DateTime::parse_from_rfc3339(raw).with_context(|| format!("--expires-at {raw:?}"))?;
                     (DurationKind::Custom, Some(at.naive_utc()))
                 }
                 None => (args.duration.parse()?, None),
@@ -357,7 +358,9 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
         ClientCommand::Add(args) => {
             let args = *args;
             let jwks = match &args.jwks_file {
-                Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?),
+                Some(path) => {
+                    Some(std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?)
+                }
                 None => None,
             };
             let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
@@ -384,7 +387,9 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
         }
         ClientCommand::List => {
             let all = mandate_store::clients::list(&mut conn)?;
-            print_json(&serde_json::Value::Array(all.iter().map(|c| crate::admin::clients::describe(c, None)).collect()));
+            print_json(&serde_json::Value::Array(
+                all.iter().map(|c| crate::admin::clients::describe(c, None)).collect(),
+            ));
         }
         ClientCommand::Remove { client_id } => {
             mandate_store::clients::remove(&mut conn, &client_id)?;

@@ -103,10 +103,7 @@ impl Settings {
         };
         let settings: Settings = builder
             .add_source(
-                config::Environment::with_prefix("IDP")
-                    .prefix_separator("__")
-                    .separator("__")
-                    .try_parsing(true),
+                config::Environment::with_prefix("IDP").prefix_separator("__").separator("__").try_parsing(true),
             )
             .build()?
             .try_deserialize()?;
@@ -116,7 +113,8 @@ impl Settings {
 
     /// Validates every value and returns the parsed ones.
     pub fn check(&self) -> Result<Checked, ConfigError> {
-        let issuer = Url::parse(&self.issuer).map_err(|e| invalid("issuer", format!("{:?} is not a URL: {e}", self.issuer)))?;
+        let issuer =
+            Url::parse(&self.issuer).map_err(|e| invalid("issuer", format!("{:?} is not a URL: {e}", self.issuer)))?;
         if issuer.scheme() != "https" && issuer.scheme() != "http" {
             return Err(invalid("issuer", "must be an http(s) URL"));
         }
@@ -126,12 +124,11 @@ impl Settings {
         if self.issuer.ends_with('/') {
             return Err(invalid("issuer", "must not end with '/' (tokens carry it verbatim)"));
         }
-        let bind: SocketAddr = self
-            .http
-            .bind
-            .parse()
-            .map_err(|_| invalid("http.bind", format!("{:?} is not an address such as 127.0.0.1:8080", self.http.bind)))?;
-        mandate_store::db::DatabaseTarget::parse(&self.database.url).map_err(|e| invalid("database.url", e.to_string()))?;
+        let bind: SocketAddr = self.http.bind.parse().map_err(|_| {
+            invalid("http.bind", format!("{:?} is not an address such as 127.0.0.1:8080", self.http.bind))
+        })?;
+        mandate_store::db::DatabaseTarget::parse(&self.database.url)
+            .map_err(|e| invalid("database.url", e.to_string()))?;
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
         }

@@ -19,12 +19,17 @@ pub struct Metrics {
 /// The middleware serving `/metrics` and the counters the handlers increment.
 pub fn build() -> anyhow::Result<Metrics> {
     let registry = Registry::new();
-    let codes_issued = IntCounter::with_opts(Opts::new("authorization_codes_issued_total", "Authorization codes issued").namespace("idp"))?;
+    let codes_issued = IntCounter::with_opts(
+        Opts::new("authorization_codes_issued_total", "Authorization codes issued").namespace("idp"),
+    )?;
     let token_exchanges = IntCounterVec::new(
         Opts::new("token_exchanges_total", "Token endpoint requests by grant type and outcome").namespace("idp"),
         &["grant_type", "outcome"],
     )?;
-    let logins = IntCounterVec::new(Opts::new("login_steps_total", "Helper login steps by outcome").namespace("idp"), &["step", "outcome"])?;
+    let logins = IntCounterVec::new(
+        Opts::new("login_steps_total", "Helper login steps by outcome").namespace("idp"),
+        &["step", "outcome"],
+    )?;
     registry.register(Box::new(codes_issued.clone()))?;
     registry.register(Box::new(token_exchanges.clone()))?;
     registry.register(Box::new(logins.clone()))?;

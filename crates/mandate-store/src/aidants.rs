@@ -113,20 +113,11 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Aidant> {
-    aidants::table
-        .find(id)
-        .select(Aidant::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound("aidant"))
+    aidants::table.find(id).select(Aidant::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("aidant"))
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &Email) -> StoreResult<Option<Aidant>> {
-    Ok(aidants::table
-        .filter(aidants::email.eq(email.as_str()))
-        .select(Aidant::as_select())
-        .first(conn)
-        .optional()?)
+    Ok(aidants::table.filter(aidants::email.eq(email.as_str())).select(Aidant::as_select()).first(conn).optional()?)
 }
 
 pub fn is_member(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<bool> {
@@ -216,9 +207,7 @@ pub fn set_active(conn: &mut DbConnection, aidant_id: &str, active: bool) -> Sto
 /// used: a code works once, even across replicas (the check and the write are one statement).
 pub fn accept_totp_step(conn: &mut DbConnection, aidant_id: &str, step: i64) -> StoreResult<bool> {
     let updated = diesel::update(
-        aidants::table
-            .find(aidant_id)
-            .filter(aidants::last_totp_step.is_null().or(aidants::last_totp_step.lt(step))),
+        aidants::table.find(aidant_id).filter(aidants::last_totp_step.is_null().or(aidants::last_totp_step.lt(step))),
     )
     .set(aidants::last_totp_step.eq(step))
     .execute(conn)?;

@@ -30,7 +30,12 @@ pub fn create(conn: &mut DbConnection, pending: &PendingAuthorization) -> StoreR
 }
 
 /// The pending request `id` of this browser session, unless it expired.
-pub fn find(conn: &mut DbConnection, id: &str, session_sid: &str, now: NaiveDateTime) -> StoreResult<Option<PendingAuthorization>> {
+pub fn find(
+    conn: &mut DbConnection,
+    id: &str,
+    session_sid: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Option<PendingAuthorization>> {
     Ok(authorization_requests::table
         .find(id)
         .filter(authorization_requests::session_sid.eq(session_sid))
@@ -53,7 +58,10 @@ pub fn choose_usager(conn: &mut DbConnection, id: &str, usager_id: &str) -> Stor
 /// Forgets the choices made (the helper switched organisation).
 pub fn reset_choice(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
     diesel::update(authorization_requests::table.find(id))
-        .set((authorization_requests::usager_id.eq(None::<String>), authorization_requests::demarche.eq(None::<String>)))
+        .set((
+            authorization_requests::usager_id.eq(None::<String>),
+            authorization_requests::demarche.eq(None::<String>),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -76,5 +84,6 @@ pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
 
 /// Removes expired requests; returns how many.
 pub fn purge_expired(conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<usize> {
-    Ok(diesel::delete(authorization_requests::table.filter(authorization_requests::expires_at.le(now))).execute(conn)?)
+    Ok(diesel::delete(authorization_requests::table.filter(authorization_requests::expires_at.le(now)))
+        .execute(conn)?)
 }

@@ -85,7 +85,10 @@ pub fn create(conn: &mut DbConnection, new: NewClient, now: NaiveDateTime) -> St
         return Err(StoreError::InvalidField { field: "demarches", reason: "at least one is required".into() });
     }
     if find(conn, &new.id)?.is_some() {
-        return Err(StoreError::InvalidField { field: "client_id", reason: format!("{:?} is already registered", new.id) });
+        return Err(StoreError::InvalidField {
+            field: "client_id",
+            reason: format!("{:?} is already registered", new.id),
+        });
     }
     let client = Client {
         id: new.id,
@@ -100,7 +103,8 @@ pub fn create(conn: &mut DbConnection, new: NewClient, now: NaiveDateTime) -> St
         userinfo_signed_response_alg: new.userinfo_signed_response_alg,
         subject_type: new.subject_type,
         sector_identifier: new.sector_identifier,
-        demarches: serde_json::to_string(&new.demarches.iter().map(|d| d.key()).collect::<Vec<_>>()).unwrap_or_default(),
+        demarches: serde_json::to_string(&new.demarches.iter().map(|d| d.key()).collect::<Vec<_>>())
+            .unwrap_or_default(),
         backchannel_logout_uri: new.backchannel_logout_uri,
         created_at: now,
     };

@@ -89,21 +89,20 @@ impl DatabaseTarget {
         match self {
             DatabaseTarget::SqliteFile(path) => {
                 if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        StoreError::Connection(format!("cannot create {}: {e}", parent.display()))
-                    })?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| StoreError::Connection(format!("cannot create {}: {e}", parent.display())))?;
                 }
-                let path_str = path.to_str().ok_or_else(|| {
-                    StoreError::Connection(format!("non UTF-8 path {}", path.display()))
-                })?;
+                let path_str = path
+                    .to_str()
+                    .ok_or_else(|| StoreError::Connection(format!("non UTF-8 path {}", path.display())))?;
                 let mut conn = SqliteConnection::establish(path_str)
                     .map_err(|e| StoreError::Connection(format!("{}: {e}", path.display())))?;
                 init_sqlite(&mut conn, true)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseTarget::SqliteMemory => {
-                let mut conn = SqliteConnection::establish(":memory:")
-                    .map_err(|e| StoreError::Connection(e.to_string()))?;
+                let mut conn =
+                    SqliteConnection::establish(":memory:").map_err(|e| StoreError::Connection(e.to_string()))?;
                 init_sqlite(&mut conn, false)?;
                 Ok(DbConnection::Sqlite(conn))
             }

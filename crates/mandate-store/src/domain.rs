@@ -146,10 +146,7 @@ impl Demarche {
 impl FromStr for Demarche {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Demarche::ALL
-            .into_iter()
-            .find(|d| d.key() == s)
-            .ok_or_else(|| StoreError::UnknownDemarche(s.to_owned()))
+        Demarche::ALL.into_iter().find(|d| d.key() == s).ok_or_else(|| StoreError::UnknownDemarche(s.to_owned()))
     }
 }
 

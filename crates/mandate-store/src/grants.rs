@@ -89,7 +89,12 @@ pub struct NewCode {
 }
 
 /// Records the grant and its authorization code together.
-pub fn create_with_code(conn: &mut DbConnection, new: NewGrant, code: NewCode, now: NaiveDateTime) -> StoreResult<Grant> {
+pub fn create_with_code(
+    conn: &mut DbConnection,
+    new: NewGrant,
+    code: NewCode,
+    now: NaiveDateTime,
+) -> StoreResult<Grant> {
     let grant = Grant {
         id: new_id(),
         client_id: new.client_id,
@@ -130,7 +135,10 @@ pub fn create_with_code(conn: &mut DbConnection, new: NewGrant, code: NewCode, n
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeRedemption {
     /// First use: the code is now spent.
-    Redeemed { grant: Box<Grant>, code: Box<AuthorizationCode> },
+    Redeemed {
+        grant: Box<Grant>,
+        code: Box<AuthorizationCode>,
+    },
     /// Second use: the grant and every token issued from it were revoked (RFC 6749 §4.1.2).
     Reused,
     Expired,
@@ -208,7 +216,14 @@ impl Token {
     }
 }
 
-pub fn issue_token(conn: &mut DbConnection, grant_id: &str, kind: TokenKind, token_hash: &str, lifetime: Duration, now: NaiveDateTime) -> StoreResult<Token> {
+pub fn issue_token(
+    conn: &mut DbConnection,
+    grant_id: &str,
+    kind: TokenKind,
+    token_hash: &str,
+    lifetime: Duration,
+    now: NaiveDateTime,
+) -> StoreResult<Token> {
     let token = Token {
         token_hash: token_hash.to_owned(),
         grant_id: grant_id.to_owned(),
@@ -232,10 +247,14 @@ pub fn find_token(conn: &mut DbConnection, token_hash: &str) -> StoreResult<Opti
 }
 
 /// A token that is neither revoked nor expired, on a grant that is not revoked.
-pub fn find_live_token(conn: &mut DbConnection, token_hash: &str, kind: TokenKind, now: NaiveDateTime) -> StoreResult<Option<(Token, Grant)>> {
-    Ok(find_token(conn, token_hash)?.filter(|(t, g)| {
-        t.kind() == kind && t.revoked_at.is_none() && t.expires_at > now && g.revoked_at.is_none()
-    }))
+pub fn find_live_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    kind: TokenKind,
+    now: NaiveDateTime,
+) -> StoreResult<Option<(Token, Grant)>> {
+    Ok(find_token(conn, token_hash)?
+        .filter(|(t, g)| t.kind() == kind && t.revoked_at.is_none() && t.expires_at > now && g.revoked_at.is_none()))
 }
 
 pub fn revoke_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> StoreResult<()> {
@@ -297,10 +316,8 @@ pub fn latest_for_session(conn: &mut DbConnection, session_sid: &str, client_id:
 
 /// Clients that received a grant in this browser session (back-channel logout notifies them).
 pub fn clients_of_session(conn: &mut DbConnection, session_sid: &str) -> StoreResult<Vec<String>> {
-    let mut ids: Vec<String> = grants::table
-        .filter(grants::session_sid.eq(session_sid))
-        .select(grants::client_id)
-        .load(conn)?;
+    let mut ids: Vec<String> =
+        grants::table.filter(grants::session_sid.eq(session_sid)).select(grants::client_id).load(conn)?;
     ids.sort();
     ids.dedup();
     Ok(ids)
@@ -322,7 +339,13 @@ pub fn revoke_session_grants(conn: &mut DbConnection, session_sid: &str, now: Na
 }
 
 /// Records a client assertion's `jti`; false when it was already used (a replay).
-pub fn record_assertion_jti(conn: &mut DbConnection, client_id: &str, jti: &str, expires_at: NaiveDateTime, now: NaiveDateTime) -> StoreResult<bool> {
+pub fn record_assertion_jti(
+    conn: &mut DbConnection,
+    client_id: &str,
+    jti: &str,
+    expires_at: NaiveDateTime,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
     write_transaction(conn, |conn| {
         diesel::delete(client_assertion_jtis::table.filter(client_assertion_jtis::expires_at.le(now))).execute(conn)?;
         let seen: bool = diesel::select(diesel::dsl::exists(

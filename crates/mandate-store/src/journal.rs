@@ -298,8 +298,5 @@ pub fn recent(conn: &mut DbConnection, action: Option<JournalAction>, limit: i64
 }
 
 pub fn count(conn: &mut DbConnection, action: JournalAction) -> StoreResult<i64> {
-    Ok(journal_entries::table
-        .filter(journal_entries::action.eq(action.key()))
-        .count()
-        .get_result(conn)?)
+    Ok(journal_entries::table.filter(journal_entries::action.eq(action.key())).count().get_result(conn)?)
 }

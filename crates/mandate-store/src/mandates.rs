@@ -83,7 +83,10 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
     demarches.sort();
     demarches.dedup();
     if demarches.is_empty() {
-        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
+        return Err(StoreError::InvalidField {
+            field: "demarches",
+            reason: "at least one démarche is required".into(),
+        });
     }
     let expires_at = match new.duration.expiry_from(now) {
         Some(at) => at,
@@ -96,7 +99,10 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
         return Err(StoreError::ExpiryInPast(expires_at));
     }
     if new.is_remote && new.consent_proof.as_deref().is_none_or(|p| p.trim().is_empty()) {
-        return Err(StoreError::InvalidField { field: "consent_proof", reason: "a remote mandate needs the usager's consent proof".into() });
+        return Err(StoreError::InvalidField {
+            field: "consent_proof",
+            reason: "a remote mandate needs the usager's consent proof".into(),
+        });
     }
 
     write_transaction(conn, |conn| {
@@ -256,7 +262,12 @@ pub fn revoke(conn: &mut DbConnection, mandate_id: &str, aidant_id: &str, now: N
 }
 
 /// Revokes one authorisation, leaving the mandate's others in force.
-pub fn revoke_authorisation(conn: &mut DbConnection, authorisation_id: &str, aidant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+pub fn revoke_authorisation(
+    conn: &mut DbConnection,
+    authorisation_id: &str,
+    aidant_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
     write_transaction(conn, |conn| {
         let (authorisation, mandate): (Authorisation, Mandate) = authorisations::table
             .inner_join(mandates::table)
@@ -342,10 +353,7 @@ pub fn may_act(
         .order(mandates::created_at.desc())
         .select((Authorisation::as_select(), Mandate::as_select()))
         .load(conn)?;
-    if let Some((authorisation, mandate)) = candidates
-        .iter()
-        .find(|(a, m)| a.revoked_at.is_none() && m.is_live(now))
-    {
+    if let Some((authorisation, mandate)) = candidates.iter().find(|(a, m)| a.revoked_at.is_none() && m.is_live(now)) {
         return Ok(Permission::Granted(LiveAuthorisation {
             authorisation_id: authorisation.id.clone(),
             mandate_id: mandate.id.clone(),
@@ -435,13 +443,9 @@ pub fn usagers_with_live_mandates(
     // Filtered here rather than in SQL: case-folding (and accents) differ between backends.
     if let Some(term) = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
         found.retain(|u| {
-            let haystack = format!(
-                "{} {} {}",
-                u.given_name,
-                u.family_name,
-                u.preferred_username.as_deref().unwrap_or("")
-            )
-            .to_lowercase();
+            let haystack =
+                format!("{} {} {}", u.given_name, u.family_name, u.preferred_username.as_deref().unwrap_or(""))
+                    .to_lowercase();
             term.split_whitespace().all(|word| haystack.contains(word))
         });
     }

@@ -79,8 +79,5 @@ pub fn find_by_siret_and_name(conn: &mut DbConnection, siret: &Siret, name: &str
 }
 
 pub fn list(conn: &mut DbConnection) -> StoreResult<Vec<Organisation>> {
-    Ok(organisations::table
-        .order(organisations::name.asc())
-        .select(Organisation::as_select())
-        .load(conn)?)
+    Ok(organisations::table.order(organisations::name.asc()).select(Organisation::as_select()).load(conn)?)
 }

@@ -87,7 +87,13 @@ where
 
 /// First factor given: the session now belongs to this aidant, awaiting the second factor.
 /// Any earlier authentication is cleared (a new login starts from scratch).
-pub fn password_verified(conn: &mut DbConnection, id_hash: &str, aidant_id: &str, organisation_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+pub fn password_verified(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    aidant_id: &str,
+    organisation_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
     update_one(
         conn,
         id_hash,
@@ -105,7 +111,13 @@ pub fn password_verified(conn: &mut DbConnection, id_hash: &str, aidant_id: &str
 /// Second factor given. `full_login` when it completes a password login (sets auth_time);
 /// otherwise it is the idle re-check. The cookie secret is replaced (`new_id_hash`) so that a
 /// session id known before login is worthless after it.
-pub fn second_factor_verified(conn: &mut DbConnection, id_hash: &str, new_id_hash: &str, full_login: bool, now: NaiveDateTime) -> StoreResult<()> {
+pub fn second_factor_verified(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    new_id_hash: &str,
+    full_login: bool,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
     if full_login {
         update_one(
             conn,

@@ -110,7 +110,9 @@ impl TestDb {
     pub fn tamper_with_journal(&self, sql: &str) {
         let mut conn = self.store.conn().expect("connection");
         let unlock = match self.store.backend() {
-            Backend::Sqlite => "DROP TRIGGER IF EXISTS journal_entries_no_update; DROP TRIGGER IF EXISTS journal_entries_no_delete;",
+            Backend::Sqlite => {
+                "DROP TRIGGER IF EXISTS journal_entries_no_update; DROP TRIGGER IF EXISTS journal_entries_no_delete;"
+            }
             Backend::Postgres => "ALTER TABLE journal_entries DISABLE TRIGGER journal_entries_append_only;",
         };
         conn.batch_execute(unlock).expect("lift the journal triggers");

@@ -74,17 +74,26 @@ fn is_fc_birthdate(s: &str) -> bool {
 
 fn validate(new: &NewUsager) -> StoreResult<()> {
     if !is_fc_birthdate(&new.birthdate) {
-        return Err(StoreError::InvalidField { field: "birthdate", reason: "expected YYYY-MM-DD (00 for unknown parts)".into() });
+        return Err(StoreError::InvalidField {
+            field: "birthdate",
+            reason: "expected YYYY-MM-DD (00 for unknown parts)".into(),
+        });
     }
     if new.gender != "male" && new.gender != "female" {
         return Err(StoreError::InvalidField { field: "gender", reason: "expected male or female".into() });
     }
     if !is_insee_code(&new.birthcountry) {
-        return Err(StoreError::InvalidField { field: "birthcountry", reason: "expected a 5-character INSEE code".into() });
+        return Err(StoreError::InvalidField {
+            field: "birthcountry",
+            reason: "expected a 5-character INSEE code".into(),
+        });
     }
     let born_in_france = new.birthcountry == FRANCE;
     if born_in_france && !is_insee_code(&new.birthplace) {
-        return Err(StoreError::InvalidField { field: "birthplace", reason: "expected a 5-character INSEE code when born in France".into() });
+        return Err(StoreError::InvalidField {
+            field: "birthplace",
+            reason: "expected a 5-character INSEE code when born in France".into(),
+        });
     }
     if !born_in_france && !new.birthplace.is_empty() {
         return Err(StoreError::InvalidField { field: "birthplace", reason: "must be empty when born abroad".into() });
@@ -119,12 +128,7 @@ pub fn create(conn: &mut DbConnection, new: NewUsager, now: NaiveDateTime) -> St
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Usager> {
-    usagers::table
-        .find(id)
-        .select(Usager::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(StoreError::NotFound("usager"))
+    usagers::table.find(id).select(Usager::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("usager"))
 }
 
 pub fn find_by_upstream(conn: &mut DbConnection, issuer: &str, subject: &str) -> StoreResult<Option<Usager>> {

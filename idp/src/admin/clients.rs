@@ -1,7 +1,7 @@
 //! Registering relying parties: URIs checked, secret generated, printed once, stored hashed.
 
 use mandate_store::clients::{self, Client, NewClient};
-use mandate_store::{now, secret_hash, Demarche, DbConnection, StoreError};
+use mandate_store::{now, secret_hash, DbConnection, Demarche, StoreError};
 use serde_json::{json, Value};
 use url::Url;
 

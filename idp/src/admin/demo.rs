@@ -6,7 +6,7 @@ use mandate_store::aidants::{self, NewAidant};
 use mandate_store::mandates::{self, NewMandate};
 use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::usagers::{self, NewUsager, Usager};
-use mandate_store::{clients, now, Demarche, DurationKind, DbConnection, Email, Role, Siret};
+use mandate_store::{clients, now, DbConnection, Demarche, DurationKind, Email, Role, Siret};
 use serde_json::{json, Value};
 
 use super::clients::{register, ClientRegistration};
@@ -66,50 +66,63 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
             now(),
         )?,
     };
-    let angela = demo_usager(conn, issuer, "demo-usager-1", NewUsager {
-        given_name: "Angela Claire Louise".into(),
-        family_name: "DUBOIS".into(),
-        birthdate: "1962-08-24".into(),
-        gender: "female".into(),
-        birthplace: "75107".into(),
-        birthcountry: "99100".into(),
-        email: "angela.dubois@example.fr".into(),
-        phone: Some("0123456789".into()),
-        preferred_username: Some("DUPONT".into()),
-        street_address: Some("12 rue des Lilas".into()),
-        postal_code: Some("75013".into()),
-        locality: Some("Paris".into()),
-        country: Some("France".into()),
-        ..Default::default()
-    })?;
-    let joao = demo_usager(conn, issuer, "demo-usager-2", NewUsager {
-        given_name: "João".into(),
-        family_name: "SILVA".into(),
-        birthdate: "1948-00-00".into(),
-        gender: "male".into(),
-        birthplace: String::new(),
-        birthcountry: "99139".into(),
-        email: "joao.silva@example.fr".into(),
-        ..Default::default()
-    })?;
+    let angela = demo_usager(
+        conn,
+        issuer,
+        "demo-usager-1",
+        NewUsager {
+            given_name: "Angela Claire Louise".into(),
+            family_name: "DUBOIS".into(),
+            birthdate: "1962-08-24".into(),
+            gender: "female".into(),
+            birthplace: "75107".into(),
+            birthcountry: "99100".into(),
+            email: "angela.dubois@example.fr".into(),
+            phone: Some("0123456789".into()),
+            preferred_username: Some("DUPONT".into()),
+            street_address: Some("12 rue des Lilas".into()),
+            postal_code: Some("75013".into()),
+            locality: Some("Paris".into()),
+            country: Some("France".into()),
+            ..Default::default()
+        },
+    )?;
+    let joao = demo_usager(
+        conn,
+        issuer,
+        "demo-usager-2",
+        NewUsager {
+            given_name: "João".into(),
+            family_name: "SILVA".into(),
+            birthdate: "1948-00-00".into(),
+            gender: "male".into(),
+            birthplace: String::new(),
+            birthcountry: "99139".into(),
+            email: "joao.silva@example.fr".into(),
+            ..Default::default()
+        },
+    )?;
     let mut usagers_out = Vec::new();
-    for (usager, demarches) in [
-        (&angela, vec![Demarche::Argent, Demarche::Logement, Demarche::Social]),
-        (&joao, vec![Demarche::Papiers]),
-    ] {
+    for (usager, demarches) in
+        [(&angela, vec![Demarche::Argent, Demarche::Logement, Demarche::Social]), (&joao, vec![Demarche::Papiers])]
+    {
         let live = mandates::live_authorisations(conn, &organisation.id, &usager.id, now())?;
         if live.is_empty() {
-            mandates::create(conn, NewMandate {
-                organisation_id: organisation.id.clone(),
-                usager_id: usager.id.clone(),
-                aidant_id: aidant.id.clone(),
-                demarches: demarches.clone(),
-                duration: DurationKind::Long,
-                custom_expires_at: None,
-                is_remote: false,
-                consent_proof: None,
-                attestation_hash: None,
-            }, now())?;
+            mandates::create(
+                conn,
+                NewMandate {
+                    organisation_id: organisation.id.clone(),
+                    usager_id: usager.id.clone(),
+                    aidant_id: aidant.id.clone(),
+                    demarches: demarches.clone(),
+                    duration: DurationKind::Long,
+                    custom_expires_at: None,
+                    is_remote: false,
+                    consent_proof: None,
+                    attestation_hash: None,
+                },
+                now(),
+            )?;
         }
         let live = mandates::live_authorisations(conn, &organisation.id, &usager.id, now())?;
         usagers_out.push(json!({
@@ -121,17 +134,23 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
     }
     let redirect_uris = vec![format!("{issuer}/sandbox/callback"), "http://127.0.0.1:8765/callback".to_owned()];
     if clients::find(conn, DEMO_CLIENT_ID)?.is_none() {
-        register(conn, ClientRegistration {
-            client_id: Some(DEMO_CLIENT_ID.into()),
-            name: "Service de démonstration".into(),
-            redirect_uris: redirect_uris.clone(),
-            post_logout_redirect_uris: vec![format!("{issuer}/sandbox/logged-out"), "http://127.0.0.1:8765/logged-out".into()],
-            auth_method: "client_secret_basic".into(),
-            id_token_alg: "RS256".into(),
-            subject_type: "pairwise".into(),
-            secret: Some(DEMO_CLIENT_SECRET.into()),
-            ..Default::default()
-        })?;
+        register(
+            conn,
+            ClientRegistration {
+                client_id: Some(DEMO_CLIENT_ID.into()),
+                name: "Service de démonstration".into(),
+                redirect_uris: redirect_uris.clone(),
+                post_logout_redirect_uris: vec![
+                    format!("{issuer}/sandbox/logged-out"),
+                    "http://127.0.0.1:8765/logged-out".into(),
+                ],
+                auth_method: "client_secret_basic".into(),
+                id_token_alg: "RS256".into(),
+                subject_type: "pairwise".into(),
+                secret: Some(DEMO_CLIENT_SECRET.into()),
+                ..Default::default()
+            },
+        )?;
     }
     Ok(json!({
         "issuer": issuer,

@@ -46,7 +46,8 @@ impl KeyFile {
         let pem = zeroize::Zeroizing::new(
             fs::read_to_string(&self.path).map_err(|source| KeyError::File { file: self.path.clone(), source })?,
         );
-        let (label, der) = rsa::pkcs8::SecretDocument::from_pem(&pem).map_err(|e| bad(format!("not a PEM file ({e})")))?;
+        let (label, der) =
+            rsa::pkcs8::SecretDocument::from_pem(&pem).map_err(|e| bad(format!("not a PEM file ({e})")))?;
         if label != "PRIVATE KEY" {
             return Err(bad(format!("PEM label is {label:?}, expected \"PRIVATE KEY\" (PKCS#8)")));
         }

@@ -10,9 +10,15 @@ use super::SigningAlg;
 /// The public half of a signing key, with its members already base64url-encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PublicJwk {
-    Rsa { n: String, e: String },
+    Rsa {
+        n: String,
+        e: String,
+    },
     /// P-256 only: the curve is implied.
-    Ec { x: String, y: String },
+    Ec {
+        x: String,
+        y: String,
+    },
 }
 
 impl PublicJwk {

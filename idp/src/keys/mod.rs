@@ -347,7 +347,9 @@ impl KeySet {
                 *self.shared.published.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(published);
                 *watch = Watch { checked_at: watch.checked_at, folder_modified, read_at };
             }
-            Err(error) => tracing::warn!(%error, "keys folder changed but cannot be read; the keys already loaded stay in use"),
+            Err(error) => {
+                tracing::warn!(%error, "keys folder changed but cannot be read; the keys already loaded stay in use")
+            }
         }
     }
 }

@@ -121,7 +121,9 @@ fn altered_tokens_are_refused() {
         let other = URL_SAFE_NO_PAD.encode(br#"{"sub":"someone else"}"#);
         assert!(matches!(keys.verify(&format!("{header}.{other}.{signature}")), Err(KeyError::BadSignature)));
 
-        for malformed in ["", "a.b", "a.b.c.d", &format!("{signing_input}.!!"), &format!("{signing_input}.{signature}.")] {
+        for malformed in
+            ["", "a.b", "a.b.c.d", &format!("{signing_input}.!!"), &format!("{signing_input}.{signature}.")]
+        {
             assert!(matches!(keys.verify(malformed), Err(KeyError::InvalidToken(_))), "{malformed:?}");
         }
     }

@@ -16,16 +16,30 @@ use crate::pages::session::{self, auth_state, AuthState, BrowserSession};
 use crate::pages::PageError;
 use crate::state::AppState;
 
-pub async fn get(req: HttpRequest, query: web::Query<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn get(
+    req: HttpRequest,
+    query: web::Query<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     authorize(req, query.into_inner(), state).await
 }
 
-pub async fn post(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn post(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     authorize(req, form.into_inner(), state).await
 }
 
 async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let lang = params.get("ui_locales").map(|l| request::prefers_english(l)).map_or(Lang::Fr, |en| if en { Lang::En } else { Lang::Fr });
+    let lang = params.get("ui_locales").map(|l| request::prefers_english(l)).map_or(Lang::Fr, |en| {
+        if en {
+            Lang::En
+        } else {
+            Lang::Fr
+        }
+    });
     let client_id = params.get("client_id").cloned().unwrap_or_default();
     let client = with_conn(&state.store, move |conn| clients::find(conn, &client_id)).await?;
     let request = match request::validate(&params, client.as_ref()) {
@@ -34,12 +48,22 @@ async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>)
             tracing::info!(?reason, "authorization request refused without redirect");
             let message: fn(&'static crate::pages::i18n::Texts) -> &'static str = match reason {
                 NoRedirectReason::MissingClientId | NoRedirectReason::UnknownClient => |t| t.unknown_client,
-                NoRedirectReason::MissingRedirectUri | NoRedirectReason::UnregisteredRedirectUri => |t| t.bad_redirect_uri,
+                NoRedirectReason::MissingRedirectUri | NoRedirectReason::UnregisteredRedirectUri => {
+                    |t| t.bad_redirect_uri
+                }
             };
             return Err(PageError::Shown { status: StatusCode::BAD_REQUEST, message, lang });
         }
         Err(RequestError::Redirect(e)) => {
-            return respond_error(&state, &e.redirect_uri, e.response_mode, e.state.as_deref(), e.error, &e.description, lang);
+            return respond_error(
+                &state,
+                &e.redirect_uri,
+                e.response_mode,
+                e.state.as_deref(),
+                e.error,
+                &e.description,
+                lang,
+            );
         }
     };
     let browser = session::current_or_new(&req, &state).await?;
@@ -66,7 +90,11 @@ fn max_age_exceeded(request: &AuthorizationRequest, browser: &BrowserSession) ->
 }
 
 /// A login the helper takes part in: remember the request, then send them to the next page.
-async fn interactive(state: &AppState, request: AuthorizationRequest, browser: &BrowserSession) -> Result<HttpResponse, PageError> {
+async fn interactive(
+    state: &AppState,
+    request: AuthorizationRequest,
+    browser: &BrowserSession,
+) -> Result<HttpResponse, PageError> {
     if request.prompt("login") || max_age_exceeded(&request, browser) {
         // OIDC Core §3.1.2.1: re-authenticate, whatever the session says.
         let hash = browser.id_hash();
@@ -97,10 +125,22 @@ async fn interactive(state: &AppState, request: AuthorizationRequest, browser: &
 
 /// `prompt=none`: succeed without any page, reusing this session's last choice for this
 /// client, or tell the relying party why not.
-async fn silent(state: &AppState, request: &AuthorizationRequest, browser: &BrowserSession) -> Result<HttpResponse, PageError> {
+async fn silent(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    browser: &BrowserSession,
+) -> Result<HttpResponse, PageError> {
     let lang = lang_of(Some(request));
     let fail = |error: &str, description: &str| {
-        respond_error(state, &request.redirect_uri, request.response_mode, request.state.as_deref(), error, description, lang)
+        respond_error(
+            state,
+            &request.redirect_uri,
+            request.response_mode,
+            request.state.as_deref(),
+            error,
+            description,
+            lang,
+        )
     };
     let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
     if auth_state(&browser.session, now(), idle) != AuthState::Authenticated || max_age_exceeded(request, browser) {
@@ -114,7 +154,8 @@ async fn silent(state: &AppState, request: &AuthorizationRequest, browser: &Brow
         let Some(grant) = grants::latest_for_session(conn, &sid, &client_id)? else { return Ok(None) };
         let client = clients::find(conn, &client_id)?;
         let Ok(demarche) = grant.demarche.parse::<Demarche>() else { return Ok(None) };
-        let permission = mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
+        let permission =
+            mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
         Ok::<_, PageError>(Some((grant, client, permission)))
     })
     .await?;
@@ -127,7 +168,11 @@ async fn silent(state: &AppState, request: &AuthorizationRequest, browser: &Brow
     if let Some(hint) = &request.id_token_hint {
         // The hint names the usager the relying party expects: it must be the one chosen.
         let expected = subject_for(&client, &grant.usager_id, &state.settings.issuer);
-        let hinted = state.keys.verify(hint).ok().and_then(|claims| claims.get("sub").and_then(|s| s.as_str()).map(str::to_owned));
+        let hinted = state
+            .keys
+            .verify(hint)
+            .ok()
+            .and_then(|claims| claims.get("sub").and_then(|s| s.as_str()).map(str::to_owned));
         if hinted.as_deref() != Some(expected.as_str()) {
             return fail("login_required", "id_token_hint does not match the current session");
         }

@@ -138,7 +138,11 @@ fn requested_in(grant: &Grant, section: &str) -> Vec<String> {
 
 /// Adds the usager's claims named in `names` (those they have, first mention wins), then
 /// `act` and `mandate`.
-fn add_identity_and_delegation(claims: &mut Map<String, Value>, s: &Subject<'_>, names: impl IntoIterator<Item = String>) {
+fn add_identity_and_delegation(
+    claims: &mut Map<String, Value>,
+    s: &Subject<'_>,
+    names: impl IntoIterator<Item = String>,
+) {
     for name in names {
         if claims.contains_key(&name) {
             continue;

@@ -81,7 +81,12 @@ async fn find_client(state: &AppState, id: &str) -> Result<Client, TokenError> {
 }
 
 /// Authenticates the calling client; `audience` is this endpoint's URL (for assertions).
-pub async fn authenticate(state: &AppState, req: &HttpRequest, form: &Params, audience: &str) -> Result<Client, TokenError> {
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Params,
+    audience: &str,
+) -> Result<Client, TokenError> {
     let wrong_method = || TokenError::invalid_client("this client must authenticate with its registered method");
     match presented(req, form)? {
         Presented::Basic { id, secret } | Presented::Post { id, secret } if secret.is_empty() => {
@@ -140,7 +145,12 @@ async fn client_keys(state: &AppState, client: &Client) -> Result<JwkSet, TokenE
 
 /// RFC 7523 §3: iss = sub = client_id, aud = this endpoint (or the issuer), exp, and a `jti`
 /// never seen before.
-async fn verify_assertion(state: &AppState, assertion: &str, claimed_id: Option<&str>, audience: &str) -> Result<Client, TokenError> {
+async fn verify_assertion(
+    state: &AppState,
+    assertion: &str,
+    claimed_id: Option<&str>,
+    audience: &str,
+) -> Result<Client, TokenError> {
     let invalid = |d: &str| TokenError::invalid_client(format!("client assertion refused: {d}"));
     let header = decode_header(assertion).map_err(|_| invalid("not a JWT"))?;
     let unverified: serde_json::Value = assertion
@@ -186,7 +196,9 @@ async fn verify_assertion(state: &AppState, assertion: &str, claimed_id: Option<
     let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(|| invalid("jti missing"))?.to_owned();
     let expires_at = chrono::DateTime::from_timestamp(exp + 60, 0).map(|d| d.naive_utc()).unwrap_or_else(now);
     let client_id = client.id.clone();
-    let fresh = with_conn(&state.store, move |conn| grants::record_assertion_jti(conn, &client_id, &jti, expires_at, now())).await?;
+    let fresh =
+        with_conn(&state.store, move |conn| grants::record_assertion_jti(conn, &client_id, &jti, expires_at, now()))
+            .await?;
     if !fresh {
         return Err(invalid("jti already used (replay)"));
     }

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, ResponseError};
 use mandate_store::StoreError;
 use serde_json::json;
 
-
 #[derive(Debug, thiserror::Error)]
 #[error("{error}: {description}")]
 pub struct TokenError {
@@ -45,7 +44,6 @@ impl From<StoreError> for TokenError {
         internal(&e)
     }
 }
-
 
 impl ResponseError for TokenError {
     fn status_code(&self) -> StatusCode {
@@ -90,7 +88,6 @@ impl From<StoreError> for BearerError {
         BearerError { status: StatusCode::INTERNAL_SERVER_ERROR, error: None, description: "internal error".into() }
     }
 }
-
 
 impl ResponseError for BearerError {
     fn status_code(&self) -> StatusCode {

@@ -74,7 +74,11 @@ pub fn lang_of(request: Option<&AuthorizationRequest>) -> Lang {
 }
 
 /// Loads the pending request `id` of this browser session, or a page saying it expired.
-pub async fn load_pending(state: &AppState, id: &str, session: &Session) -> Result<(PendingAuthorization, AuthorizationRequest), PageError> {
+pub async fn load_pending(
+    state: &AppState,
+    id: &str,
+    session: &Session,
+) -> Result<(PendingAuthorization, AuthorizationRequest), PageError> {
     let (id, sid) = (id.to_owned(), session.sid.clone());
     let pending = with_conn(&state.store, move |conn| authorization_requests::find(conn, &id, &sid, now()))
         .await?
@@ -169,11 +173,9 @@ fn respond(
                 .insert_header(("Cache-Control", "no-store"))
                 .finish())
         }
-        ResponseMode::FormPost => html(&FormPostPage {
-            t: lang.texts(),
-            action: redirect_uri,
-            fields: params.into_iter().collect(),
-        }),
+        ResponseMode::FormPost => {
+            html(&FormPostPage { t: lang.texts(), action: redirect_uri, fields: params.into_iter().collect() })
+        }
     }
 }
 

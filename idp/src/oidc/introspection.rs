@@ -14,15 +14,23 @@ use super::request::Params;
 use crate::blocking::with_conn;
 use crate::state::AppState;
 
-pub async fn introspect(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, TokenError> {
+pub async fn introspect(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, TokenError> {
     let form = form.into_inner();
     let client = authenticate(&state, &req, &form, &state.settings.url("/introspect")).await?;
-    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
+    let token =
+        form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
     let hash = secret_hash(token);
     let client_id = client.id.clone();
     let found = with_conn(&state.store, move |conn| {
         let Some((token, grant)) = grants::find_token(conn, &hash)? else { return Ok::<_, TokenError>(None) };
-        let live = token.revoked_at.is_none() && token.expires_at > now() && grant.revoked_at.is_none() && grant.client_id == client_id;
+        let live = token.revoked_at.is_none()
+            && token.expires_at > now()
+            && grant.revoked_at.is_none()
+            && grant.client_id == client_id;
         if !live {
             return Ok(None);
         }

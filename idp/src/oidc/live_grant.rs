@@ -37,7 +37,8 @@ impl LiveGrant {
 /// under the very authorisation the grant was made with; otherwise why not.
 pub fn check(conn: &mut DbConnection, grant: Grant) -> StoreResult<Result<LiveGrant, Refusal>> {
     let demarche: Demarche = grant.demarche.parse()?;
-    let permission = mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
+    let permission =
+        mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
     let authorisation = match permission {
         Permission::Granted(live) if live.authorisation_id == grant.authorisation_id => live,
         // A newer mandate replaced the one this grant was made under.

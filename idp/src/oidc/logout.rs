@@ -21,11 +21,19 @@ use crate::state::AppState;
 
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
-pub async fn get(req: HttpRequest, query: web::Query<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn get(
+    req: HttpRequest,
+    query: web::Query<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     end_session(req, query.into_inner(), state).await
 }
 
-pub async fn post(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn post(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     end_session(req, form.into_inner(), state).await
 }
 
@@ -34,7 +42,12 @@ fn invalid(lang: Lang) -> PageError {
 }
 
 /// Where to send the browser afterwards: only a URI registered for that client.
-fn post_logout_target(client: Option<&Client>, uri: Option<&str>, state_param: Option<&str>, lang: Lang) -> Result<Option<String>, PageError> {
+fn post_logout_target(
+    client: Option<&Client>,
+    uri: Option<&str>,
+    state_param: Option<&str>,
+    lang: Lang,
+) -> Result<Option<String>, PageError> {
     let Some(uri) = uri.filter(|u| !u.is_empty()) else { return Ok(None) };
     let client = client.ok_or(invalid(lang))?;
     if !client.post_logout_redirect_uris().iter().any(|registered| registered == uri) {
@@ -61,7 +74,10 @@ async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState
             Some(claims)
         }
     };
-    let hinted_client = hint.as_ref().and_then(|c| c.get("aud")).and_then(|a| a.as_str().map(str::to_owned).or_else(|| a.get(0).and_then(Value::as_str).map(str::to_owned)));
+    let hinted_client = hint
+        .as_ref()
+        .and_then(|c| c.get("aud"))
+        .and_then(|a| a.as_str().map(str::to_owned).or_else(|| a.get(0).and_then(Value::as_str).map(str::to_owned)));
     let client_id = match (get("client_id"), hinted_client.as_deref()) {
         (Some(a), Some(b)) if a != b => return Err(invalid(lang)),
         (Some(a), _) => Some(a.to_owned()),
@@ -96,7 +112,11 @@ async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState
 }
 
 /// The confirmation form of a logout without `id_token_hint`, or the home page's button.
-pub async fn confirm(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn confirm(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let lang = Lang::Fr;
     let browser = session::current(&req, &state).await?;
@@ -124,7 +144,14 @@ pub async fn confirm(req: HttpRequest, form: web::Form<Params>, state: web::Data
 fn finish(state: &AppState, target: Option<String>, lang: Lang) -> Result<HttpResponse, PageError> {
     let mut response = match target {
         Some(location) => HttpResponse::Found().insert_header(("Location", location)).finish(),
-        None => html(&LogoutPage { t: lang.texts(), done: true, csrf_token: "", post_logout_redirect_uri: "", state: "", client_id: "" })?,
+        None => html(&LogoutPage {
+            t: lang.texts(),
+            done: true,
+            csrf_token: "",
+            post_logout_redirect_uri: "",
+            state: "",
+            client_id: "",
+        })?,
     };
     let _ = response.add_cookie(&session::expired_cookie(state));
     Ok(response)

@@ -23,9 +23,21 @@ const EIDAS_LEVELS: [&str; 3] = ["eidas1", "eidas2", "eidas3"];
 /// Scopes understood besides `demarche:<key>`: the standard ones and FranceConnect's
 /// claim-named scopes with their groups.
 pub const SCOPES_SUPPORTED: [&str; 15] = [
-    "openid", "profile", "email", "phone", "address", "offline_access",
-    "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry",
-    "preferred_username", "birth", "identite_pivot",
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "address",
+    "offline_access",
+    "given_name",
+    "family_name",
+    "birthdate",
+    "gender",
+    "birthplace",
+    "birthcountry",
+    "preferred_username",
+    "birth",
+    "identite_pivot",
 ];
 
 /// A request that passed every check: what the rest of the flow relies on.
@@ -193,8 +205,8 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
     };
     if let Some(challenge) = &code_challenge {
         // RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters.
-        let valid = challenge.len() == 43
-            && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        let valid =
+            challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         if !valid {
             return Err(fail("invalid_request", "code_challenge must be a base64url SHA-256 (43 characters)"));
         }
@@ -203,7 +215,8 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         return Err(fail("invalid_request", "public clients must use PKCE (code_challenge with S256)"));
     }
 
-    let prompt: BTreeSet<String> = param(params, "prompt").unwrap_or("").split_whitespace().map(str::to_owned).collect();
+    let prompt: BTreeSet<String> =
+        param(params, "prompt").unwrap_or("").split_whitespace().map(str::to_owned).collect();
     for value in &prompt {
         if !["none", "login", "consent", "select_account"].contains(&value.as_str()) {
             return Err(fail("invalid_request", "unknown prompt value"));
@@ -231,11 +244,8 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
 
     // eIDAS levels: never answer below what was asked (FranceConnect rejects a lower acr).
     // Values other than eIDAS levels are not ours to judge and are ignored.
-    let requested_levels: Vec<&str> = param(params, "acr_values")
-        .unwrap_or("")
-        .split_whitespace()
-        .filter(|v| EIDAS_LEVELS.contains(v))
-        .collect();
+    let requested_levels: Vec<&str> =
+        param(params, "acr_values").unwrap_or("").split_whitespace().filter(|v| EIDAS_LEVELS.contains(v)).collect();
     if !requested_levels.is_empty() && !requested_levels.contains(&ACR_EIDAS1) {
         return Err(fail("access_denied", "the requested eIDAS level cannot be reached here (eidas1 only)"));
     }
@@ -380,7 +390,10 @@ mod tests {
         assert_eq!(error_code(validate(&params(&[("response_type", "token")]), Some(&c))), "unsupported_response_type");
         assert_eq!(error_code(validate(&params(&[("scope", "profile")]), Some(&c))), "invalid_scope");
         assert_eq!(error_code(validate(&params(&[("request", "eyJ…")]), Some(&c))), "request_not_supported");
-        assert_eq!(error_code(validate(&params(&[("request_uri", "https://x")]), Some(&c))), "request_uri_not_supported");
+        assert_eq!(
+            error_code(validate(&params(&[("request_uri", "https://x")]), Some(&c))),
+            "request_uri_not_supported"
+        );
         assert_eq!(error_code(validate(&params(&[("prompt", "none login")]), Some(&c))), "invalid_request");
         assert_eq!(error_code(validate(&params(&[("max_age", "-1")]), Some(&c))), "invalid_request");
         assert_eq!(error_code(validate(&params(&[("claims", "[1]")]), Some(&c))), "invalid_request");
@@ -394,12 +407,23 @@ mod tests {
     fn pkce_is_s256_only_and_required_for_public_clients() {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         let c = client("client_secret_basic");
-        let ok = validate(&params(&[("code_challenge", challenge), ("code_challenge_method", "S256")]), Some(&c)).unwrap();
+        let ok =
+            validate(&params(&[("code_challenge", challenge), ("code_challenge_method", "S256")]), Some(&c)).unwrap();
         assert_eq!(ok.code_challenge.as_deref(), Some(challenge));
-        assert_eq!(error_code(validate(&params(&[("code_challenge", challenge), ("code_challenge_method", "plain")]), Some(&c))), "invalid_request");
+        assert_eq!(
+            error_code(validate(
+                &params(&[("code_challenge", challenge), ("code_challenge_method", "plain")]),
+                Some(&c)
+            )),
+            "invalid_request"
+        );
         assert_eq!(error_code(validate(&params(&[("code_challenge", challenge)]), Some(&c))), "invalid_request");
         assert_eq!(error_code(validate(&params(&[]), Some(&client("none")))), "invalid_request");
-        assert!(validate(&params(&[("code_challenge", challenge), ("code_challenge_method", "S256")]), Some(&client("none"))).is_ok());
+        assert!(validate(
+            &params(&[("code_challenge", challenge), ("code_challenge_method", "S256")]),
+            Some(&client("none"))
+        )
+        .is_ok());
     }
 
     #[test]

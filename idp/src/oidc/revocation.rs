@@ -10,10 +10,15 @@ use super::request::Params;
 use crate::blocking::with_conn;
 use crate::state::AppState;
 
-pub async fn revoke(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, TokenError> {
+pub async fn revoke(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, TokenError> {
     let form = form.into_inner();
     let client = authenticate(&state, &req, &form, &state.settings.url("/revoke")).await?;
-    let token = form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
+    let token =
+        form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
     let hash = secret_hash(token);
     with_conn(&state.store, move |conn| {
         // RFC 7009 §2.2: an unknown token, or one of another client, is answered 200 all the same.

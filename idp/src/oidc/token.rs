@@ -22,7 +22,11 @@ pub const ACCESS_TOKEN_SECONDS: i64 = 600;
 pub const REFRESH_TOKEN_SECONDS: i64 = 12 * 3600;
 pub const ID_TOKEN_SECONDS: i64 = 300;
 
-pub async fn token(req: HttpRequest, form: web::Form<Params>, state: web::Data<AppState>) -> Result<HttpResponse, TokenError> {
+pub async fn token(
+    req: HttpRequest,
+    form: web::Form<Params>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, TokenError> {
     let form = form.into_inner();
     let grant_type = match form.get("grant_type").map(String::as_str) {
         Some(g @ ("authorization_code" | "refresh_token")) => g,
@@ -43,7 +47,9 @@ async fn exchange(req: &HttpRequest, form: &Params, state: &AppState) -> Result<
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => authorization_code(state, client, form).await,
         Some("refresh_token") => refresh_token(state, client, form).await,
-        Some(_) => Err(TokenError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token")),
+        Some(_) => {
+            Err(TokenError::new("unsupported_grant_type", "grant_type must be authorization_code or refresh_token"))
+        }
         None => Err(TokenError::invalid_request("grant_type is required")),
     }
 }
@@ -56,12 +62,32 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 }
 
 /// Stores new tokens and writes *authorisation used* in one transaction.
-fn issue_tokens(conn: &mut DbConnection, live: &LiveGrant, access: &str, refresh: Option<&str>, grant_type: &str) -> StoreResult<()> {
+fn issue_tokens(
+    conn: &mut DbConnection,
+    live: &LiveGrant,
+    access: &str,
+    refresh: Option<&str>,
+    grant_type: &str,
+) -> StoreResult<()> {
     mandate_store::write_transaction(conn, |conn| {
         let at = now();
-        grants::issue_token(conn, &live.grant.id, TokenKind::Access, &secret_hash(access), chrono::Duration::seconds(ACCESS_TOKEN_SECONDS), at)?;
+        grants::issue_token(
+            conn,
+            &live.grant.id,
+            TokenKind::Access,
+            &secret_hash(access),
+            chrono::Duration::seconds(ACCESS_TOKEN_SECONDS),
+            at,
+        )?;
         if let Some(refresh) = refresh {
-            grants::issue_token(conn, &live.grant.id, TokenKind::Refresh, &secret_hash(refresh), chrono::Duration::seconds(REFRESH_TOKEN_SECONDS), at)?;
+            grants::issue_token(
+                conn,
+                &live.grant.id,
+                TokenKind::Refresh,
+                &secret_hash(refresh),
+                chrono::Duration::seconds(REFRESH_TOKEN_SECONDS),
+                at,
+            )?;
         }
         journal_use(conn, live, grant_type)
     })
@@ -94,10 +120,7 @@ fn id_token(state: &AppState, live: &LiveGrant, access_token: &str) -> Result<St
 }
 
 fn success(body: Value) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("Pragma", "no-cache"))
-        .json(body)
+    HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache")).json(body)
 }
 
 fn token_body(state: &AppState, live: &LiveGrant, access: &str, refresh: Option<&str>) -> Result<Value, TokenError> {
@@ -114,8 +137,13 @@ fn token_body(state: &AppState, live: &LiveGrant, access: &str, refresh: Option<
     Ok(body)
 }
 
-async fn authorization_code(state: &AppState, client: mandate_store::clients::Client, form: &Params) -> Result<HttpResponse, TokenError> {
-    let code = form.get("code").filter(|c| !c.is_empty()).ok_or_else(|| TokenError::invalid_request("code is required"))?;
+async fn authorization_code(
+    state: &AppState,
+    client: mandate_store::clients::Client,
+    form: &Params,
+) -> Result<HttpResponse, TokenError> {
+    let code =
+        form.get("code").filter(|c| !c.is_empty()).ok_or_else(|| TokenError::invalid_request("code is required"))?;
     let redirect_uri = form.get("redirect_uri").cloned().unwrap_or_default();
     let verifier = form.get("code_verifier").cloned();
     let code_hash = secret_hash(code);
@@ -157,7 +185,10 @@ async fn authorization_code(state: &AppState, client: mandate_store::clients::Cl
         Ok(live) => live,
         Err(refusal) => {
             tracing::info!(?refusal, client_id = %client.id, "code refused: the mandate no longer allows it");
-            let description = format!("the mandate no longer allows this ({})", serde_json::to_value(refusal).unwrap_or_default().as_str().unwrap_or(""));
+            let description = format!(
+                "the mandate no longer allows this ({})",
+                serde_json::to_value(refusal).unwrap_or_default().as_str().unwrap_or("")
+            );
             return refuse(&description).await;
         }
     };
@@ -165,12 +196,22 @@ async fn authorization_code(state: &AppState, client: mandate_store::clients::Cl
     let refresh = live.grant.has_scope("offline_access").then(random_secret);
     let body = token_body(state, &live, &access, refresh.as_deref())?;
     let (access_for_db, refresh_for_db) = (access.clone(), refresh.clone());
-    with_conn(&state.store, move |conn| issue_tokens(conn, &live, &access_for_db, refresh_for_db.as_deref(), "authorization_code")).await?;
+    with_conn(&state.store, move |conn| {
+        issue_tokens(conn, &live, &access_for_db, refresh_for_db.as_deref(), "authorization_code")
+    })
+    .await?;
     Ok(success(body))
 }
 
-async fn refresh_token(state: &AppState, client: mandate_store::clients::Client, form: &Params) -> Result<HttpResponse, TokenError> {
-    let old = form.get("refresh_token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("refresh_token is required"))?;
+async fn refresh_token(
+    state: &AppState,
+    client: mandate_store::clients::Client,
+    form: &Params,
+) -> Result<HttpResponse, TokenError> {
+    let old = form
+        .get("refresh_token")
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| TokenError::invalid_request("refresh_token is required"))?;
     let (old_hash, access, refresh) = (secret_hash(old), random_secret(), random_secret());
     let (access_hash, refresh_hash) = (secret_hash(&access), secret_hash(&refresh));
     let client_id = client.id.clone();
@@ -191,7 +232,9 @@ async fn refresh_token(state: &AppState, client: mandate_store::clients::Client,
         )?;
         let grant = match outcome {
             RefreshOutcome::Rotated(grant) => *grant,
-            RefreshOutcome::Reused => return Ok(Err(TokenError::invalid_grant("refresh token already used; the grant was revoked"))),
+            RefreshOutcome::Reused => {
+                return Ok(Err(TokenError::invalid_grant("refresh token already used; the grant was revoked")))
+            }
             RefreshOutcome::Invalid => return Ok(Err(TokenError::invalid_grant("invalid or expired refresh token"))),
         };
         let grant_id = grant.id.clone();
@@ -216,8 +259,14 @@ mod tests {
 
     #[test]
     fn pkce_s256_rfc7636_appendix_b() {
-        assert!(pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
-        assert!(!pkce_matches("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+        assert!(pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        ));
         assert!(!pkce_matches("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
     }
 }

@@ -34,7 +34,11 @@ fn bearer_from_header(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-async fn userinfo(req: &HttpRequest, form_token: Option<String>, state: &AppState) -> Result<HttpResponse, BearerError> {
+async fn userinfo(
+    req: &HttpRequest,
+    form_token: Option<String>,
+    state: &AppState,
+) -> Result<HttpResponse, BearerError> {
     if req.query_string().split('&').any(|p| p.starts_with("access_token=")) {
         return Err(BearerError::invalid_request("the access token must not be sent in the query"));
     }

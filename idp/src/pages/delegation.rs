@@ -56,7 +56,11 @@ impl Context {
 }
 
 /// Loads the context, or the redirect to the step the helper must do first.
-async fn context(req: &HttpRequest, state: &AppState, request_id: &str) -> Result<Result<Context, HttpResponse>, PageError> {
+async fn context(
+    req: &HttpRequest,
+    state: &AppState,
+    request_id: &str,
+) -> Result<Result<Context, HttpResponse>, PageError> {
     let browser = session::current(req, state).await?.ok_or(PageError::bad_request(|t| t.request_expired, Lang::Fr))?;
     let (pending, request) = load_pending(state, request_id, &browser.session).await?;
     let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
@@ -93,7 +97,11 @@ fn check_csrf(ctx: &Context, submitted: Option<&str>) -> Result<(), PageError> {
     }
 }
 
-pub async fn usager_page(req: HttpRequest, query: web::Query<UsagerQuery>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn usager_page(
+    req: HttpRequest,
+    query: web::Query<UsagerQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &query.request);
     let search = query.q.clone().unwrap_or_default();
     let (aidant_id, organisation_id, term) = (ctx.aidant_id.clone(), ctx.organisation_id.clone(), search.clone());
@@ -103,7 +111,8 @@ pub async fn usager_page(req: HttpRequest, query: web::Query<UsagerQuery>, state
         Ok::<_, PageError>((organisations, usagers))
     })
     .await?;
-    let organisation_name = organisations.iter().find(|o| o.id == ctx.organisation_id).map(|o| o.name.clone()).unwrap_or_default();
+    let organisation_name =
+        organisations.iter().find(|o| o.id == ctx.organisation_id).map(|o| o.name.clone()).unwrap_or_default();
     let csrf = ctx.browser.csrf_token();
     html(&ChooseUsagerPage {
         t: ctx.t(),
@@ -116,7 +125,11 @@ pub async fn usager_page(req: HttpRequest, query: web::Query<UsagerQuery>, state
     })
 }
 
-pub async fn usager_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn usager_submit(
+    req: HttpRequest,
+    form: web::Form<ChoiceForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &form.request);
     check_csrf(&ctx, form.csrf_token.as_deref())?;
     let chosen = form.usager.clone().unwrap_or_default();
@@ -137,7 +150,11 @@ pub async fn usager_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state:
     Ok(go_to(Step::ChooseDemarche, &ctx.pending.id))
 }
 
-pub async fn organisation_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn organisation_submit(
+    req: HttpRequest,
+    form: web::Form<ChoiceForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &form.request);
     check_csrf(&ctx, form.csrf_token.as_deref())?;
     let target = form.organisation.clone().unwrap_or_default();
@@ -147,7 +164,11 @@ pub async fn organisation_submit(req: HttpRequest, form: web::Form<ChoiceForm>, 
         aidants::switch_organisation(conn, &aidant_id, &target)?;
         sessions::switch_organisation(conn, &hash, &target)?;
         authorization_requests::reset_choice(conn, &pending_id)?;
-        journal::append(conn, NewEntry::new(JournalAction::OrganisationSwitched).aidant(&aidant_id).organisation(&target), now())?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::OrganisationSwitched).aidant(&aidant_id).organisation(&target),
+            now(),
+        )?;
         Ok::<_, PageError>(())
     })
     .await
@@ -161,9 +182,13 @@ pub async fn organisation_submit(req: HttpRequest, form: web::Form<ChoiceForm>, 
 }
 
 /// What may be chosen for the pending request's usager, or why nothing may.
-async fn offered_demarches(state: &AppState, ctx: &Context) -> Result<Result<Vec<LiveAuthorisation>, &'static str>, PageError> {
+async fn offered_demarches(
+    state: &AppState,
+    ctx: &Context,
+) -> Result<Result<Vec<LiveAuthorisation>, &'static str>, PageError> {
     let usager_id = ctx.pending.usager_id.clone().unwrap_or_default();
-    let (aidant_id, organisation_id, client_id) = (ctx.aidant_id.clone(), ctx.organisation_id.clone(), ctx.request.client_id.clone());
+    let (aidant_id, organisation_id, client_id) =
+        (ctx.aidant_id.clone(), ctx.organisation_id.clone(), ctx.request.client_id.clone());
     let narrowed = ctx.request.demarches.clone();
     let t = ctx.t();
     with_conn(&state.store, move |conn| {
@@ -200,7 +225,11 @@ fn refusal(ctx: &Context, reason: &'static str) -> Result<HttpResponse, PageErro
     Ok(response)
 }
 
-pub async fn demarche_page(req: HttpRequest, query: web::Query<RequestQuery>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn demarche_page(
+    req: HttpRequest,
+    query: web::Query<RequestQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &query.request);
     let Some(usager_id) = ctx.pending.usager_id.clone() else {
         return Ok(go_to(Step::ChooseUsager, &ctx.pending.id));
@@ -219,12 +248,18 @@ pub async fn demarche_page(req: HttpRequest, query: web::Query<RequestQuery>, st
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
         demarches: offered
             .iter()
-            .map(|l| (l.demarche.key().to_owned(), label(l.demarche).to_owned(), l.expires_at.format("%d/%m/%Y").to_string()))
+            .map(|l| {
+                (l.demarche.key().to_owned(), label(l.demarche).to_owned(), l.expires_at.format("%d/%m/%Y").to_string())
+            })
             .collect(),
     })
 }
 
-pub async fn demarche_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn demarche_submit(
+    req: HttpRequest,
+    form: web::Form<ChoiceForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &form.request);
     check_csrf(&ctx, form.csrf_token.as_deref())?;
     let offered = match offered_demarches(&state, &ctx).await? {
@@ -240,7 +275,11 @@ pub async fn demarche_submit(req: HttpRequest, form: web::Form<ChoiceForm>, stat
     Ok(go_to(Step::Confirm, &ctx.pending.id))
 }
 
-pub async fn confirm_page(req: HttpRequest, query: web::Query<RequestQuery>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn confirm_page(
+    req: HttpRequest,
+    query: web::Query<RequestQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &query.request);
     let step = next_step(&ctx.pending, &ctx.browser.session, &state);
     if step != Step::Confirm {
@@ -264,7 +303,11 @@ pub async fn confirm_page(req: HttpRequest, query: web::Query<RequestQuery>, sta
     })
 }
 
-pub async fn confirm_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn confirm_submit(
+    req: HttpRequest,
+    form: web::Form<ChoiceForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let ctx = context_or_redirect!(&req, &state, &form.request);
     check_csrf(&ctx, form.csrf_token.as_deref())?;
     let step = next_step(&ctx.pending, &ctx.browser.session, &state);
@@ -277,17 +320,26 @@ pub async fn confirm_submit(req: HttpRequest, form: web::Form<ChoiceForm>, state
     let (aidant_id, organisation_id) = (ctx.aidant_id.clone(), ctx.organisation_id.clone());
     let usager_id = ctx.pending.usager_id.clone().unwrap_or_default();
     // Checked again now: a mandate revoked while the helper was choosing stops here.
-    let permission = with_conn(&state.store, move |conn| mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())).await?;
+    let permission = with_conn(&state.store, move |conn| {
+        mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())
+    })
+    .await?;
     match permission {
-        Permission::Granted(live) => flow::issue_code(&state, &ctx.request, &ctx.browser.session, &ctx.aidant_id, &live, Some(&ctx.pending.id)).await,
+        Permission::Granted(live) => {
+            flow::issue_code(&state, &ctx.request, &ctx.browser.session, &ctx.aidant_id, &live, Some(&ctx.pending.id))
+                .await
+        }
         Permission::Denied(reason) => {
             let t = ctx.t();
-            refusal(&ctx, match reason {
-                Refusal::MandateExpired => t.mandate_expired,
-                Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
-                Refusal::DemarcheNotCovered => t.demarche_not_covered,
-                _ => t.no_mandate,
-            })
+            refusal(
+                &ctx,
+                match reason {
+                    Refusal::MandateExpired => t.mandate_expired,
+                    Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
+                    Refusal::DemarcheNotCovered => t.demarche_not_covered,
+                    _ => t.no_mandate,
+                },
+            )
         }
     }
 }

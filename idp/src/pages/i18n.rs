@@ -170,7 +170,8 @@ pub static EN: Texts = Texts {
     choose_another_usager: "Choose another person",
     error_title: "Something went wrong",
     unknown_client: "This service is not known to Aidants IdP. Check the service's address.",
-    bad_redirect_uri: "The return address asked for is not registered for this service: for your safety we do not send you there.",
+    bad_redirect_uri:
+        "The return address asked for is not registered for this service: for your safety we do not send you there.",
     request_expired: "This sign-in request expired or does not exist. Go back to the service and start again.",
     server_error: "The service has a problem. Try again in a moment.",
     logout_title: "Sign out",

@@ -39,7 +39,11 @@ pub struct OtpForm {
 }
 
 /// The language and login hint of the pending request, if any.
-async fn context(state: &AppState, browser: &BrowserSession, request: Option<&str>) -> Result<(Lang, Option<String>), PageError> {
+async fn context(
+    state: &AppState,
+    browser: &BrowserSession,
+    request: Option<&str>,
+) -> Result<(Lang, Option<String>), PageError> {
     match request.filter(|r| !r.is_empty()) {
         Some(id) => {
             let (_, r) = load_pending(state, id, &browser.session).await?;
@@ -49,7 +53,12 @@ async fn context(state: &AppState, browser: &BrowserSession, request: Option<&st
     }
 }
 
-fn respond(state: &AppState, browser: &BrowserSession, status: StatusCode, response: Result<HttpResponse, PageError>) -> Result<HttpResponse, PageError> {
+fn respond(
+    state: &AppState,
+    browser: &BrowserSession,
+    status: StatusCode,
+    response: Result<HttpResponse, PageError>,
+) -> Result<HttpResponse, PageError> {
     let mut response = response?;
     *response.status_mut() = status;
     if browser.set_cookie {
@@ -58,12 +67,22 @@ fn respond(state: &AppState, browser: &BrowserSession, status: StatusCode, respo
     Ok(response)
 }
 
-pub async fn login_page(req: HttpRequest, query: web::Query<RequestRef>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn login_page(
+    req: HttpRequest,
+    query: web::Query<RequestRef>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let browser = session::current_or_new(&req, &state).await?;
     let request = query.request.clone().unwrap_or_default();
     let (lang, hint) = context(&state, &browser, query.request.as_deref()).await?;
     let csrf = browser.csrf_token();
-    let page = LoginPage { t: lang.texts(), csrf_token: &csrf, request: &request, email: hint.as_deref().unwrap_or(""), error: None };
+    let page = LoginPage {
+        t: lang.texts(),
+        csrf_token: &csrf,
+        request: &request,
+        email: hint.as_deref().unwrap_or(""),
+        error: None,
+    };
     respond(&state, &browser, StatusCode::OK, html(&page))
 }
 
@@ -76,7 +95,12 @@ fn csrf_failure(lang: Lang) -> PageError {
 }
 
 /// The session and language of a submitted login form, once its CSRF token is checked.
-async fn submitted(req: &HttpRequest, state: &AppState, request: Option<&str>, csrf_token: Option<&str>) -> Result<(BrowserSession, Lang), PageError> {
+async fn submitted(
+    req: &HttpRequest,
+    state: &AppState,
+    request: Option<&str>,
+    csrf_token: Option<&str>,
+) -> Result<(BrowserSession, Lang), PageError> {
     let browser = session::current(req, state).await?.ok_or(csrf_failure(Lang::Fr))?;
     let (lang, _) = context(state, &browser, request).await?;
     if !csrf_valid(&browser.secret, csrf_token) {
@@ -85,7 +109,11 @@ async fn submitted(req: &HttpRequest, state: &AppState, request: Option<&str>, c
     Ok((browser, lang))
 }
 
-pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn login_submit(
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
     let t = lang.texts();
@@ -93,7 +121,12 @@ pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: w
     let typed_email = form.email.clone().unwrap_or_default();
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token();
-        respond(&state, &browser, status, html(&LoginPage { t, csrf_token: &csrf, request: &request, email: &typed_email, error: Some(error(t)) }))
+        respond(
+            &state,
+            &browser,
+            status,
+            html(&LoginPage { t, csrf_token: &csrf, request: &request, email: &typed_email, error: Some(error(t)) }),
+        )
     };
 
     let aidant = match Email::parse(&typed_email) {
@@ -109,9 +142,9 @@ pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: w
     let password = form.password.clone().unwrap_or_default();
     let stored_hash = aidant.as_ref().map(|a| a.password_hash.clone());
     // An unknown email costs the same argon2 work as a wrong password.
-    let password_ok = cpu(move || passwords::verify(&password, stored_hash.as_deref().unwrap_or(passwords::dummy_hash())))
-        .await?
-        && aidant.is_some();
+    let password_ok =
+        cpu(move || passwords::verify(&password, stored_hash.as_deref().unwrap_or(passwords::dummy_hash()))).await?
+            && aidant.is_some();
     let known_id = aidant.as_ref().map(|a| a.id.clone());
     let Some(aidant) = aidant.filter(|a| password_ok && a.active) else {
         if let Some(a) = aidant_after_failure(&state, known_id).await? {
@@ -123,8 +156,10 @@ pub async fn login_submit(req: HttpRequest, form: web::Form<LoginForm>, state: w
         count(&state, "password", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_credentials);
     };
-    let (hash, aidant_id, organisation_id) = (browser.id_hash(), aidant.id.clone(), aidant.current_organisation_id.clone());
-    with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now())).await?;
+    let (hash, aidant_id, organisation_id) =
+        (browser.id_hash(), aidant.id.clone(), aidant.current_organisation_id.clone());
+    with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now()))
+        .await?;
     count(&state, "password", "ok");
     respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login/otp?request={request}"))))
 }
@@ -134,14 +169,19 @@ async fn aidant_after_failure(state: &AppState, aidant_id: Option<String>) -> Re
     let Some(id) = aidant_id else { return Ok(None) };
     let max = state.settings.login.max_failed_attempts;
     let lock_for = chrono::Duration::minutes(state.settings.login.lockout_minutes);
-    let aidant = with_conn(&state.store, move |conn| aidants::record_failed_login(conn, &id, max, lock_for, now())).await?;
+    let aidant =
+        with_conn(&state.store, move |conn| aidants::record_failed_login(conn, &id, max, lock_for, now())).await?;
     if aidant.is_locked(now()) {
         tracing::warn!(aidant_id = %aidant.id, "aidant locked out after repeated failures");
     }
     Ok(Some(aidant))
 }
 
-pub async fn otp_page(req: HttpRequest, query: web::Query<RequestRef>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn otp_page(
+    req: HttpRequest,
+    query: web::Query<RequestRef>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let browser = session::current_or_new(&req, &state).await?;
     let request = query.request.clone().unwrap_or_default();
     let (lang, _) = context(&state, &browser, query.request.as_deref()).await?;
@@ -149,10 +189,19 @@ pub async fn otp_page(req: HttpRequest, query: web::Query<RequestRef>, state: we
         return respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login?request={request}"))));
     }
     let csrf = browser.csrf_token();
-    respond(&state, &browser, StatusCode::OK, html(&OtpPage { t: lang.texts(), csrf_token: &csrf, request: &request, error: None }))
+    respond(
+        &state,
+        &browser,
+        StatusCode::OK,
+        html(&OtpPage { t: lang.texts(), csrf_token: &csrf, request: &request, error: None }),
+    )
 }
 
-pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+pub async fn otp_submit(
+    req: HttpRequest,
+    form: web::Form<OtpForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
     let t = lang.texts();
@@ -168,7 +217,12 @@ pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token();
-        respond(&state, &browser, status, html(&OtpPage { t, csrf_token: &csrf, request: &request, error: Some(error(t)) }))
+        respond(
+            &state,
+            &browser,
+            status,
+            html(&OtpPage { t, csrf_token: &csrf, request: &request, error: Some(error(t)) }),
+        )
     };
     if aidant.is_locked(now()) || !aidant.active {
         count(&state, "otp", "locked");
@@ -176,7 +230,8 @@ pub async fn otp_submit(req: HttpRequest, form: web::Form<OtpForm>, state: web::
     }
     let code = form.otp.clone().unwrap_or_default();
     let unix_now = now().and_utc().timestamp() as u64;
-    let step = totp::matching_step(&aidant.totp_secret, aidant.totp_step_seconds as u64, &code, unix_now).ok().flatten();
+    let step =
+        totp::matching_step(&aidant.totp_secret, aidant.totp_step_seconds as u64, &code, unix_now).ok().flatten();
     let accepted = match step {
         Some(step) => {
             let id = aidant_id.clone();

@@ -55,12 +55,7 @@ pub fn cookie(state: &AppState, secret: &str) -> Cookie<'static> {
 }
 
 fn session_cookie(secret: &str, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, secret.to_owned())
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(secure)
-        .finish()
+    Cookie::build(COOKIE, secret.to_owned()).path("/").http_only(true).same_site(SameSite::Lax).secure(secure).finish()
 }
 
 pub fn expired_cookie(state: &AppState) -> Cookie<'static> {
@@ -96,7 +91,9 @@ pub async fn current_or_new(req: &HttpRequest, state: &AppState) -> Result<Brows
 pub enum AuthState {
     Anonymous,
     /// Password given; the one-time code is due (`full_login`), or due again after idling.
-    NeedsSecondFactor { full_login: bool },
+    NeedsSecondFactor {
+        full_login: bool,
+    },
     Authenticated,
 }
 

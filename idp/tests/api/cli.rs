@@ -19,8 +19,22 @@ crate::on_both_backends!(
 fn org(url: &str) -> Value {
     let out = idp(
         url,
-        &["org", "add", "--name", "France Services Paris 13", "--siret", "21750001600019", "--address",
-          "1 place d'Italie", "--postcode", "75013", "--city", "Paris", "--region", "Île-de-France"],
+        &[
+            "org",
+            "add",
+            "--name",
+            "France Services Paris 13",
+            "--siret",
+            "21750001600019",
+            "--address",
+            "1 place d'Italie",
+            "--postcode",
+            "75013",
+            "--city",
+            "Paris",
+            "--region",
+            "Île-de-France",
+        ],
         None,
     );
     assert!(out.status.success(), "{}", stderr(&out));
@@ -31,8 +45,22 @@ async fn org_add_refuses_a_bad_siret_and_stores_nothing(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
     let out = idp(
         &db.url,
-        &["org", "add", "--name", "X", "--siret", "21750001600018", "--address", "a", "--postcode", "75013",
-          "--city", "Paris", "--region", "IDF"],
+        &[
+            "org",
+            "add",
+            "--name",
+            "X",
+            "--siret",
+            "21750001600018",
+            "--address",
+            "a",
+            "--postcode",
+            "75013",
+            "--city",
+            "Paris",
+            "--region",
+            "IDF",
+        ],
         None,
     );
     assert!(!out.status.success());
@@ -45,8 +73,21 @@ async fn org_add_refuses_a_bad_siret_and_stores_nothing(backend: Backend) {
 async fn aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
     let org_id = org(&db.url)["id"].as_str().unwrap().to_owned();
-    let args = ["aidant", "add", "--email", "Camille.Martin@example.fr", "--given-name", "Camille",
-                "--family-name", "Martin", "--organisation", &org_id, "--password-stdin", "--totp-step", "60"];
+    let args = [
+        "aidant",
+        "add",
+        "--email",
+        "Camille.Martin@example.fr",
+        "--given-name",
+        "Camille",
+        "--family-name",
+        "Martin",
+        "--organisation",
+        &org_id,
+        "--password-stdin",
+        "--totp-step",
+        "60",
+    ];
     let out = idp(&db.url, &args, Some("a long enough password\n"));
     assert!(out.status.success(), "{}", stderr(&out));
     let created: Value = serde_json::from_str(&stdout(&out)).unwrap();
@@ -59,8 +100,22 @@ async fn aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates(backend
     assert!(!again.status.success());
     assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
 
-    let unknown_org = idp(&db.url, &["aidant", "add", "--email", "x@example.fr", "--given-name", "X",
-        "--family-name", "Y", "--organisation", "no-such-org"], None);
+    let unknown_org = idp(
+        &db.url,
+        &[
+            "aidant",
+            "add",
+            "--email",
+            "x@example.fr",
+            "--given-name",
+            "X",
+            "--family-name",
+            "Y",
+            "--organisation",
+            "no-such-org",
+        ],
+        None,
+    );
     assert!(!unknown_org.status.success());
     assert!(stderr(&unknown_org).contains("organisation not found"), "{}", stderr(&unknown_org));
 }
@@ -162,8 +217,24 @@ async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) 
     let seeded: Value = serde_json::from_str(&stdout(&first)).unwrap();
     assert_eq!(seeded["usagers"][0]["demarches"], serde_json::json!(["argent", "logement", "social"]));
 
-    let added = idp(&db.url, &["client", "add", "--name", "Impôts", "--redirect-uri", "https://impots.example.fr/cb",
-        "--auth-method", "client_secret_post", "--demarche", "argent", "--client-id", "impots"], None);
+    let added = idp(
+        &db.url,
+        &[
+            "client",
+            "add",
+            "--name",
+            "Impôts",
+            "--redirect-uri",
+            "https://impots.example.fr/cb",
+            "--auth-method",
+            "client_secret_post",
+            "--demarche",
+            "argent",
+            "--client-id",
+            "impots",
+        ],
+        None,
+    );
     assert!(added.status.success(), "{}", stderr(&added));
     let added: Value = serde_json::from_str(&stdout(&added)).unwrap();
     assert!(added["client_secret"].as_str().unwrap().len() >= 32);

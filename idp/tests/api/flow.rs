@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::TestApp;
-use crate::robot::{input_value, location, query_params, seed, add_client, Robot, CALLBACK};
+use crate::robot::{add_client, input_value, location, query_params, seed, Robot, CALLBACK};
 
 crate::on_both_backends!(
     basic_client_logs_a_helper_in_as_a_usager,
@@ -90,7 +90,8 @@ async fn basic_client_logs_a_helper_in_as_a_usager(backend: Backend) {
     assert_eq!(claims["at_hash"], expected_at_hash);
     assert!(claims["sid"].is_string() && claims["auth_time"].is_i64());
 
-    let userinfo: Value = robot.client.get(app.url("/userinfo")).bearer_auth(access).send().await.unwrap().json().await.unwrap();
+    let userinfo: Value =
+        robot.client.get(app.url("/userinfo")).bearer_auth(access).send().await.unwrap().json().await.unwrap();
     assert_eq!(userinfo["sub"], claims["sub"]);
     assert_eq!(userinfo["given_name"], "Angela Claire Louise");
     assert_eq!(userinfo["birthdate"], "1962-08-24");
@@ -105,7 +106,9 @@ async fn basic_client_logs_a_helper_in_as_a_usager(backend: Backend) {
     assert_eq!(in_query.status(), 400);
 
     let mut conn = app.db.store.conn().unwrap();
-    let used = mandate_store::journal::recent(&mut conn, Some(mandate_store::journal::JournalAction::AuthorisationUsed), 10).unwrap();
+    let used =
+        mandate_store::journal::recent(&mut conn, Some(mandate_store::journal::JournalAction::AuthorisationUsed), 10)
+            .unwrap();
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].client_id.as_deref(), Some(DEMO_CLIENT_ID));
     assert_eq!(used[0].demarche.as_deref(), Some("argent"));
@@ -124,7 +127,13 @@ fn registration(method: &str) -> ClientRegistration {
 }
 
 async fn code_for(robot: &mut Robot<'_>, client_id: &str, usager: &str, extra: &[(&str, &str)]) -> String {
-    let mut params = vec![("client_id", client_id), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid profile"), ("state", "s")];
+    let mut params = vec![
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("scope", "openid profile"),
+        ("state", "s"),
+    ];
     params.extend_from_slice(extra);
     let first = robot.authorize(&params).await;
     let callback = robot.complete(first, usager, "argent").await;
@@ -139,7 +148,16 @@ async fn post_client_gets_tokens(backend: Backend) {
     let mut robot = Robot::new(&app);
     let code = code_for(&mut robot, &id, &demo.usager_id(0), &[]).await;
     let response = robot
-        .token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("client_id", &id), ("client_secret", &secret)], None)
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            None,
+        )
         .await;
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
@@ -153,18 +171,31 @@ async fn private_key_jwt_client_gets_tokens_and_replay_is_refused(backend: Backe
     let client_keys_dir = tempfile::tempdir().unwrap();
     idp::keys::generate(client_keys_dir.path(), SigningAlg::Rs256).unwrap();
     let client_keys = KeySet::load(client_keys_dir.path()).unwrap();
-    let (id, _) = add_client(&app, ClientRegistration { jwks: Some(client_keys.jwks().to_string()), ..registration("private_key_jwt") });
+    let (id, _) = add_client(
+        &app,
+        ClientRegistration { jwks: Some(client_keys.jwks().to_string()), ..registration("private_key_jwt") },
+    );
     let mut robot = Robot::new(&app);
     let now = chrono::Utc::now().timestamp();
     let assertion = client_keys
-        .sign(SigningAlg::Rs256, "JWT", &json!({"iss": id, "sub": id, "aud": app.url("/token"), "jti": "jti-1", "iat": now, "exp": now + 60}))
+        .sign(
+            SigningAlg::Rs256,
+            "JWT",
+            &json!({"iss": id, "sub": id, "aud": app.url("/token"), "jti": "jti-1", "iat": now, "exp": now + 60}),
+        )
         .unwrap();
     let form = |code: &str| -> Vec<(String, String)> {
-        [("grant_type", "authorization_code"), ("code", code), ("redirect_uri", CALLBACK), ("client_id", id.as_str()),
-         ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"), ("client_assertion", assertion.as_str())]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        [
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", CALLBACK),
+            ("client_id", id.as_str()),
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"),
+            ("client_assertion", assertion.as_str()),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
     };
     let code = code_for(&mut robot, &id, &demo.usager_id(0), &[]).await;
     let response = robot.client.post(app.url("/token")).form(&form(&code)).send().await.unwrap();
@@ -180,12 +211,37 @@ async fn public_client_must_use_pkce(backend: Backend) {
     let demo = seed(&app);
     let (id, _) = add_client(&app, registration("none"));
     let mut robot = Robot::new(&app);
-    let without = robot.authorize(&[("client_id", &id), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s")]).await;
+    let without = robot
+        .authorize(&[
+            ("client_id", &id),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .await;
     assert_eq!(query_params(&location(&without))["error"], "invalid_request");
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    let code = code_for(&mut robot, &id, &demo.usager_id(0), &[("code_challenge", challenge), ("code_challenge_method", "S256")]).await;
-    let response = robot.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("client_id", &id), ("code_verifier", verifier)], None).await;
+    let code = code_for(
+        &mut robot,
+        &id,
+        &demo.usager_id(0),
+        &[("code_challenge", challenge), ("code_challenge_method", "S256")],
+    )
+    .await;
+    let response = robot
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("client_id", &id),
+                ("code_verifier", verifier),
+            ],
+            None,
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let tokens: Value = response.json().await.unwrap();
     robot.verify_id_token(tokens["id_token"].as_str().unwrap(), &id).await;
@@ -195,8 +251,18 @@ async fn unregistered_redirect_uri_shows_a_page_and_never_redirects(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else { return };
     seed(&app);
     let robot = Robot::new(&app);
-    for (client_id, redirect) in [(DEMO_CLIENT_ID, "http://127.0.0.1:8765/callback/other"), ("unknown-client", CALLBACK)] {
-        let response = robot.authorize(&[("client_id", client_id), ("redirect_uri", redirect), ("response_type", "code"), ("scope", "openid"), ("state", "s")]).await;
+    for (client_id, redirect) in
+        [(DEMO_CLIENT_ID, "http://127.0.0.1:8765/callback/other"), ("unknown-client", CALLBACK)]
+    {
+        let response = robot
+            .authorize(&[
+                ("client_id", client_id),
+                ("redirect_uri", redirect),
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("state", "s"),
+            ])
+            .await;
         assert_eq!(response.status(), 400);
         assert!(response.headers().get("Location").is_none(), "must never redirect");
         assert!(response.text().await.unwrap().contains("<h1>"), "a page for the person");
@@ -218,7 +284,12 @@ async fn reused_code_fails_and_revokes_what_it_gave(backend: Backend) {
     let after = robot.client.get(app.url("/userinfo")).bearer_auth(access).send().await.unwrap();
     assert_eq!(after.status(), 401);
     assert!(after.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
-    let refresh = robot.token(&[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))).await;
+    let refresh = robot
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", first["refresh_token"].as_str().unwrap())],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
+        .await;
     assert_eq!(refresh.status(), 400, "the refresh token went with the code");
 }
 
@@ -227,9 +298,23 @@ async fn wrong_pkce_verifier_is_refused(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
-    let code = code_for(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), &[("code_challenge", challenge), ("code_challenge_method", "S256")]).await;
+    let code = code_for(
+        &mut robot,
+        DEMO_CLIENT_ID,
+        &demo.usager_id(0),
+        &[("code_challenge", challenge), ("code_challenge_method", "S256")],
+    )
+    .await;
     let wrong = robot
-        .token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl")], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)))
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("code_verifier", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl"),
+            ],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
         .await;
     assert_eq!(wrong.status(), 400);
     assert_eq!(wrong.json::<Value>().await.unwrap()["error"], "invalid_grant");
@@ -249,7 +334,8 @@ async fn expired_code_is_refused(backend: Backend) {
 async fn revoke_demo_mandate(app: &TestApp, demo: &crate::robot::Demo) {
     let mut conn = app.db.store.conn().unwrap();
     let org = demo.seed["organisation"]["id"].as_str().unwrap();
-    let live = mandate_store::mandates::live_authorisations(&mut conn, org, &demo.usager_id(0), mandate_store::now()).unwrap();
+    let live =
+        mandate_store::mandates::live_authorisations(&mut conn, org, &demo.usager_id(0), mandate_store::now()).unwrap();
     mandate_store::mandates::revoke(&mut conn, &live[0].mandate_id, &demo.aidant_id(), mandate_store::now()).unwrap();
 }
 
@@ -271,7 +357,13 @@ async fn mandate_revoked_before_userinfo_stops_the_token(backend: Backend) {
     let code = demo_code(&mut robot, &demo.usager_id(0)).await;
     let tokens: Value = robot.exchange_demo_code(&code).await.json().await.unwrap();
     revoke_demo_mandate(&app, &demo).await;
-    let response = robot.client.get(app.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
+    let response = robot
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 401);
     assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("error=\"invalid_token\""));
 }
@@ -281,7 +373,12 @@ async fn wrong_client_secret_is_refused_with_a_challenge(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     let code = demo_code(&mut robot, &demo.usager_id(0)).await;
-    let response = robot.token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK)], Some((DEMO_CLIENT_ID, "not-the-secret-0123456789012345678901"))).await;
+    let response = robot
+        .token(
+            &[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK)],
+            Some((DEMO_CLIENT_ID, "not-the-secret-0123456789012345678901")),
+        )
+        .await;
     assert_eq!(response.status(), 401);
     assert!(response.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     assert_eq!(response.json::<Value>().await.unwrap()["error"], "invalid_client");
@@ -298,14 +395,29 @@ async fn repeated_failures_lock_the_helper_out(backend: Backend) {
     for _ in 0..app.settings.login.max_failed_attempts {
         let html = robot.get(&login_url).await.text().await.unwrap();
         let csrf = input_value(&html, "csrf_token").unwrap();
-        let response = robot.post_form("/login", &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", "wrong password!")]).await;
+        let response = robot
+            .post_form(
+                "/login",
+                &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", "wrong password!")],
+            )
+            .await;
         last = Some(response.status());
     }
     assert_eq!(last, Some(reqwest::StatusCode::FORBIDDEN));
     // Even the right password is refused while locked, with a message that says so.
     let html = robot.get(&login_url).await.text().await.unwrap();
     let csrf = input_value(&html, "csrf_token").unwrap();
-    let response = robot.post_form("/login", &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", idp::admin::demo::DEMO_PASSWORD)]).await;
+    let response = robot
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", &csrf),
+                ("request", &request),
+                ("email", DEMO_EMAIL),
+                ("password", idp::admin::demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("bloqué"));
 }
@@ -316,9 +428,24 @@ async fn forms_without_csrf_token_are_refused(backend: Backend) {
     let robot = Robot::new(&app);
     let first = robot.authorize(&demo_params("s", "n", "openid")).await;
     let request = location(&first).split("request=").nth(1).unwrap().to_owned();
-    let response = robot.post_form("/login", &[("request", &request), ("email", DEMO_EMAIL), ("password", idp::admin::demo::DEMO_PASSWORD)]).await;
+    let response = robot
+        .post_form(
+            "/login",
+            &[("request", &request), ("email", DEMO_EMAIL), ("password", idp::admin::demo::DEMO_PASSWORD)],
+        )
+        .await;
     assert_eq!(response.status(), 403);
-    let forged = robot.post_form("/login", &[("csrf_token", "forged"), ("request", &request), ("email", DEMO_EMAIL), ("password", idp::admin::demo::DEMO_PASSWORD)]).await;
+    let forged = robot
+        .post_form(
+            "/login",
+            &[
+                ("csrf_token", "forged"),
+                ("request", &request),
+                ("email", DEMO_EMAIL),
+                ("password", idp::admin::demo::DEMO_PASSWORD),
+            ],
+        )
+        .await;
     assert_eq!(forged.status(), 403);
 }
 
@@ -350,10 +477,21 @@ async fn prompt_none_reuses_the_session_or_says_login_required(backend: Backend)
 async fn demarche_not_covered_is_never_offered(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let demo = seed(&app);
-    let (id, secret) = add_client(&app, ClientRegistration { demarches: vec![mandate_store::Demarche::Justice], ..registration("client_secret_basic") });
+    let (id, secret) = add_client(
+        &app,
+        ClientRegistration { demarches: vec![mandate_store::Demarche::Justice], ..registration("client_secret_basic") },
+    );
     let _ = secret;
     let mut robot = Robot::new(&app);
-    let mut response = robot.authorize(&[("client_id", &id), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s")]).await;
+    let mut response = robot
+        .authorize(&[
+            ("client_id", &id),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .await;
     // Log in and choose the usager, then look at what is offered.
     for _ in 0..8 {
         if response.status().is_redirection() {
@@ -370,12 +508,27 @@ async fn demarche_not_covered_is_never_offered(backend: Backend) {
         let csrf = input_value(&html, "csrf_token").unwrap();
         let request = input_value(&html, "request").unwrap_or_default();
         response = if html.contains("name=\"password\"") {
-            robot.post_form("/login", &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", idp::admin::demo::DEMO_PASSWORD)]).await
+            robot
+                .post_form(
+                    "/login",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("request", &request),
+                        ("email", DEMO_EMAIL),
+                        ("password", idp::admin::demo::DEMO_PASSWORD),
+                    ],
+                )
+                .await
         } else if html.contains("name=\"otp\"") {
             let code = robot.next_totp();
             robot.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
         } else if html.contains("name=\"usager\"") {
-            robot.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request), ("usager", &demo.usager_id(0))]).await
+            robot
+                .post_form(
+                    "/delegation/usager",
+                    &[("csrf_token", &csrf), ("request", &request), ("usager", &demo.usager_id(0))],
+                )
+                .await
         } else {
             panic!("a démarche the mandate does not cover was offered: {html}");
         };
@@ -390,12 +543,28 @@ async fn refresh_tokens_rotate_and_reuse_revokes(backend: Backend) {
     let code = demo_code(&mut robot, &demo.usager_id(0)).await;
     let first: Value = robot.exchange_demo_code(&code).await.json().await.unwrap();
     let old_refresh = first["refresh_token"].as_str().unwrap().to_owned();
-    let rotated = robot.token(&[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))).await;
+    let rotated = robot
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
+        .await;
     assert_eq!(rotated.status(), 200);
     let rotated: Value = rotated.json().await.unwrap();
     assert_ne!(rotated["refresh_token"], first["refresh_token"]);
-    let reuse = robot.token(&[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))).await;
+    let reuse = robot
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
+        .await;
     assert_eq!(reuse.status(), 400);
-    let after = robot.client.get(app.url("/userinfo")).bearer_auth(rotated["access_token"].as_str().unwrap()).send().await.unwrap();
+    let after = robot
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(rotated["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(after.status(), 401, "a reused refresh token revokes the whole grant");
 }

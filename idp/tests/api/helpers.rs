@@ -41,11 +41,8 @@ impl TestApp {
         let state = build_state(settings.clone()).await.unwrap();
         let app = Application::from_parts(listener, state).unwrap();
         tokio::spawn(app.run_until_stopped());
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .unwrap();
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
         Some(TestApp { address: format!("http://127.0.0.1:{port}"), db, settings, client, _keys: keys })
     }
 

@@ -24,7 +24,13 @@ crate::on_both_backends!(
 );
 
 async fn flow(robot: &mut Robot<'_>, client_id: &str, usager: &str, demarche: &str, extra: &[(&str, &str)]) -> Value {
-    let mut params = vec![("client_id", client_id), ("redirect_uri", CALLBACK), ("response_type", "code"), ("state", "s"), ("nonce", "n")];
+    let mut params = vec![
+        ("client_id", client_id),
+        ("redirect_uri", CALLBACK),
+        ("response_type", "code"),
+        ("state", "s"),
+        ("nonce", "n"),
+    ];
     if !extra.iter().any(|(k, _)| *k == "scope") {
         params.push(("scope", "openid profile"));
     }
@@ -32,11 +38,7 @@ async fn flow(robot: &mut Robot<'_>, client_id: &str, usager: &str, demarche: &s
     let first = robot.authorize(&params).await;
     let callback = robot.complete(first, usager, demarche).await;
     let code = query_params(&callback)["code"].clone();
-    let response = if client_id == DEMO_CLIENT_ID {
-        robot.exchange_demo_code(&code).await
-    } else {
-        unreachable!()
-    };
+    let response = if client_id == DEMO_CLIENT_ID { robot.exchange_demo_code(&code).await } else { unreachable!() };
     assert_eq!(response.status(), 200);
     response.json().await.unwrap()
 }
@@ -44,23 +46,44 @@ async fn flow(robot: &mut Robot<'_>, client_id: &str, usager: &str, demarche: &s
 async fn es256_client_gets_es256_tokens_and_a_signed_userinfo(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let demo = seed(&app);
-    let (id, secret) = add_client(&app, ClientRegistration {
-        name: "FranceConnect".into(),
-        redirect_uris: vec![CALLBACK.into()],
-        auth_method: "client_secret_post".into(),
-        id_token_alg: "ES256".into(),
-        userinfo_alg: Some("ES256".into()),
-        subject_type: "pairwise".into(),
-        ..Default::default()
-    });
+    let (id, secret) = add_client(
+        &app,
+        ClientRegistration {
+            name: "FranceConnect".into(),
+            redirect_uris: vec![CALLBACK.into()],
+            auth_method: "client_secret_post".into(),
+            id_token_alg: "ES256".into(),
+            userinfo_alg: Some("ES256".into()),
+            subject_type: "pairwise".into(),
+            ..Default::default()
+        },
+    );
     let secret = secret.unwrap();
     assert!(secret.len() >= 32);
     let mut robot = Robot::new(&app);
-    let first = robot.authorize(&[("client_id", &id), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid identite_pivot"), ("state", "s"), ("nonce", "n")]).await;
+    let first = robot
+        .authorize(&[
+            ("client_id", &id),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid identite_pivot"),
+            ("state", "s"),
+            ("nonce", "n"),
+        ])
+        .await;
     let callback = robot.complete(first, &demo.usager_id(0), "argent").await;
     let code = query_params(&callback)["code"].clone();
     let tokens: Value = robot
-        .token(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CALLBACK), ("client_id", &id), ("client_secret", &secret)], None)
+        .token(
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", CALLBACK),
+                ("client_id", &id),
+                ("client_secret", &secret),
+            ],
+            None,
+        )
         .await
         .json()
         .await
@@ -69,7 +92,13 @@ async fn es256_client_gets_es256_tokens_and_a_signed_userinfo(backend: Backend) 
     assert_eq!(decode_header(id_token).unwrap().alg, Algorithm::ES256);
     let claims = robot.verify_id_token(id_token, &id).await;
 
-    let response = robot.client.get(app.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap();
+    let response = robot
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "application/jwt");
     let jwt = response.text().await.unwrap();
     let jwks: JwkSet = robot.get("/jwks").await.json().await.unwrap();
@@ -93,7 +122,11 @@ async fn introspection_speaks_of_the_delegation_and_revocation_ends_it(backend: 
     let tokens = flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "logement", &[]).await;
     let access = tokens["access_token"].as_str().unwrap();
     let introspect = |token: String| {
-        let request = robot.client.post(app.url("/introspect")).basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET)).form(&[("token", token)]);
+        let request = robot
+            .client
+            .post(app.url("/introspect"))
+            .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+            .form(&[("token", token)]);
         async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
     };
     let active = introspect(access.to_owned()).await;
@@ -103,21 +136,48 @@ async fn introspection_speaks_of_the_delegation_and_revocation_ends_it(backend: 
     assert_eq!(active["client_id"], DEMO_CLIENT_ID);
 
     // Another client learns nothing about this token.
-    let (other, other_secret) = add_client(&app, ClientRegistration {
-        name: "Other".into(),
-        redirect_uris: vec![CALLBACK.into()],
-        auth_method: "client_secret_basic".into(),
-        id_token_alg: "RS256".into(),
-        subject_type: "pairwise".into(),
-        ..Default::default()
-    });
-    let foreign: Value = robot.client.post(app.url("/introspect")).basic_auth(&other, other_secret.as_deref()).form(&[("token", access)]).send().await.unwrap().json().await.unwrap();
+    let (other, other_secret) = add_client(
+        &app,
+        ClientRegistration {
+            name: "Other".into(),
+            redirect_uris: vec![CALLBACK.into()],
+            auth_method: "client_secret_basic".into(),
+            id_token_alg: "RS256".into(),
+            subject_type: "pairwise".into(),
+            ..Default::default()
+        },
+    );
+    let foreign: Value = robot
+        .client
+        .post(app.url("/introspect"))
+        .basic_auth(&other, other_secret.as_deref())
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(foreign["active"], false);
     // Nor can it revoke it.
-    robot.client.post(app.url("/revoke")).basic_auth(&other, other_secret.as_deref()).form(&[("token", access)]).send().await.unwrap();
+    robot
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(&other, other_secret.as_deref())
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(introspect(access.to_owned()).await["active"], true);
 
-    let revoked = robot.client.post(app.url("/revoke")).basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET)).form(&[("token", access)]).send().await.unwrap();
+    let revoked = robot
+        .client
+        .post(app.url("/revoke"))
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .form(&[("token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), 200);
     assert_eq!(introspect(access.to_owned()).await["active"], false);
     assert_eq!(robot.client.get(app.url("/userinfo")).bearer_auth(access).send().await.unwrap().status(), 401);
@@ -130,10 +190,26 @@ async fn franceconnect_claim_formats_and_acr_rule(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     // João was born abroad, on an unknown day: FranceConnect's formats say so.
-    let tokens = flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(1), "papiers", &[("scope", "openid identite_pivot birth email"), ("acr_values", "eidas1")]).await;
+    let tokens = flow(
+        &mut robot,
+        DEMO_CLIENT_ID,
+        &demo.usager_id(1),
+        "papiers",
+        &[("scope", "openid identite_pivot birth email"), ("acr_values", "eidas1")],
+    )
+    .await;
     let claims = robot.verify_id_token(tokens["id_token"].as_str().unwrap(), DEMO_CLIENT_ID).await;
     assert_eq!(claims["acr"], "eidas1");
-    let userinfo: Value = robot.client.get(app.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let userinfo: Value = robot
+        .client
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(userinfo["birthdate"], "1948-00-00");
     assert_eq!(userinfo["birthplace"], "");
     assert_eq!(userinfo["birthcountry"], "99139");
@@ -142,7 +218,16 @@ async fn franceconnect_claim_formats_and_acr_rule(backend: Backend) {
     assert!(userinfo.get("preferred_username").is_none(), "not asked");
 
     // A higher eIDAS level than we reach is refused, never answered with a weaker token.
-    let refused = robot.authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s"), ("acr_values", "eidas2")]).await;
+    let refused = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("acr_values", "eidas2"),
+        ])
+        .await;
     let params = query_params(&location(&refused));
     assert_eq!(params["error"], "access_denied");
     assert_eq!(params["state"], "s");
@@ -154,12 +239,28 @@ async fn english_pages_and_login_hint(backend: Backend) {
     seed(&app);
     let robot = Robot::new(&app);
     let first = robot
-        .authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s"), ("ui_locales", "en fr"), ("login_hint", DEMO_EMAIL)])
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("ui_locales", "en fr"),
+            ("login_hint", DEMO_EMAIL),
+        ])
         .await;
     let html = robot.get(&location(&first)).await.text().await.unwrap();
     assert!(html.contains("lang=\"en\"") && html.contains("Helper sign-in"), "{html}");
     assert!(html.contains(&format!("value=\"{DEMO_EMAIL}\"")), "login_hint pre-fills the email");
-    let french = robot.authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s")]).await;
+    let french = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .await;
     let html = robot.get(&location(&french)).await.text().await.unwrap();
     assert!(html.contains("lang=\"fr\"") && html.contains("Connexion aidant"));
 }
@@ -169,8 +270,18 @@ async fn an_idle_session_asks_for_the_one_time_code_again(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
-    app.db.execute_sql("UPDATE sessions SET last_seen_at = '2000-01-01 00:00:00', second_factor_at = '2000-01-01 00:00:00'");
-    let again = robot.authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s")]).await;
+    app.db.execute_sql(
+        "UPDATE sessions SET last_seen_at = '2000-01-01 00:00:00', second_factor_at = '2000-01-01 00:00:00'",
+    );
+    let again = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .await;
     assert!(location(&again).starts_with("/login/otp?"), "only the second factor is asked again: {}", location(&again));
     // And it completes with a code, without the password.
     let callback = robot.complete(again, &demo.usager_id(0), "argent").await;
@@ -183,7 +294,16 @@ async fn prompt_login_asks_for_the_password_again(backend: Backend) {
     let mut robot = Robot::new(&app);
     let first = flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let again = robot.authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s"), ("prompt", "login")]).await;
+    let again = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("prompt", "login"),
+        ])
+        .await;
     assert!(location(&again).starts_with("/login?"), "{}", location(&again));
     let callback = robot.complete(again, &demo.usager_id(0), "argent").await;
     let second: Value = robot.exchange_demo_code(&query_params(&callback)["code"]).await.json().await.unwrap();
@@ -198,14 +318,39 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session(backend: 
     let mut robot = Robot::new(&app);
     let tokens = flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
     let hint = tokens["id_token"].as_str().unwrap();
-    let bad = robot.get(&format!("/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F&state=z")).await;
+    let bad = robot
+        .get(&format!("/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fevil.example%2F&state=z"))
+        .await;
     assert_eq!(bad.status(), 400);
     assert!(bad.headers().get("Location").is_none());
-    let good = robot.get(&format!("/logout?id_token_hint={hint}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Flogged-out&state=z")).await;
+    let good = robot
+        .get(&format!(
+            "/logout?id_token_hint={hint}&post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A8765%2Flogged-out&state=z"
+        ))
+        .await;
     assert_eq!(good.status(), 302);
     assert_eq!(location(&good), "http://127.0.0.1:8765/logged-out?state=z");
-    assert_eq!(robot.client.get(app.url("/userinfo")).bearer_auth(tokens["access_token"].as_str().unwrap()).send().await.unwrap().status(), 401);
-    let silent = robot.authorize(&[("client_id", DEMO_CLIENT_ID), ("redirect_uri", CALLBACK), ("response_type", "code"), ("scope", "openid"), ("state", "s"), ("prompt", "none")]).await;
+    assert_eq!(
+        robot
+            .client
+            .get(app.url("/userinfo"))
+            .bearer_auth(tokens["access_token"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let silent = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+            ("prompt", "none"),
+        ])
+        .await;
     assert_eq!(query_params(&location(&silent))["error"], "login_required");
     // Without a hint, the person is asked first.
     let ask = robot.get("/logout").await;
@@ -218,14 +363,22 @@ async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
-    let refused = robot.token(&[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", CALLBACK)], Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET))).await;
+    let refused = robot
+        .token(
+            &[("grant_type", "authorization_code"), ("code", "nope"), ("redirect_uri", CALLBACK)],
+            Some((DEMO_CLIENT_ID, DEMO_CLIENT_SECRET)),
+        )
+        .await;
     assert_eq!(refused.status(), 400);
     let response = robot.get("/metrics").await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     assert!(text.contains("idp_authorization_codes_issued_total 1"), "{text}");
     assert!(text.contains(r#"idp_token_exchanges_total{grant_type="authorization_code",outcome="ok"} 1"#), "{text}");
-    assert!(text.contains(r#"idp_token_exchanges_total{grant_type="authorization_code",outcome="invalid_grant"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"idp_token_exchanges_total{grant_type="authorization_code",outcome="invalid_grant"} 1"#),
+        "{text}"
+    );
     assert!(text.contains(r#"idp_login_steps_total{outcome="ok",step="otp"} 1"#), "{text}");
     assert!(text.contains("idp_http_requests_total"), "{text}");
 }

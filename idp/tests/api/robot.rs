@@ -61,16 +61,17 @@ pub struct Robot<'a> {
 
 impl<'a> Robot<'a> {
     pub fn new(app: &'a TestApp) -> Robot<'a> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .build()
-            .unwrap();
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
         Robot { app, client, totp_offset: 0 }
     }
 
     pub fn absolute(&self, location: &str) -> String {
-        if location.starts_with('/') { self.app.url(location) } else { location.to_owned() }
+        if location.starts_with('/') {
+            self.app.url(location)
+        } else {
+            location.to_owned()
+        }
     }
 
     pub async fn get(&self, url: &str) -> reqwest::Response {
@@ -111,14 +112,26 @@ impl<'a> Robot<'a> {
             let csrf = input_value(&html, "csrf_token").expect("a CSRF token");
             let request = input_value(&html, "request").unwrap_or_default();
             response = if html.contains("name=\"password\"") {
-                self.post_form("/login", &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", DEMO_PASSWORD)]).await
+                self.post_form(
+                    "/login",
+                    &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", DEMO_PASSWORD)],
+                )
+                .await
             } else if html.contains("name=\"otp\"") {
                 let code = self.next_totp();
                 self.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
             } else if html.contains("name=\"usager\"") {
-                self.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request), ("usager", usager)]).await
+                self.post_form(
+                    "/delegation/usager",
+                    &[("csrf_token", &csrf), ("request", &request), ("usager", usager)],
+                )
+                .await
             } else if html.contains("name=\"demarche\"") {
-                self.post_form("/delegation/demarche", &[("csrf_token", &csrf), ("request", &request), ("demarche", demarche)]).await
+                self.post_form(
+                    "/delegation/demarche",
+                    &[("csrf_token", &csrf), ("request", &request), ("demarche", demarche)],
+                )
+                .await
             } else if html.contains("action=\"/delegation/confirm\"") {
                 self.post_form("/delegation/confirm", &[("csrf_token", &csrf), ("request", &request)]).await
             } else {

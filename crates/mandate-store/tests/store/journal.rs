@@ -52,7 +52,6 @@ fn appends_form_a_verifiable_chain(db: &TestDb) {
     assert_eq!(entries[1].prev_hash, entries[0].hash);
 }
 
-
 fn altered_entry_is_found(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
     for i in 0..5 {
@@ -83,7 +82,8 @@ fn removed_entry_is_found(db: &TestDb) {
 fn the_database_refuses_update_and_delete(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
     journal::append(&mut conn, used(0), now()).unwrap();
-    let update = diesel::update(journal_entries::table).set(journal_entries::client_id.eq("forged")).execute(&mut *conn);
+    let update =
+        diesel::update(journal_entries::table).set(journal_entries::client_id.eq("forged")).execute(&mut *conn);
     let err = update.expect_err("UPDATE must be refused").to_string();
     assert!(err.contains("append-only"), "{err}");
     let delete = diesel::delete(journal_entries::table).execute(&mut *conn);

@@ -40,7 +40,10 @@ fn expired_mandate_is_refused(db: &TestDb) {
     let w = world(db);
     let created = mandate(db, &w, &[Demarche::Argent], now() - Duration::days(40));
     assert!(created.mandate.expires_at < now());
-    assert_eq!(may_act(db, &w, &w.organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::MandateExpired));
+    assert_eq!(
+        may_act(db, &w, &w.organisation.id, Demarche::Argent, now()),
+        Permission::Denied(Refusal::MandateExpired)
+    );
     // The same mandate was live the day after it was signed.
     let day_after = created.mandate.created_at + Duration::days(1);
     assert!(matches!(may_act(db, &w, &w.organisation.id, Demarche::Argent, day_after), Permission::Granted(_)));
@@ -65,7 +68,10 @@ fn revoking_one_authorisation_keeps_the_others(db: &TestDb) {
     let argent = created.authorisations.iter().find(|a| a.demarche == "argent").unwrap();
     let mut conn = db.store.conn().unwrap();
     mandates::revoke_authorisation(&mut conn, &argent.id, &w.aidant.id, now()).unwrap();
-    assert_eq!(may_act(db, &w, &w.organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::AuthorisationRevoked));
+    assert_eq!(
+        may_act(db, &w, &w.organisation.id, Demarche::Argent, now()),
+        Permission::Denied(Refusal::AuthorisationRevoked)
+    );
     assert!(matches!(may_act(db, &w, &w.organisation.id, Demarche::Social, now()), Permission::Granted(_)));
 }
 
@@ -89,11 +95,17 @@ fn new_mandate_replaces_the_overlapping_authorisation(db: &TestDb) {
 fn wrong_organisation_is_refused(db: &TestDb) {
     let w = world(db);
     mandate(db, &w, &[Demarche::Argent], now());
-    assert_eq!(may_act(db, &w, &w.other_organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::NotMember));
+    assert_eq!(
+        may_act(db, &w, &w.other_organisation.id, Demarche::Argent, now()),
+        Permission::Denied(Refusal::NotMember)
+    );
     // A member of the other organisation, which holds no mandate for this usager, is refused too.
     let mut conn = db.store.conn().unwrap();
     mandate_store::aidants::add_to_organisation(&mut conn, &w.aidant.id, &w.other_organisation.id).unwrap();
-    assert_eq!(may_act(db, &w, &w.other_organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::NoMandate));
+    assert_eq!(
+        may_act(db, &w, &w.other_organisation.id, Demarche::Argent, now()),
+        Permission::Denied(Refusal::NoMandate)
+    );
 }
 
 fn inactive_aidant_is_refused(db: &TestDb) {
@@ -101,14 +113,20 @@ fn inactive_aidant_is_refused(db: &TestDb) {
     mandate(db, &w, &[Demarche::Argent], now());
     let mut conn = db.store.conn().unwrap();
     mandate_store::aidants::set_active(&mut conn, &w.aidant.id, false).unwrap();
-    assert_eq!(may_act(db, &w, &w.organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::AidantInactive));
+    assert_eq!(
+        may_act(db, &w, &w.organisation.id, Demarche::Argent, now()),
+        Permission::Denied(Refusal::AidantInactive)
+    );
 }
 
 fn uncovered_demarche_and_absent_mandate_say_why(db: &TestDb) {
     let w = world(db);
     assert_eq!(may_act(db, &w, &w.organisation.id, Demarche::Argent, now()), Permission::Denied(Refusal::NoMandate));
     mandate(db, &w, &[Demarche::Argent], now());
-    assert_eq!(may_act(db, &w, &w.organisation.id, Demarche::Justice, now()), Permission::Denied(Refusal::DemarcheNotCovered));
+    assert_eq!(
+        may_act(db, &w, &w.organisation.id, Demarche::Justice, now()),
+        Permission::Denied(Refusal::DemarcheNotCovered)
+    );
 }
 
 fn live_usagers_and_demarches_are_listed_for_the_choice(db: &TestDb) {
@@ -119,11 +137,13 @@ fn live_usagers_and_demarches_are_listed_for_the_choice(db: &TestDb) {
     let listed = mandates::usagers_with_live_mandates(&mut conn, &w.organisation.id, None, now()).unwrap();
     assert_eq!(listed.iter().map(|u| u.id.as_str()).collect::<Vec<_>>(), vec![w.usager.id.as_str()]);
     assert_ne!(listed[0].id, other.id);
-    let searched = mandates::usagers_with_live_mandates(&mut conn, &w.organisation.id, Some("dub ANGELA"), now()).unwrap();
+    let searched =
+        mandates::usagers_with_live_mandates(&mut conn, &w.organisation.id, Some("dub ANGELA"), now()).unwrap();
     assert_eq!(searched.len(), 1);
     let missed = mandates::usagers_with_live_mandates(&mut conn, &w.organisation.id, Some("durand"), now()).unwrap();
     assert!(missed.is_empty());
-    let none_elsewhere = mandates::usagers_with_live_mandates(&mut conn, &w.other_organisation.id, None, now()).unwrap();
+    let none_elsewhere =
+        mandates::usagers_with_live_mandates(&mut conn, &w.other_organisation.id, None, now()).unwrap();
     assert!(none_elsewhere.is_empty());
     let demarches: Vec<Demarche> = mandates::live_authorisations(&mut conn, &w.organisation.id, &w.usager.id, now())
         .unwrap()

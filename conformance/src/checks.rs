@@ -77,7 +77,9 @@ pub fn validate_server_jwks(jwks: &Value) -> Check {
         };
         if matches!(kty, Some("EC") | Some("OKP")) {
             let crv = key.get("crv").and_then(Value::as_str);
-            let known = ["P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448"];
+            let known = [
+                "P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448",
+            ];
             if !crv.is_some_and(|c| known.contains(&c)) {
                 return Err(format!("key {i}: `crv` missing or unknown: {crv:?}"));
             }

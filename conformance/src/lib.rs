@@ -13,6 +13,7 @@ pub mod plans;
 pub mod report;
 pub mod server;
 pub mod target;
+pub mod tls_front;
 pub mod totp;
 
 use browser::Browser;

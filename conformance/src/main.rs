@@ -55,10 +55,18 @@ fn main() -> ExitCode {
     }
     if verbose {
         for (backend, result) in &rows {
-            println!("{backend} {} {} {}", result.plan, result.module, result.status);
+            println!(
+                "{backend} {} {} {}",
+                result.plan, result.module, result.status
+            );
             for c in &result.conditions {
                 let mark = if c.passed { "ok " } else { "NOT" };
-                println!("    [{}] {mark} {}: {}", c.severity.tag(), c.name, c.message);
+                println!(
+                    "    [{}] {mark} {}: {}",
+                    c.severity.tag(),
+                    c.name,
+                    c.message
+                );
             }
         }
     }

@@ -28,6 +28,7 @@ pub fn run_plans(
 ) -> Vec<ModuleResult> {
     let mut browser = Browser::new(
         &target.issuer,
+        target.tls_root.clone(),
         target.aidants.clone(),
         target.choices.clone(),
     );

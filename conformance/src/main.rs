@@ -96,7 +96,7 @@ fn run_backend(
         }
         other => anyhow::bail!("unknown backend {other}"),
     };
-    let idp = server::prepare(&dir, &url)?;
+    let (idp, front) = server::prepare(&dir, &url)?;
     let target = server::seed(&idp, &dir)?;
     let running = server::start(&idp, &dir)?;
     eprintln!(
@@ -106,6 +106,7 @@ fn run_backend(
     );
     let results = conformance::run_plans(&target, plans, modules);
     drop(running);
+    drop(front);
     Ok(results)
 }
 

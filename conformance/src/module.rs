@@ -170,7 +170,7 @@ pub struct Test<'a> {
 
 impl<'a> Test<'a> {
     pub fn new(target: &'a Target, browser: &'a mut Browser, mode: ResponseMode) -> Test<'a> {
-        let http = Client::builder()
+        let http = crate::tls_front::client_builder(target.tls_root.as_ref())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()

@@ -228,16 +228,6 @@ impl<'a> Test<'a> {
             .unwrap_or(self.target.issuer.as_str())
     }
 
-    /// An https requirement: failure, or warning only when the issuer is on loopback (the
-    /// harness and CI run the provider on http://127.0.0.1; see the README).
-    pub fn https_severity(&self) -> Severity {
-        if checks::is_loopback(&self.target.issuer) {
-            W
-        } else {
-            F
-        }
-    }
-
     pub fn endpoint(&self, member: &str) -> Result<Url, String> {
         checks::endpoint(&self.disc, member)
     }

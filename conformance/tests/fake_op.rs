@@ -3,7 +3,7 @@
 //! condition, and the well-behaved fake must pass.
 //!
 //! The fake is served as the provider is: through the harness's TLS front, its issuer an https
-//! URL.
+//! URL. Served on plain http instead, it must fail the discovery's https conditions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -12,7 +12,7 @@ use conformance::browser::{Aidant, Aidants, Browser, Choices};
 use conformance::jose::{self, RsaSigner};
 use conformance::module::run_module;
 use conformance::plans;
-use conformance::report::{ModuleResult, Status};
+use conformance::report::{ModuleResult, Severity, Status};
 use conformance::target::{AuthMethod, ClientConfig, Target};
 use conformance::tls_front::TlsFront;
 use conformance::totp::Authenticator;
@@ -504,6 +504,35 @@ fn the_well_behaved_fake_passes() {
         "{}\n{:#?}",
         discovery.detail(),
         discovery.conditions
+    );
+}
+
+#[test]
+fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
+    // On loopback too: the suite makes no exception for it, nor does the harness.
+    let discovery = run_on(start(Misbehaviour::None, false), CONFIG, DISCOVERY);
+    assert_eq!(discovery.status, Status::Failed, "{}", discovery.detail());
+    let mut failed: Vec<&str> = discovery
+        .unmet(Severity::Failure)
+        .map(|c| c.name.as_str())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            "CheckDiscEndpointAllEndpointsAreHttps",
+            "CheckDiscEndpointAuthorizationEndpoint",
+            "CheckDiscEndpointDiscoveryUrl",
+            "CheckDiscEndpointIssuerIsHttps",
+            "CheckDiscEndpointTokenEndpoint",
+            "CheckDiscEndpointUserinfoEndpoint",
+            "CheckJwksUri",
+        ]
+    );
+    assert!(
+        discovery.unmet(Severity::Warning).next().is_none(),
+        "no https condition is lowered to a warning: {}",
+        discovery.detail()
     );
 }
 

@@ -148,6 +148,7 @@ pub enum Start {
 pub struct Browser {
     http: Client,
     origin: String,
+    tls_root: Option<reqwest::Certificate>,
     aidants: Arc<Aidants>,
     /// Index of the helper this browser logs in as, once chosen.
     aidant: Option<usize>,
@@ -159,8 +160,13 @@ pub struct Browser {
 const MAX_HOPS: usize = 25;
 
 impl Browser {
-    pub fn new(issuer: &Url, aidants: Arc<Aidants>, choices: Choices) -> Browser {
-        let http = Client::builder()
+    pub fn new(
+        issuer: &Url,
+        tls_root: Option<reqwest::Certificate>,
+        aidants: Arc<Aidants>,
+        choices: Choices,
+    ) -> Browser {
+        let http = crate::tls_front::client_builder(tls_root.as_ref())
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
@@ -169,6 +175,7 @@ impl Browser {
         Browser {
             http,
             origin: issuer.origin().ascii_serialization(),
+            tls_root,
             aidants,
             aidant: None,
             choices,
@@ -179,7 +186,12 @@ impl Browser {
     /// The same helpers and choices, with an empty cookie jar.
     pub fn fresh(&self) -> Browser {
         let issuer = Url::parse(&self.origin).expect("origin is a URL");
-        Browser::new(&issuer, self.aidants.clone(), self.choices.clone())
+        Browser::new(
+            &issuer,
+            self.tls_root.clone(),
+            self.aidants.clone(),
+            self.choices.clone(),
+        )
     }
 
     /// The helper this browser logged in as, if it did.

@@ -25,16 +25,6 @@ fn ok(msg: impl Into<String>) -> Check {
     Ok(msg.into())
 }
 
-/// True when the host is a loopback address (or `localhost`).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    }
-}
-
 // ---------------------------------------------------------------- server configuration and keys
 
 /// `CheckServerConfiguration`: the endpoints a code flow needs and the issuer.
@@ -77,7 +67,9 @@ pub fn validate_server_jwks(jwks: &Value) -> Check {
         };
         if matches!(kty, Some("EC") | Some("OKP")) {
             let crv = key.get("crv").and_then(Value::as_str);
-            let known = ["P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448"];
+            let known = [
+                "P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448",
+            ];
             if !crv.is_some_and(|c| known.contains(&c)) {
                 return Err(format!("key {i}: `crv` missing or unknown: {crv:?}"));
             }
@@ -695,8 +687,7 @@ pub fn scopes_returned(claims: &Value, scopes: &[&str]) -> Check {
 
 // ---------------------------------------------------------------- discovery
 
-/// `CheckDiscEndpointDiscoveryUrl`: https and ends with the well-known path (https is a
-/// warning on a loopback issuer, see the README).
+/// `CheckDiscEndpointDiscoveryUrl`: https and ends with the well-known path.
 pub fn discovery_url(url: &Url) -> Check {
     if !url.path().ends_with("/.well-known/openid-configuration") {
         return Err(format!(

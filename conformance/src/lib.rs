@@ -13,6 +13,7 @@ pub mod plans;
 pub mod report;
 pub mod server;
 pub mod target;
+pub mod tls_front;
 pub mod totp;
 
 use browser::Browser;
@@ -27,6 +28,7 @@ pub fn run_plans(
 ) -> Vec<ModuleResult> {
     let mut browser = Browser::new(
         &target.issuer,
+        target.tls_root.clone(),
         target.aidants.clone(),
         target.choices.clone(),
     );

@@ -55,10 +55,18 @@ fn main() -> ExitCode {
     }
     if verbose {
         for (backend, result) in &rows {
-            println!("{backend} {} {} {}", result.plan, result.module, result.status);
+            println!(
+                "{backend} {} {} {}",
+                result.plan, result.module, result.status
+            );
             for c in &result.conditions {
                 let mark = if c.passed { "ok " } else { "NOT" };
-                println!("    [{}] {mark} {}: {}", c.severity.tag(), c.name, c.message);
+                println!(
+                    "    [{}] {mark} {}: {}",
+                    c.severity.tag(),
+                    c.name,
+                    c.message
+                );
             }
         }
     }
@@ -88,7 +96,7 @@ fn run_backend(
         }
         other => anyhow::bail!("unknown backend {other}"),
     };
-    let idp = server::prepare(&dir, &url)?;
+    let (idp, front) = server::prepare(&dir, &url)?;
     let target = server::seed(&idp, &dir)?;
     let running = server::start(&idp, &dir)?;
     eprintln!(
@@ -98,6 +106,7 @@ fn run_backend(
     );
     let results = conformance::run_plans(&target, plans, modules);
     drop(running);
+    drop(front);
     Ok(results)
 }
 

@@ -170,7 +170,7 @@ pub struct Test<'a> {
 
 impl<'a> Test<'a> {
     pub fn new(target: &'a Target, browser: &'a mut Browser, mode: ResponseMode) -> Test<'a> {
-        let http = Client::builder()
+        let http = crate::tls_front::client_builder(target.tls_root.as_ref())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(Duration::from_secs(30))
             .build()
@@ -226,16 +226,6 @@ impl<'a> Test<'a> {
             .get("issuer")
             .and_then(Value::as_str)
             .unwrap_or(self.target.issuer.as_str())
-    }
-
-    /// An https requirement: failure, or warning only when the issuer is on loopback (the
-    /// harness and CI run the provider on http://127.0.0.1; see the README).
-    pub fn https_severity(&self) -> Severity {
-        if checks::is_loopback(&self.target.issuer) {
-            W
-        } else {
-            F
-        }
     }
 
     pub fn endpoint(&self, member: &str) -> Result<Url, String> {

@@ -1,7 +1,10 @@
 //! Starting the provider (`idp serve`) on a fresh database, seeding it through its command
 //! line, and describing it as a [`Target`]. Only the binary is used, never the server's code.
+//!
+//! The provider runs as it is deployed: on plain http on a loopback port, behind a
+//! TLS-terminating front ([`TlsFront`]) whose https URL is the issuer.
 
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -15,6 +18,7 @@ use crate::backchannel::LogoutReceiver;
 use crate::browser::{Aidant, Aidants, Choices};
 use crate::jose::RsaSigner;
 use crate::target::{Admin, AuthMethod, BackchannelClient, ClientConfig, Delegation, Target};
+use crate::tls_front::TlsFront;
 use crate::totp::Authenticator;
 
 /// The relying party's redirect URI (nothing listens there: the robot stops before it).
@@ -28,6 +32,8 @@ const EXTRA_AIDANTS: usize = 3;
 pub struct Idp {
     pub bin: PathBuf,
     pub env: Vec<(String, String)>,
+    /// The certificate of the TLS front the issuer is served through.
+    pub tls_root: reqwest::Certificate,
 }
 
 impl Idp {
@@ -93,15 +99,18 @@ pub fn idp_bin() -> PathBuf {
         })
 }
 
-/// Prepares the environment of one run in `dir` on `database_url`.
-pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<Idp> {
-    let port = free_port()?;
-    let issuer = format!("http://127.0.0.1:{port}");
+/// Prepares the environment of one run in `dir` on `database_url`, and starts the TLS front
+/// (`https://127.0.0.1:FRONT`, the issuer) relaying to the port the server will bind
+/// (`127.0.0.1:BACKEND`, plain http). The front stops when dropped.
+pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<(Idp, TlsFront)> {
+    let backend = SocketAddr::from(([127, 0, 0, 1], free_port()?));
+    let front = TlsFront::start(backend)?;
+    let issuer = front.url().as_str().trim_end_matches('/').to_owned();
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys)?;
     let env = vec![
         ("IDP__ISSUER".to_owned(), issuer),
-        ("IDP__HTTP__BIND".to_owned(), format!("127.0.0.1:{port}")),
+        ("IDP__HTTP__BIND".to_owned(), backend.to_string()),
         ("IDP__DATABASE__URL".to_owned(), database_url.to_owned()),
         ("IDP__KEYS__DIR".to_owned(), keys.display().to_string()),
         ("IDP__LOG__FORMAT".to_owned(), "json".to_owned()),
@@ -113,10 +122,17 @@ pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<Idp> {
             bin.display()
         );
     }
-    Ok(Idp { bin, env })
+    Ok((
+        Idp {
+            bin,
+            env,
+            tls_root: front.certificate(),
+        },
+        front,
+    ))
 }
 
-/// Starts `idp serve` and waits for `/readyz`.
+/// Starts `idp serve` and waits for `/readyz` through the TLS front.
 pub fn start(idp: &Idp, dir: &Path) -> anyhow::Result<Running> {
     let issuer = idp
         .env
@@ -139,7 +155,7 @@ pub fn start(idp: &Idp, dir: &Path) -> anyhow::Result<Running> {
         log,
     };
     let ready = running.issuer.join("/readyz")?;
-    let http = reqwest::blocking::Client::builder()
+    let http = crate::tls_front::client_builder(Some(&idp.tls_root))
         .timeout(Duration::from_secs(2))
         .build()?;
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -340,6 +356,7 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
     pkj.signer = Some(signer);
     Ok(Target {
         issuer,
+        tls_root: Some(idp.tls_root.clone()),
         client,
         client_post: Some(client_post),
         client_private_key_jwt: Some(pkj),

@@ -91,6 +91,9 @@ pub struct Delegation {
 
 pub struct Target {
     pub issuer: Url,
+    /// The only certificate the harness's HTTP clients trust, when the issuer is served with
+    /// one of its own (the TLS front's); `None` keeps the built-in roots.
+    pub tls_root: Option<reqwest::Certificate>,
     /// The Basic plan's client (client_secret_basic).
     pub client: ClientConfig,
     pub client_post: Option<ClientConfig>,

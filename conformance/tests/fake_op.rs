@@ -1,6 +1,9 @@
 //! The harness is shown not to pass by accident: a small fake provider, in process, that can be
 //! told to misbehave; each misbehaviour must make the matching module fail on the matching
 //! condition, and the well-behaved fake must pass.
+//!
+//! The fake is served as the provider is: through the harness's TLS front, its issuer an https
+//! URL. Served on plain http instead, it must fail the discovery's https conditions.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -9,8 +12,9 @@ use conformance::browser::{Aidant, Aidants, Browser, Choices};
 use conformance::jose::{self, RsaSigner};
 use conformance::module::run_module;
 use conformance::plans;
-use conformance::report::{ModuleResult, Status};
+use conformance::report::{ModuleResult, Severity, Status};
 use conformance::target::{AuthMethod, ClientConfig, Target};
+use conformance::tls_front::TlsFront;
 use conformance::totp::Authenticator;
 use serde_json::{json, Value};
 use url::Url;
@@ -335,11 +339,22 @@ fn base64_encode(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
 }
 
-/// Starts a fake provider; returns its issuer.
-fn start(misbehaviour: Misbehaviour) -> String {
+/// A running fake provider, and the TLS front it is served through (if it is).
+struct Fake {
+    issuer: String,
+    front: Option<TlsFront>,
+}
+
+/// Starts a fake provider, behind a TLS front when `https` (its issuer the front's URL), else
+/// on plain http.
+fn start(misbehaviour: Misbehaviour, https: bool) -> Fake {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
-    let port = server.server_addr().to_ip().unwrap().port();
-    let issuer = format!("http://127.0.0.1:{port}");
+    let addr = server.server_addr().to_ip().unwrap();
+    let front = https.then(|| TlsFront::start(addr).unwrap());
+    let issuer = match &front {
+        Some(front) => front.url().as_str().trim_end_matches('/').to_owned(),
+        None => format!("http://{addr}"),
+    };
     let (signer, other) = keys();
     let op = Arc::new(Mutex::new(Op {
         issuer: issuer.clone(),
@@ -380,10 +395,10 @@ fn start(misbehaviour: Misbehaviour) -> String {
             let _ = request.respond(response);
         }
     });
-    issuer
+    Fake { issuer, front }
 }
 
-fn target(issuer: &str) -> Target {
+fn target(fake: &Fake) -> Target {
     let aidant = Aidant {
         id: "aidant-1".into(),
         email: "aidant@example.fr".into(),
@@ -391,7 +406,8 @@ fn target(issuer: &str) -> Target {
         authenticator: Authenticator::new("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ", 30).unwrap(),
     };
     Target {
-        issuer: Url::parse(issuer).unwrap(),
+        issuer: Url::parse(&fake.issuer).unwrap(),
+        tls_root: fake.front.as_ref().map(TlsFront::certificate),
         client: ClientConfig {
             client_id: CLIENT_ID.into(),
             client_secret: Some(CLIENT_SECRET.into()),
@@ -416,8 +432,11 @@ fn target(issuer: &str) -> Target {
 }
 
 fn run(misbehaviour: Misbehaviour, plan: &str, module: &str) -> ModuleResult {
-    let issuer = start(misbehaviour);
-    let target = target(&issuer);
+    run_on(start(misbehaviour, true), plan, module)
+}
+
+fn run_on(fake: Fake, plan: &str, module: &str) -> ModuleResult {
+    let target = target(&fake);
     let plan = plans::all()
         .into_iter()
         .find(|p| p.name == plan)
@@ -429,6 +448,7 @@ fn run(misbehaviour: Misbehaviour, plan: &str, module: &str) -> ModuleResult {
         .expect("module");
     let mut browser = Browser::new(
         &target.issuer,
+        target.tls_root.clone(),
         target.aidants.clone(),
         target.choices.clone(),
     );
@@ -437,6 +457,8 @@ fn run(misbehaviour: Misbehaviour, plan: &str, module: &str) -> ModuleResult {
 
 const BASIC: &str = "oidcc-basic-certification-test-plan";
 const FORM_POST: &str = "oidcc-formpost-basic-certification-test-plan";
+const CONFIG: &str = "oidcc-config-certification-test-plan";
+const DISCOVERY: &str = "oidcc-discovery-endpoint-verification";
 
 fn assert_fails_on(result: &ModuleResult, condition: &str) {
     assert_eq!(
@@ -475,16 +497,43 @@ fn the_well_behaved_fake_passes() {
             result.conditions
         );
     }
-    // The fake is on http://127.0.0.1: the https conditions only warn.
-    let discovery = run(
-        Misbehaviour::None,
-        "oidcc-config-certification-test-plan",
-        "oidcc-discovery-endpoint-verification",
+    let discovery = run(Misbehaviour::None, CONFIG, DISCOVERY);
+    assert_eq!(
+        discovery.status,
+        Status::Passed,
+        "{}\n{:#?}",
+        discovery.detail(),
+        discovery.conditions
     );
-    assert_eq!(discovery.status, Status::Warning, "{}", discovery.detail());
-    assert!(discovery
-        .unmet(conformance::report::Severity::Warning)
-        .any(|c| c.name == "CheckDiscEndpointAllEndpointsAreHttps"));
+}
+
+#[test]
+fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
+    // On loopback too: the suite makes no exception for it, nor does the harness.
+    let discovery = run_on(start(Misbehaviour::None, false), CONFIG, DISCOVERY);
+    assert_eq!(discovery.status, Status::Failed, "{}", discovery.detail());
+    let mut failed: Vec<&str> = discovery
+        .unmet(Severity::Failure)
+        .map(|c| c.name.as_str())
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(
+        failed,
+        [
+            "CheckDiscEndpointAllEndpointsAreHttps",
+            "CheckDiscEndpointAuthorizationEndpoint",
+            "CheckDiscEndpointDiscoveryUrl",
+            "CheckDiscEndpointIssuerIsHttps",
+            "CheckDiscEndpointTokenEndpoint",
+            "CheckDiscEndpointUserinfoEndpoint",
+            "CheckJwksUri",
+        ]
+    );
+    assert!(
+        discovery.unmet(Severity::Warning).next().is_none(),
+        "no https condition is lowered to a warning: {}",
+        discovery.detail()
+    );
 }
 
 #[test]

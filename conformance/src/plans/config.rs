@@ -18,17 +18,17 @@ pub fn modules() -> Vec<Module> {
 pub fn discovery_endpoint_verification(t: &mut Test<'_>) -> Step {
     t.fetch_discovery()?;
     let disc = t.disc.clone();
-    let https = t.https_severity();
     let url = t.target.discovery_url();
     t.check(
         "OIDCCCheckDiscEndpointResponseTypesSupported",
         F,
         checks::response_types_supported(&disc),
     );
-    match checks::discovery_url(&url) {
-        Err(e) if e.contains("https") => t.check("CheckDiscEndpointDiscoveryUrl", https, Err(e)),
-        other => t.check("CheckDiscEndpointDiscoveryUrl", F, other),
-    };
+    t.check(
+        "CheckDiscEndpointDiscoveryUrl",
+        F,
+        checks::discovery_url(&url),
+    );
     t.check(
         "CheckDiscEndpointIssuer",
         F,
@@ -43,7 +43,7 @@ pub fn discovery_endpoint_verification(t: &mut Test<'_>) -> Step {
             );
             t.check(
                 "CheckDiscEndpointIssuerIsHttps",
-                https,
+                F,
                 checks::https(&issuer, "issuer"),
             );
         }
@@ -210,25 +210,15 @@ pub fn discovery_endpoint_verification(t: &mut Test<'_>) -> Step {
     Ok(())
 }
 
-/// An endpoint present and a URL [F]; its https requirement at the loopback-aware severity.
+/// An endpoint present, a URL and https, at `severity` (as the suite's condition).
 pub fn endpoint_check(
     t: &mut Test<'_>,
     name: &str,
     member: &str,
     severity: crate::report::Severity,
 ) {
-    match checks::endpoint(&t.disc, member) {
-        Ok(url) => {
-            let https = t.https_severity();
-            match checks::https(&url, member) {
-                Ok(m) => t.check(name, severity, Ok(m)),
-                Err(e) => t.check(name, https, Err(e)),
-            };
-        }
-        Err(e) => {
-            t.check(name, severity, Err(e));
-        }
-    }
+    let result = checks::endpoint(&t.disc, member).and_then(|url| checks::https(&url, member));
+    t.check(name, severity, result);
 }
 
 /// `CheckDiscEndpointAllEndpointsAreHttps`.
@@ -238,18 +228,13 @@ pub fn all_endpoints_https(t: &mut Test<'_>) {
         .filter(|(_, u)| !u.starts_with("https://"))
         .map(|(k, _)| k)
         .collect();
-    let https = t.https_severity();
-    if plain.is_empty() {
-        t.check(
-            "CheckDiscEndpointAllEndpointsAreHttps",
-            F,
-            Ok("every endpoint is https".into()),
-        );
-    } else {
-        t.check(
-            "CheckDiscEndpointAllEndpointsAreHttps",
-            https,
-            Err(format!("not https: {}", plain.join(", "))),
-        );
-    }
+    t.check(
+        "CheckDiscEndpointAllEndpointsAreHttps",
+        F,
+        if plain.is_empty() {
+            Ok("every endpoint is https".into())
+        } else {
+            Err(format!("not https: {}", plain.join(", ")))
+        },
+    );
 }

@@ -21,6 +21,7 @@ crate::on_both_backends!(
     prompt_login_asks_for_the_password_again,
     logout_redirects_only_to_registered_uris_and_ends_the_session,
     metrics_count_requests_codes_exchanges_and_logins,
+    a_helper_of_two_organisations_switches_and_acts_for_the_second,
 );
 
 async fn flow(robot: &mut Robot<'_>, client_id: &str, usager: &str, demarche: &str, extra: &[(&str, &str)]) -> Value {
@@ -381,4 +382,122 @@ async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
     );
     assert!(text.contains(r#"idp_login_steps_total{outcome="ok",step="otp"} 1"#), "{text}");
     assert!(text.contains("idp_http_requests_total"), "{text}");
+}
+
+async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend: Backend) {
+    use mandate_store::{aidants, mandates, now, organisations, usagers, Demarche, DurationKind, Siret};
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let demo = seed(&app);
+    let (second, marie) = {
+        let mut conn = app.db.store.conn().unwrap();
+        let second = organisations::create(
+            &mut conn,
+            organisations::NewOrganisation {
+                name: "CCAS de Lyon".into(),
+                siret: Siret::parse("21690123100011").unwrap(),
+                address: "1 place de la Comédie".into(),
+                postcode: "69001".into(),
+                city: "Lyon".into(),
+                region: "Auvergne-Rhône-Alpes".into(),
+            },
+            now(),
+        )
+        .unwrap();
+        aidants::add_to_organisation(&mut conn, &demo.aidant_id(), &second.id).unwrap();
+        let marie = usagers::create(
+            &mut conn,
+            usagers::NewUsager {
+                given_name: "Marie".into(),
+                family_name: "LEROY".into(),
+                birthdate: "1975-01-15".into(),
+                gender: "female".into(),
+                birthplace: "69123".into(),
+                birthcountry: "99100".into(),
+                email: "marie.leroy@example.fr".into(),
+                upstream_issuer: "https://upstream.example.fr".into(),
+                upstream_subject: "marie".into(),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+        mandates::create(
+            &mut conn,
+            mandates::NewMandate {
+                organisation_id: second.id.clone(),
+                usager_id: marie.id.clone(),
+                aidant_id: demo.aidant_id(),
+                demarches: vec![Demarche::Argent],
+                duration: DurationKind::Month,
+                custom_expires_at: None,
+                is_remote: false,
+                consent_proof: None,
+                attestation_hash: None,
+            },
+            now(),
+        )
+        .unwrap();
+        (second, marie)
+    };
+    let mut robot = Robot::new(&app);
+    let first = robot
+        .authorize(&[
+            ("client_id", DEMO_CLIENT_ID),
+            ("redirect_uri", CALLBACK),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s"),
+        ])
+        .await;
+    // Log in, up to the usager page of the current (first) organisation.
+    let mut response = first;
+    let html = loop {
+        if response.status().is_redirection() {
+            response = robot.get(&location(&response)).await;
+            continue;
+        }
+        let html = response.text().await.unwrap();
+        if html.contains("name=\"usager\"") {
+            break html;
+        }
+        let csrf = crate::robot::input_value(&html, "csrf_token").unwrap();
+        let request = crate::robot::input_value(&html, "request").unwrap_or_default();
+        response = if html.contains("name=\"password\"") {
+            robot
+                .post_form(
+                    "/login",
+                    &[
+                        ("csrf_token", &csrf),
+                        ("request", &request),
+                        ("email", DEMO_EMAIL),
+                        ("password", idp::admin::demo::DEMO_PASSWORD),
+                    ],
+                )
+                .await
+        } else {
+            let code = robot.next_totp();
+            robot.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
+        };
+    };
+    assert!(!html.contains(&marie.id), "another organisation's usager is not offered");
+    assert!(html.contains(&format!("value=\"{}\"", second.id)), "the switch offers the second organisation");
+    let csrf = crate::robot::input_value(&html, "csrf_token").unwrap();
+    let request = crate::robot::input_value(&html, "request").unwrap();
+    let switched = robot
+        .post_form(
+            "/delegation/organisation",
+            &[("csrf_token", &csrf), ("request", &request), ("organisation", &second.id)],
+        )
+        .await;
+    assert_eq!(switched.status(), 303);
+    let page = robot.get(&location(&switched)).await;
+    let callback = robot.complete(page, &marie.id, "argent").await;
+    let tokens: Value = robot.exchange_demo_code(&query_params(&callback)["code"]).await.json().await.unwrap();
+    let claims = robot.verify_id_token(tokens["id_token"].as_str().unwrap(), DEMO_CLIENT_ID).await;
+    assert_eq!(claims["act"]["organisation"]["id"], second.id);
+    assert_eq!(claims["act"]["organisation"]["name"], "CCAS de Lyon");
+    let mut conn = app.db.store.conn().unwrap();
+    let switches =
+        mandate_store::journal::count(&mut conn, mandate_store::journal::JournalAction::OrganisationSwitched).unwrap();
+    assert_eq!(switches, 1);
 }

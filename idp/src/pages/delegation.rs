@@ -209,14 +209,22 @@ async fn offered_demarches(
         // Nothing live: say why, from the first démarche the service accepts.
         let probe = allowed.first().copied().unwrap_or(Demarche::Papiers);
         let reason = match mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, probe, now())? {
-            Permission::Denied(Refusal::MandateExpired) => t.mandate_expired,
-            Permission::Denied(Refusal::MandateRevoked | Refusal::AuthorisationRevoked) => t.mandate_revoked,
-            Permission::Denied(Refusal::DemarcheNotCovered) => t.demarche_not_covered,
-            _ => t.no_mandate,
+            Permission::Denied(refusal) => refusal_text(t, refusal),
+            Permission::Granted(_) => t.no_mandate,
         };
         Ok(Err(reason))
     })
     .await
+}
+
+/// What the helper is told when the mandates do not allow the démarche.
+fn refusal_text(t: &'static Texts, refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::MandateExpired => t.mandate_expired,
+        Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
+        Refusal::DemarcheNotCovered => t.demarche_not_covered,
+        Refusal::AidantInactive | Refusal::NotMember | Refusal::NoMandate => t.no_mandate,
+    }
 }
 
 fn refusal(ctx: &Context, reason: &'static str) -> Result<HttpResponse, PageError> {
@@ -329,17 +337,6 @@ pub async fn confirm_submit(
             flow::issue_code(&state, &ctx.request, &ctx.browser.session, &ctx.aidant_id, &live, Some(&ctx.pending.id))
                 .await
         }
-        Permission::Denied(reason) => {
-            let t = ctx.t();
-            refusal(
-                &ctx,
-                match reason {
-                    Refusal::MandateExpired => t.mandate_expired,
-                    Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
-                    Refusal::DemarcheNotCovered => t.demarche_not_covered,
-                    _ => t.no_mandate,
-                },
-            )
-        }
+        Permission::Denied(reason) => refusal(&ctx, refusal_text(ctx.t(), reason)),
     }
 }

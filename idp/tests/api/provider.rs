@@ -450,35 +450,7 @@ async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend:
         ])
         .await;
     // Log in, up to the usager page of the current (first) organisation.
-    let mut response = first;
-    let html = loop {
-        if response.status().is_redirection() {
-            response = robot.get(&location(&response)).await;
-            continue;
-        }
-        let html = response.text().await.unwrap();
-        if html.contains("name=\"usager\"") {
-            break html;
-        }
-        let csrf = crate::robot::input_value(&html, "csrf_token").unwrap();
-        let request = crate::robot::input_value(&html, "request").unwrap_or_default();
-        response = if html.contains("name=\"password\"") {
-            robot
-                .post_form(
-                    "/login",
-                    &[
-                        ("csrf_token", &csrf),
-                        ("request", &request),
-                        ("email", DEMO_EMAIL),
-                        ("password", idp::admin::demo::DEMO_PASSWORD),
-                    ],
-                )
-                .await
-        } else {
-            let code = robot.next_totp();
-            robot.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
-        };
-    };
+    let (_, html) = robot.log_in_until(first, "name=\"usager\"").await;
     assert!(!html.contains(&marie.id), "another organisation's usager is not offered");
     assert!(html.contains(&format!("value=\"{}\"", second.id)), "the switch offers the second organisation");
     let csrf = crate::robot::input_value(&html, "csrf_token").unwrap();

@@ -141,6 +141,41 @@ impl<'a> Robot<'a> {
         panic!("too many steps")
     }
 
+    /// Follows redirects and fills the login pages (password, one-time code) until a page
+    /// containing `marker`, or any page answered with an error status; returns its status and body.
+    pub async fn log_in_until(
+        &mut self,
+        mut response: reqwest::Response,
+        marker: &str,
+    ) -> (reqwest::StatusCode, String) {
+        for _ in 0..10 {
+            if response.status().is_redirection() {
+                response = self.get(&location(&response)).await;
+                continue;
+            }
+            let status = response.status();
+            let html = response.text().await.unwrap();
+            if html.contains(marker) || !status.is_success() {
+                return (status, html);
+            }
+            let csrf = input_value(&html, "csrf_token").expect("a CSRF token");
+            let request = input_value(&html, "request").unwrap_or_default();
+            response = if html.contains("name=\"password\"") {
+                self.post_form(
+                    "/login",
+                    &[("csrf_token", &csrf), ("request", &request), ("email", DEMO_EMAIL), ("password", DEMO_PASSWORD)],
+                )
+                .await
+            } else if html.contains("name=\"otp\"") {
+                let code = self.next_totp();
+                self.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
+            } else {
+                panic!("neither a login page nor {marker:?}: {html}");
+            };
+        }
+        panic!("too many steps before {marker:?}")
+    }
+
     pub async fn token(&self, form: &[(&str, &str)], basic: Option<(&str, &str)>) -> reqwest::Response {
         let mut request = self.client.post(self.app.url("/token")).form(form);
         if let Some((id, secret)) = basic {

@@ -19,6 +19,12 @@ pub fn random_secret() -> String {
     b64url(&bytes)
 }
 
+/// Compares secrets in time independent of where they differ (codes, client secrets, CSRF
+/// tokens), so a timing does not reveal how much of a guess was right.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 /// HTML-escapes text for the few responses built without a template (form_post).
 pub fn html_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -3,6 +3,8 @@
 
 use totp_rs::{Algorithm, Secret, TOTP};
 
+use crate::encoding::constant_time_eq;
+
 pub const ISSUER_LABEL: &str = "Aidants IdP";
 
 #[derive(Debug, thiserror::Error)]
@@ -49,9 +51,6 @@ pub fn code_at(secret_base32: &str, step: u64, unix_time: u64) -> Result<String,
     Ok(totp(secret_base32, step, "")?.generate(unix_time))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 #[cfg(test)]
 mod tests {

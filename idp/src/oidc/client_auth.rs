@@ -12,6 +12,7 @@ use mandate_store::{grants, now, secret_hash};
 use super::errors::TokenError;
 use super::request::Params;
 use crate::blocking::with_conn;
+use crate::encoding::constant_time_eq;
 use crate::state::AppState;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -69,9 +70,6 @@ fn presented(req: &HttpRequest, form: &Params) -> Result<Presented, TokenError> 
     }
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
 
 async fn find_client(state: &AppState, id: &str) -> Result<Client, TokenError> {
     let id = id.to_owned();
@@ -120,7 +118,7 @@ pub async fn authenticate(
 
 fn check_secret(client: Client, secret: &str) -> Result<Client, TokenError> {
     match &client.secret_hash {
-        Some(stored) if constant_time_eq(stored, &secret_hash(secret)) => Ok(client),
+        Some(stored) if constant_time_eq(stored.as_bytes(), secret_hash(secret).as_bytes()) => Ok(client),
         _ => Err(TokenError::invalid_client("wrong client credentials")),
     }
 }

@@ -11,7 +11,7 @@ use mandate_store::{now, secret_hash};
 use sha2::{Digest, Sha256};
 
 use crate::blocking::with_conn;
-use crate::encoding::{b64url, random_secret};
+use crate::encoding::{b64url, constant_time_eq, random_secret};
 use crate::pages::PageError;
 use crate::state::AppState;
 
@@ -40,13 +40,7 @@ pub fn csrf_token(secret: &str) -> String {
 
 /// Constant-time check of a submitted CSRF token.
 pub fn csrf_valid(secret: &str, submitted: Option<&str>) -> bool {
-    let expected = csrf_token(secret);
-    match submitted {
-        Some(s) if s.len() == expected.len() => {
-            s.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
-        }
-        _ => false,
-    }
+    submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), csrf_token(secret).as_bytes()))
 }
 
 /// The cookie for `secret`: HttpOnly, SameSite=Lax, Secure when the issuer is https.

@@ -51,7 +51,6 @@ pub fn code_at(secret_base32: &str, step: u64, unix_time: u64) -> Result<String,
     Ok(totp(secret_base32, step, "")?.generate(unix_time))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

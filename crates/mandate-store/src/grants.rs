@@ -207,6 +207,11 @@ pub struct Token {
 }
 
 impl Token {
+    /// Neither revoked nor expired, on a grant that is not revoked.
+    pub fn is_live(&self, grant: &Grant, now: NaiveDateTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now && grant.revoked_at.is_none()
+    }
+
     pub fn kind(&self) -> TokenKind {
         if self.kind == "refresh" {
             TokenKind::Refresh
@@ -253,8 +258,7 @@ pub fn find_live_token(
     kind: TokenKind,
     now: NaiveDateTime,
 ) -> StoreResult<Option<(Token, Grant)>> {
-    Ok(find_token(conn, token_hash)?
-        .filter(|(t, g)| t.kind() == kind && t.revoked_at.is_none() && t.expires_at > now && g.revoked_at.is_none()))
+    Ok(find_token(conn, token_hash)?.filter(|(t, g)| t.kind() == kind && t.is_live(g, now)))
 }
 
 pub fn revoke_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> StoreResult<()> {

@@ -70,7 +70,6 @@ fn presented(req: &HttpRequest, form: &Params) -> Result<Presented, TokenError> 
     }
 }
 
-
 async fn find_client(state: &AppState, id: &str) -> Result<Client, TokenError> {
     let id = id.to_owned();
     with_conn(&state.store, move |conn| clients::find(conn, &id))

@@ -27,11 +27,7 @@ pub async fn introspect(
     let client_id = client.id.clone();
     let found = with_conn(&state.store, move |conn| {
         let Some((token, grant)) = grants::find_token(conn, &hash)? else { return Ok::<_, TokenError>(None) };
-        let live = token.revoked_at.is_none()
-            && token.expires_at > now()
-            && grant.revoked_at.is_none()
-            && grant.client_id == client_id;
-        if !live {
+        if !token.is_live(&grant, now()) || grant.client_id != client_id {
             return Ok(None);
         }
         Ok(live_grant::check(conn, grant)?.ok().map(|g| (token, g)))

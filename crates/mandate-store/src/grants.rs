@@ -278,8 +278,10 @@ pub enum RefreshOutcome {
 }
 
 /// Refresh-token rotation: spends `old_hash` and stores the new access and refresh tokens.
+/// A token presented by a client other than its own is `Invalid` and left untouched.
 pub fn rotate_refresh(
     conn: &mut DbConnection,
+    client_id: &str,
     old_hash: &str,
     new_access_hash: &str,
     new_refresh_hash: &str,
@@ -289,7 +291,7 @@ pub fn rotate_refresh(
 ) -> StoreResult<RefreshOutcome> {
     write_transaction(conn, |conn| {
         let Some((token, grant)) = find_token(conn, old_hash)? else { return Ok(RefreshOutcome::Invalid) };
-        if token.kind() != TokenKind::Refresh || grant.revoked_at.is_some() {
+        if grant.client_id != client_id || token.kind() != TokenKind::Refresh || grant.revoked_at.is_some() {
             return Ok(RefreshOutcome::Invalid);
         }
         if token.revoked_at.is_some() {

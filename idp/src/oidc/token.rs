@@ -216,13 +216,9 @@ async fn refresh_token(
     let (access_hash, refresh_hash) = (secret_hash(&access), secret_hash(&refresh));
     let client_id = client.id.clone();
     let outcome = with_conn(&state.store, move |conn| {
-        // Check ownership before spending the token: another client's token stays untouched.
-        match grants::find_token(conn, &old_hash)? {
-            Some((_, grant)) if grant.client_id == client_id => {}
-            _ => return Ok::<_, TokenError>(Err(TokenError::invalid_grant("unknown refresh token"))),
-        }
         let outcome = grants::rotate_refresh(
             conn,
+            &client_id,
             &old_hash,
             &access_hash,
             &refresh_hash,
@@ -233,7 +229,9 @@ async fn refresh_token(
         let grant = match outcome {
             RefreshOutcome::Rotated(grant) => *grant,
             RefreshOutcome::Reused => {
-                return Ok(Err(TokenError::invalid_grant("refresh token already used; the grant was revoked")))
+                return Ok::<_, TokenError>(Err(TokenError::invalid_grant(
+                    "refresh token already used; the grant was revoked",
+                )));
             }
             RefreshOutcome::Invalid => return Ok(Err(TokenError::invalid_grant("invalid or expired refresh token"))),
         };

@@ -515,6 +515,16 @@ async fn refresh_tokens_rotate_and_reuse_revokes(backend: Backend) {
     let code = demo_code(&mut robot, &demo.usager_id(0)).await;
     let first: Value = robot.exchange_demo_code(&code).await.json().await.unwrap();
     let old_refresh = first["refresh_token"].as_str().unwrap().to_owned();
+    // Another client presenting it is refused, and the token stays usable by its own client.
+    let (other, other_secret) = add_client(&app, registration("client_secret_basic"));
+    let foreign = robot
+        .token(
+            &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)],
+            Some((&other, other_secret.as_deref().unwrap())),
+        )
+        .await;
+    assert_eq!(foreign.status(), 400);
+    assert_eq!(foreign.json::<Value>().await.unwrap()["error"], "invalid_grant");
     let rotated = robot
         .token(
             &[("grant_type", "refresh_token"), ("refresh_token", &old_refresh)],

@@ -277,6 +277,13 @@ pub enum RefreshOutcome {
     Invalid,
 }
 
+/// How long newly issued tokens live.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenLifetimes {
+    pub access: Duration,
+    pub refresh: Duration,
+}
+
 /// Refresh-token rotation: spends `old_hash` and stores the new access and refresh tokens.
 /// A token presented by a client other than its own is `Invalid` and left untouched.
 pub fn rotate_refresh(
@@ -285,8 +292,7 @@ pub fn rotate_refresh(
     old_hash: &str,
     new_access_hash: &str,
     new_refresh_hash: &str,
-    access_lifetime: Duration,
-    refresh_lifetime: Duration,
+    lifetimes: TokenLifetimes,
     now: NaiveDateTime,
 ) -> StoreResult<RefreshOutcome> {
     write_transaction(conn, |conn| {
@@ -302,8 +308,8 @@ pub fn rotate_refresh(
             return Ok(RefreshOutcome::Invalid);
         }
         revoke_token(conn, old_hash, now)?;
-        issue_token(conn, &grant.id, TokenKind::Access, new_access_hash, access_lifetime, now)?;
-        issue_token(conn, &grant.id, TokenKind::Refresh, new_refresh_hash, refresh_lifetime, now)?;
+        issue_token(conn, &grant.id, TokenKind::Access, new_access_hash, lifetimes.access, now)?;
+        issue_token(conn, &grant.id, TokenKind::Refresh, new_refresh_hash, lifetimes.refresh, now)?;
         Ok(RefreshOutcome::Rotated(Box::new(grant)))
     })
 }

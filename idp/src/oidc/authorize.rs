@@ -33,13 +33,7 @@ pub async fn post(
 }
 
 async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let lang = params.get("ui_locales").map(|l| request::prefers_english(l)).map_or(Lang::Fr, |en| {
-        if en {
-            Lang::En
-        } else {
-            Lang::Fr
-        }
-    });
+    let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
     let client_id = params.get("client_id").cloned().unwrap_or_default();
     let client = with_conn(&state.store, move |conn| clients::find(conn, &client_id)).await?;
     let request = match request::validate(&params, client.as_ref()) {
@@ -130,7 +124,7 @@ async fn silent(
     request: &AuthorizationRequest,
     browser: &BrowserSession,
 ) -> Result<HttpResponse, PageError> {
-    let lang = lang_of(Some(request));
+    let lang = lang_of(request);
     let fail = |error: &str, description: &str| {
         respond_error(
             state,

@@ -65,12 +65,8 @@ pub fn request_of(pending: &PendingAuthorization) -> Result<AuthorizationRequest
     serde_json::from_str(&pending.params).map_err(|_| PageError::bad_request(|t| t.request_expired, Lang::Fr))
 }
 
-pub fn lang_of(request: Option<&AuthorizationRequest>) -> Lang {
-    if request.is_some_and(|r| r.prefers_english()) {
-        Lang::En
-    } else {
-        Lang::Fr
-    }
+pub fn lang_of(request: &AuthorizationRequest) -> Lang {
+    Lang::from_ui_locales(request.ui_locales.as_deref())
 }
 
 /// Loads the pending request `id` of this browser session, or a page saying it expired.
@@ -135,7 +131,7 @@ pub async fn issue_code(
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
     }
-    respond(state, &request.redirect_uri, request.response_mode, params, lang_of(Some(request)))
+    respond(state, &request.redirect_uri, request.response_mode, params, lang_of(request))
 }
 
 /// Sends an error back to the relying party (OIDC Core §3.1.2.6).

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use url::Url;
 
 use super::claims::subject_for;
-use super::request::{prefers_english, Params};
+use super::request::Params;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
@@ -61,7 +61,7 @@ fn post_logout_target(
 }
 
 async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let lang = if params.get("ui_locales").is_some_and(|l| prefers_english(l)) { Lang::En } else { Lang::Fr };
+    let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     // The hint must be an ID token we signed for this issuer; expired ones are fine (§2).
     let hint = match get("id_token_hint") {

@@ -73,22 +73,6 @@ impl AuthorizationRequest {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
-    /// English pages when the relying party prefers English before French.
-    pub fn prefers_english(&self) -> bool {
-        self.ui_locales.as_deref().is_some_and(prefers_english)
-    }
-}
-
-pub fn prefers_english(ui_locales: &str) -> bool {
-    for tag in ui_locales.split_whitespace() {
-        let primary = tag.split('-').next().unwrap_or("").to_ascii_lowercase();
-        match primary.as_str() {
-            "fr" => return false,
-            "en" => return true,
-            _ => continue,
-        }
-    }
-    false
 }
 
 /// Why a request is refused.
@@ -452,13 +436,5 @@ mod tests {
         assert_eq!(r.demarches, vec![Demarche::Argent]);
         assert_eq!(error_code(validate(&params(&[("scope", "openid demarche:justice")]), Some(&c))), "invalid_scope");
         assert_eq!(error_code(validate(&params(&[("scope", "openid demarche:impots")]), Some(&c))), "invalid_scope");
-    }
-
-    #[test]
-    fn ui_locales_pick_the_first_known_language() {
-        assert!(prefers_english("en-GB fr"));
-        assert!(!prefers_english("fr-FR en"));
-        assert!(prefers_english("se en"));
-        assert!(!prefers_english("se"));
     }
 }

@@ -2,7 +2,7 @@
 //! once, and refresh tokens, rotated. The mandate is checked again at every exchange.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use mandate_store::grants::{self, CodeRedemption, RefreshOutcome, TokenKind};
+use mandate_store::grants::{self, CodeRedemption, RefreshOutcome, TokenKind, TokenLifetimes};
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::{now, secret_hash, DbConnection, StoreResult};
 use serde_json::{json, Value};
@@ -222,8 +222,10 @@ async fn refresh_token(
             &old_hash,
             &access_hash,
             &refresh_hash,
-            chrono::Duration::seconds(ACCESS_TOKEN_SECONDS),
-            chrono::Duration::seconds(REFRESH_TOKEN_SECONDS),
+            TokenLifetimes {
+                access: chrono::Duration::seconds(ACCESS_TOKEN_SECONDS),
+                refresh: chrono::Duration::seconds(REFRESH_TOKEN_SECONDS),
+            },
             now(),
         )?;
         let grant = match outcome {

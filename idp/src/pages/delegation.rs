@@ -69,7 +69,7 @@ async fn context(
     }
     let hash = browser.id_hash();
     with_conn(&state.store, move |conn| sessions::touch(conn, &hash, now())).await?;
-    let lang = lang_of(Some(&request));
+    let lang = lang_of(&request);
     Ok(Ok(Context {
         aidant_id: browser.session.aidant_id.clone().unwrap_or_default(),
         organisation_id: browser.session.organisation_id.clone().unwrap_or_default(),
@@ -248,7 +248,6 @@ pub async fn demarche_page(
     };
     let usager = with_conn(&state.store, move |conn| usagers::find(conn, &usager_id)).await?;
     let csrf = ctx.browser.csrf_token();
-    let label = |d: Demarche| if ctx.lang == Lang::En { d.label_en() } else { d.label_fr() };
     html(&ChooseDemarchePage {
         t: ctx.t(),
         csrf_token: &csrf,
@@ -257,7 +256,11 @@ pub async fn demarche_page(
         demarches: offered
             .iter()
             .map(|l| {
-                (l.demarche.key().to_owned(), label(l.demarche).to_owned(), l.expires_at.format("%d/%m/%Y").to_string())
+                (
+                    l.demarche.key().to_owned(),
+                    ctx.lang.demarche_label(l.demarche).to_owned(),
+                    l.expires_at.format("%d/%m/%Y").to_string(),
+                )
             })
             .collect(),
     })
@@ -306,7 +309,7 @@ pub async fn confirm_page(
         csrf_token: &csrf,
         request: &ctx.pending.id,
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
-        demarche_label: if ctx.lang == Lang::En { demarche.label_en() } else { demarche.label_fr() },
+        demarche_label: ctx.lang.demarche_label(demarche),
         client_name: &client.map(|c| c.name).unwrap_or_default(),
     })
 }

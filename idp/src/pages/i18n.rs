@@ -1,5 +1,7 @@
 //! The words the pages show, in French (default) and English (`ui_locales=en`).
 
+use mandate_store::Demarche;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Fr,
@@ -13,10 +15,24 @@ impl Lang {
             Lang::En => &EN,
         }
     }
-    pub fn code(self) -> &'static str {
+
+    /// The page language for a `ui_locales` list (OIDC Core §3.1.2.1): the first of French or
+    /// English it names; French when it names neither.
+    pub fn from_ui_locales(ui_locales: Option<&str>) -> Lang {
+        for tag in ui_locales.unwrap_or("").split_whitespace() {
+            match tag.split('-').next().unwrap_or("").to_ascii_lowercase().as_str() {
+                "fr" => return Lang::Fr,
+                "en" => return Lang::En,
+                _ => continue,
+            }
+        }
+        Lang::Fr
+    }
+
+    pub fn demarche_label(self, demarche: Demarche) -> &'static str {
         match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
+            Lang::Fr => demarche.label_fr(),
+            Lang::En => demarche.label_en(),
         }
     }
 }
@@ -183,3 +199,17 @@ pub static EN: Texts = Texts {
     home_connected_as: "You are signed in as",
     redirecting: "Redirecting to the service…",
 };
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    #[test]
+    fn ui_locales_pick_the_first_known_language() {
+        assert_eq!(Lang::from_ui_locales(Some("en-GB fr")), Lang::En);
+        assert_eq!(Lang::from_ui_locales(Some("fr-FR en")), Lang::Fr);
+        assert_eq!(Lang::from_ui_locales(Some("se en")), Lang::En);
+        assert_eq!(Lang::from_ui_locales(Some("se")), Lang::Fr);
+        assert_eq!(Lang::from_ui_locales(None), Lang::Fr);
+    }
+}

@@ -47,7 +47,7 @@ async fn context(
     match request.filter(|r| !r.is_empty()) {
         Some(id) => {
             let (_, r) = load_pending(state, id, &browser.session).await?;
-            Ok((lang_of(Some(&r)), r.login_hint.clone()))
+            Ok((lang_of(&r), r.login_hint.clone()))
         }
         None => Ok((Lang::Fr, None)),
     }

@@ -3,7 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use mandate_store::aidants::{self, Aidant};
+use mandate_store::aidants;
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::{now, secret_hash, sessions, Email};
 use serde::Deserialize;
@@ -147,11 +147,9 @@ pub async fn login_submit(
             && aidant.is_some();
     let known_id = aidant.as_ref().map(|a| a.id.clone());
     let Some(aidant) = aidant.filter(|a| password_ok && a.active) else {
-        if let Some(a) = aidant_after_failure(&state, known_id).await? {
-            if a.is_locked(now()) {
-                count(&state, "password", "locked");
-                return show(StatusCode::FORBIDDEN, |t| t.locked);
-            }
+        if failure_locks(&state, known_id).await? {
+            count(&state, "password", "locked");
+            return show(StatusCode::FORBIDDEN, |t| t.locked);
         }
         count(&state, "password", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_credentials);
@@ -164,17 +162,18 @@ pub async fn login_submit(
     respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login/otp?request={request}"))))
 }
 
-/// Counts a failure against a known account; returns it as stored afterwards.
-async fn aidant_after_failure(state: &AppState, aidant_id: Option<String>) -> Result<Option<Aidant>, PageError> {
-    let Some(id) = aidant_id else { return Ok(None) };
+/// Counts a failure against a known account; true when the account is now locked.
+async fn failure_locks(state: &AppState, aidant_id: Option<String>) -> Result<bool, PageError> {
+    let Some(id) = aidant_id else { return Ok(false) };
     let max = state.settings.login.max_failed_attempts;
     let lock_for = chrono::Duration::minutes(state.settings.login.lockout_minutes);
     let aidant =
         with_conn(&state.store, move |conn| aidants::record_failed_login(conn, &id, max, lock_for, now())).await?;
-    if aidant.is_locked(now()) {
+    let locked = aidant.is_locked(now());
+    if locked {
         tracing::warn!(aidant_id = %aidant.id, "aidant locked out after repeated failures");
     }
-    Ok(Some(aidant))
+    Ok(locked)
 }
 
 pub async fn otp_page(
@@ -240,11 +239,9 @@ pub async fn otp_submit(
         None => false,
     };
     if !accepted {
-        if let Some(a) = aidant_after_failure(&state, Some(aidant_id)).await? {
-            if a.is_locked(now()) {
-                count(&state, "otp", "locked");
-                return show(StatusCode::FORBIDDEN, |t| t.locked);
-            }
+        if failure_locks(&state, Some(aidant_id)).await? {
+            count(&state, "otp", "locked");
+            return show(StatusCode::FORBIDDEN, |t| t.locked);
         }
         count(&state, "otp", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_otp);

@@ -66,14 +66,7 @@ async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>)
     } else {
         interactive(&state, request, &browser).await?
     };
-    Ok(with_cookie(&state, &browser, response))
-}
-
-fn with_cookie(state: &AppState, browser: &BrowserSession, mut response: HttpResponse) -> HttpResponse {
-    if browser.set_cookie {
-        let _ = response.add_cookie(&session::cookie(state, &browser.secret));
-    }
-    response
+    Ok(browser.with_cookie(&state, response))
 }
 
 fn max_age_exceeded(request: &AuthorizationRequest, browser: &BrowserSession) -> bool {

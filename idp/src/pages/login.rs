@@ -61,10 +61,7 @@ fn respond(
 ) -> Result<HttpResponse, PageError> {
     let mut response = response?;
     *response.status_mut() = status;
-    if browser.set_cookie {
-        let _ = response.add_cookie(&session::cookie(state, &browser.secret));
-    }
-    Ok(response)
+    Ok(browser.with_cookie(state, response))
 }
 
 pub async fn login_page(

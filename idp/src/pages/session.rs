@@ -5,7 +5,7 @@
 //! it needs no storage and a form only works in the browser that holds the cookie.
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::HttpRequest;
+use actix_web::{HttpRequest, HttpResponse};
 use mandate_store::sessions::{self, Session};
 use mandate_store::{now, secret_hash};
 use sha2::{Digest, Sha256};
@@ -31,6 +31,14 @@ impl BrowserSession {
     }
     pub fn id_hash(&self) -> String {
         secret_hash(&self.secret)
+    }
+
+    /// Sends the cookie with `response` when this session is new to the browser.
+    pub fn with_cookie(&self, state: &AppState, mut response: HttpResponse) -> HttpResponse {
+        if self.set_cookie {
+            let _ = response.add_cookie(&cookie(state, &self.secret));
+        }
+        response
     }
 }
 

@@ -10,16 +10,18 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{self, delegation, login};
-use crate::routes::{health, home};
+use crate::pages::{delegation, home, login};
+use crate::routes::health;
 use crate::state::AppState;
+use crate::web::csrf::{self, CsrfKey};
+use crate::web::render::stylesheet;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .route("/", web::get().to(home::home))
-        .route("/static/idp.css", web::get().to(pages::stylesheet))
+        .route("/static/idp.css", web::get().to(stylesheet))
         .route("/.well-known/openid-configuration", web::get().to(discovery::configuration))
         .route("/jwks", web::get().to(discovery::jwks))
         .route("/authorize", web::get().to(authorize::get))
@@ -70,6 +72,27 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
     Ok(keys)
 }
 
+/// The CSRF key every replica shares, made on first start.
+async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
+    let store = store.clone();
+    let hex_key = tokio::task::spawn_blocking(move || {
+        let mut conn = store.conn()?;
+        mandate_store::server_secrets::get_or_create(
+            &mut conn,
+            csrf::SECRET_NAME,
+            || {
+                let mut key = [0u8; 32];
+                rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+                hex::encode(key)
+            },
+            mandate_store::now(),
+        )
+    })
+    .await??;
+    let key = hex::decode(hex_key).map_err(|_| anyhow::anyhow!("the stored CSRF key is not hex"))?;
+    Ok(CsrfKey::new(key))
+}
+
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
     let keys_settings = settings.clone();
@@ -79,7 +102,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let metrics = crate::metrics::build()?;
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics })
+    let csrf = load_csrf_key(&store).await?;
+    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).

@@ -7,6 +7,7 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
+use crate::web::csrf::CsrfKey;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,4 +17,6 @@ pub struct AppState {
     /// For outgoing calls: clients' JWKS URIs, back-channel logout.
     pub http: reqwest::Client,
     pub metrics: Metrics,
+    /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
+    pub csrf: CsrfKey,
 }

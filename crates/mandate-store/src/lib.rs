@@ -14,6 +14,7 @@ pub mod journal;
 pub mod mandates;
 pub mod organisations;
 pub mod schema;
+pub mod server_secrets;
 pub mod sessions;
 pub mod usagers;
 

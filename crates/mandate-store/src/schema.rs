@@ -234,3 +234,11 @@ diesel::table! {
 diesel::joinable!(authorization_codes -> grants (grant_id));
 diesel::joinable!(tokens -> grants (grant_id));
 diesel::allow_tables_to_appear_in_same_query!(grants, authorization_codes, tokens);
+
+diesel::table! {
+    server_secrets (name) {
+        name -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}

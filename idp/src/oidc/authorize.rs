@@ -1,38 +1,42 @@
 //! The authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use mandate_store::authorization_requests::{self, PendingAuthorization};
 use mandate_store::mandates::{self, Permission};
 use mandate_store::{clients, grants, now, sessions, Demarche};
 
 use super::claims::subject_for;
-use super::flow::{self, go_to, lang_of, next_step, respond_error, PENDING_LIFETIME_MINUTES};
-use super::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
-use crate::pages::i18n::Lang;
-use crate::pages::session::{self, auth_state, AuthState, BrowserSession};
-use crate::pages::PageError;
+use crate::protocol::flow::{auth_state, next_step, AuthState, PENDING_LIFETIME_MINUTES};
+use crate::protocol::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
 use crate::state::AppState;
+use crate::web::authorization_response::{self, respond_error};
+use crate::web::session;
+use crate::web::{see_other, BrowserSession, ExistingSession, Lang, Message, PageError};
 
 pub async fn get(
-    req: HttpRequest,
+    browser: ExistingSession,
     query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(req, query.into_inner(), state).await
+    authorize(browser, query.into_inner(), state).await
 }
 
 pub async fn post(
-    req: HttpRequest,
+    browser: ExistingSession,
     form: web::Form<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(req, form.into_inner(), state).await
+    authorize(browser, form.into_inner(), state).await
 }
 
-async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+async fn authorize(
+    ExistingSession(existing): ExistingSession,
+    params: Params,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
     let client_id = params.get("client_id").cloned().unwrap_or_default();
     let client = with_conn(&state.store, move |conn| clients::find(conn, &client_id)).await?;
@@ -40,7 +44,7 @@ async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>)
         Ok(r) => r,
         Err(RequestError::NoRedirect { reason }) => {
             tracing::info!(?reason, "authorization request refused without redirect");
-            let message: fn(&'static crate::pages::i18n::Texts) -> &'static str = match reason {
+            let message: Message = match reason {
                 NoRedirectReason::MissingClientId | NoRedirectReason::UnknownClient => |t| t.unknown_client,
                 NoRedirectReason::MissingRedirectUri | NoRedirectReason::UnregisteredRedirectUri => {
                     |t| t.bad_redirect_uri
@@ -60,7 +64,8 @@ async fn authorize(req: HttpRequest, params: Params, state: web::Data<AppState>)
             );
         }
     };
-    let browser = session::current_or_new(&req, &state).await?;
+    // A session is made only for a request worth serving.
+    let browser = session::or_new(existing, &state).await?;
     let response = if request.prompt("none") {
         silent(&state, &request, &browser).await?
     } else {
@@ -107,7 +112,8 @@ async fn interactive(
     })
     .await?
     .unwrap_or_else(|| browser.session.clone());
-    Ok(go_to(next_step(&pending, &session, state), &pending.id))
+    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    Ok(see_other(&next_step(auth_state(&session, now(), idle), &pending).url(&pending.id)))
 }
 
 /// `prompt=none`: succeed without any page, reusing this session's last choice for this
@@ -117,7 +123,7 @@ async fn silent(
     request: &AuthorizationRequest,
     browser: &BrowserSession,
 ) -> Result<HttpResponse, PageError> {
-    let lang = lang_of(request);
+    let lang = Lang::of_request(request);
     let fail = |error: &str, description: &str| {
         respond_error(
             state,
@@ -164,5 +170,5 @@ async fn silent(
             return fail("login_required", "id_token_hint does not match the current session");
         }
     }
-    flow::issue_code(state, request, &browser.session, &aidant_id, &live, None).await
+    authorization_response::issue_code(state, request, &browser.session, &aidant_id, &live, None).await
 }

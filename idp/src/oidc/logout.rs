@@ -1,44 +1,55 @@
 //! RP-initiated logout 1.0 at the end-session endpoint, with back-channel logout 1.0 to the
 //! clients that received tokens in the ended session.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
+use askama::Template;
 use mandate_store::clients::{self, Client};
 use mandate_store::{grants, now, sessions};
 use serde_json::{json, Value};
 use url::Url;
 
 use super::claims::subject_for;
-use super::request::Params;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
-use crate::pages::i18n::Lang;
-use crate::pages::session::{self, csrf_valid};
-use crate::pages::templates::LogoutPage;
-use crate::pages::{html, PageError};
+use crate::protocol::request::Params;
 use crate::state::AppState;
+use crate::web::session::expired_cookie;
+use crate::web::{html, ExistingSession, Lang, PageError, Texts};
 
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
+/// The confirmation asked when no ID token proves the relying party speaks for this browser,
+/// and the "you are logged out" page.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub t: &'static Texts,
+    pub done: bool,
+    pub csrf_token: &'a str,
+    pub post_logout_redirect_uri: &'a str,
+    pub state: &'a str,
+    pub client_id: &'a str,
+}
+
 pub async fn get(
-    req: HttpRequest,
+    browser: ExistingSession,
     query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    end_session(req, query.into_inner(), state).await
+    end_session(browser, query.into_inner(), state).await
 }
 
 pub async fn post(
-    req: HttpRequest,
+    browser: ExistingSession,
     form: web::Form<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    end_session(req, form.into_inner(), state).await
+    end_session(browser, form.into_inner(), state).await
 }
 
 fn invalid(lang: Lang) -> PageError {
-    PageError::Shown { status: StatusCode::BAD_REQUEST, message: |t| t.bad_logout_request, lang }
+    PageError::bad_request(|t| t.bad_logout_request, lang)
 }
 
 /// Where to send the browser afterwards: only a URI registered for that client.
@@ -60,7 +71,11 @@ fn post_logout_target(
     Ok(Some(url.to_string()))
 }
 
-async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+async fn end_session(
+    ExistingSession(browser): ExistingSession,
+    params: Params,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
     let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
     let get = |k: &str| params.get(k).map(String::as_str).filter(|v| !v.is_empty());
     // The hint must be an ID token we signed for this issuer; expired ones are fine (§2).
@@ -89,10 +104,9 @@ async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState
     };
     let target = post_logout_target(client.as_ref(), get("post_logout_redirect_uri"), get("state"), lang)?;
 
-    let browser = session::current(&req, &state).await?;
     if hint.is_none() {
         // No proof the relying party speaks for this browser: ask the person (§2, §6).
-        let csrf = browser.as_ref().map(|b| b.csrf_token()).unwrap_or_default();
+        let csrf = browser.as_ref().map(|b| b.csrf_token(&state)).unwrap_or_default();
         return html(&LogoutPage {
             t: lang.texts(),
             done: false,
@@ -113,16 +127,15 @@ async fn end_session(req: HttpRequest, params: Params, state: web::Data<AppState
 
 /// The confirmation form of a logout without `id_token_hint`, or the home page's button.
 pub async fn confirm(
-    req: HttpRequest,
+    ExistingSession(browser): ExistingSession,
     form: web::Form<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let lang = Lang::Fr;
-    let browser = session::current(&req, &state).await?;
     if let Some(b) = &browser {
-        if !csrf_valid(&b.secret, form.get("csrf_token").map(String::as_str)) {
-            return Err(PageError::Shown { status: StatusCode::FORBIDDEN, message: |t| t.csrf_failed, lang });
+        if !b.csrf_valid(&state, form.get("csrf_token").map(String::as_str)) {
+            return Err(PageError::csrf_failed(lang));
         }
     }
     let client = match form.get("client_id").filter(|c| !c.is_empty()).cloned() {
@@ -153,7 +166,7 @@ fn finish(state: &AppState, target: Option<String>, lang: Lang) -> Result<HttpRe
             client_id: "",
         })?,
     };
-    let _ = response.add_cookie(&session::expired_cookie(state));
+    let _ = response.add_cookie(&expired_cookie(state));
     Ok(response)
 }
 

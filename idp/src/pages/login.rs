@@ -2,128 +2,68 @@
 //! Failures count towards a lockout; a completed login replaces the session's cookie secret.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use mandate_store::aidants;
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::{now, secret_hash, sessions, Email};
 use serde::Deserialize;
 
-use super::i18n::{Lang, Texts};
-use super::session::{self, auth_state, csrf_valid, AuthState, BrowserSession};
 use super::templates::{LoginPage, OtpPage};
-use super::{html, see_other, PageError};
 use crate::blocking::{cpu, with_conn};
 use crate::encoding::random_secret;
-use crate::oidc::flow::{lang_of, load_pending, next_step};
+use crate::protocol::flow::{auth_state, next_step, AuthState, Step};
 use crate::state::AppState;
+use crate::web::session::cookie;
+use crate::web::{
+    html_with_status, see_other, BrowserSession, CheckedForm, MaybePendingAuthorization, PageError, Texts,
+};
 use crate::{passwords, totp};
-
-#[derive(Debug, Deserialize)]
-pub struct RequestRef {
-    pub request: Option<String>,
-}
 
 #[derive(Deserialize)]
 pub struct LoginForm {
-    pub csrf_token: Option<String>,
-    pub request: Option<String>,
     pub email: Option<String>,
     pub password: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct OtpForm {
-    pub csrf_token: Option<String>,
-    pub request: Option<String>,
     pub otp: Option<String>,
 }
 
-/// The language and login hint of the pending request, if any.
-async fn context(
-    state: &AppState,
-    browser: &BrowserSession,
-    request: Option<&str>,
-) -> Result<(Lang, Option<String>), PageError> {
-    match request.filter(|r| !r.is_empty()) {
-        Some(id) => {
-            let (_, r) = load_pending(state, id, &browser.session).await?;
-            Ok((lang_of(&r), r.login_hint.clone()))
-        }
-        None => Ok((Lang::Fr, None)),
-    }
-}
-
-fn respond(
-    state: &AppState,
-    browser: &BrowserSession,
-    status: StatusCode,
-    response: Result<HttpResponse, PageError>,
-) -> Result<HttpResponse, PageError> {
-    let mut response = response?;
-    *response.status_mut() = status;
-    Ok(browser.with_cookie(state, response))
-}
-
 pub async fn login_page(
-    req: HttpRequest,
-    query: web::Query<RequestRef>,
+    browser: BrowserSession,
+    pending: MaybePendingAuthorization,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = session::current_or_new(&req, &state).await?;
-    let request = query.request.clone().unwrap_or_default();
-    let (lang, hint) = context(&state, &browser, query.request.as_deref()).await?;
-    let csrf = browser.csrf_token();
+    let hint = pending.0.as_ref().and_then(|p| p.request.login_hint.clone());
+    let csrf = browser.csrf_token(&state);
     let page = LoginPage {
-        t: lang.texts(),
+        t: pending.lang().texts(),
         csrf_token: &csrf,
-        request: &request,
+        request: pending.id(),
         email: hint.as_deref().unwrap_or(""),
         error: None,
     };
-    respond(&state, &browser, StatusCode::OK, html(&page))
+    Ok(browser.with_cookie(&state, html_with_status(StatusCode::OK, &page)?))
 }
 
 fn count(state: &AppState, step: &str, outcome: &str) {
     state.metrics.logins.with_label_values(&[step, outcome]).inc();
 }
 
-fn csrf_failure(lang: Lang) -> PageError {
-    PageError::Shown { status: StatusCode::FORBIDDEN, message: |t| t.csrf_failed, lang }
-}
-
-/// The session and language of a submitted login form, once its CSRF token is checked.
-async fn submitted(
-    req: &HttpRequest,
-    state: &AppState,
-    request: Option<&str>,
-    csrf_token: Option<&str>,
-) -> Result<(BrowserSession, Lang), PageError> {
-    let browser = session::current(req, state).await?.ok_or(csrf_failure(Lang::Fr))?;
-    let (lang, _) = context(state, &browser, request).await?;
-    if !csrf_valid(&browser.secret, csrf_token) {
-        return Err(csrf_failure(lang));
-    }
-    Ok((browser, lang))
-}
-
 pub async fn login_submit(
-    req: HttpRequest,
-    form: web::Form<LoginForm>,
+    pending: MaybePendingAuthorization,
+    form: CheckedForm<LoginForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
+    let CheckedForm { fields, browser, lang } = form;
     let t = lang.texts();
-    let request = form.request.clone().unwrap_or_default();
-    let typed_email = form.email.clone().unwrap_or_default();
+    let request = pending.id();
+    let typed_email = fields.email.unwrap_or_default();
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
-        let csrf = browser.csrf_token();
-        respond(
-            &state,
-            &browser,
-            status,
-            html(&LoginPage { t, csrf_token: &csrf, request: &request, email: &typed_email, error: Some(error(t)) }),
-        )
+        let csrf = browser.csrf_token(&state);
+        let page = LoginPage { t, csrf_token: &csrf, request, email: &typed_email, error: Some(error(t)) };
+        Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
 
     let aidant = match Email::parse(&typed_email) {
@@ -136,7 +76,7 @@ pub async fn login_submit(
             return show(StatusCode::FORBIDDEN, |t| t.locked);
         }
     }
-    let password = form.password.clone().unwrap_or_default();
+    let password = fields.password.unwrap_or_default();
     let stored_hash = aidant.as_ref().map(|a| a.password_hash.clone());
     // An unknown email costs the same argon2 work as a wrong password.
     let password_ok =
@@ -156,7 +96,7 @@ pub async fn login_submit(
     with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now()))
         .await?;
     count(&state, "password", "ok");
-    respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login/otp?request={request}"))))
+    Ok(browser.with_cookie(&state, see_other(&Step::SecondFactor.url(request))))
 }
 
 /// Counts a failure against a known account; true when the account is now locked.
@@ -174,37 +114,29 @@ async fn failure_locks(state: &AppState, aidant_id: Option<String>) -> Result<bo
 }
 
 pub async fn otp_page(
-    req: HttpRequest,
-    query: web::Query<RequestRef>,
+    browser: BrowserSession,
+    pending: MaybePendingAuthorization,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let browser = session::current_or_new(&req, &state).await?;
-    let request = query.request.clone().unwrap_or_default();
-    let (lang, _) = context(&state, &browser, query.request.as_deref()).await?;
     if browser.session.aidant_id.is_none() || browser.session.password_verified_at.is_none() {
-        return respond(&state, &browser, StatusCode::SEE_OTHER, Ok(see_other(&format!("/login?request={request}"))));
+        return Ok(browser.with_cookie(&state, see_other(&Step::Login.url(pending.id()))));
     }
-    let csrf = browser.csrf_token();
-    respond(
-        &state,
-        &browser,
-        StatusCode::OK,
-        html(&OtpPage { t: lang.texts(), csrf_token: &csrf, request: &request, error: None }),
-    )
+    let csrf = browser.csrf_token(&state);
+    let page = OtpPage { t: pending.lang().texts(), csrf_token: &csrf, request: pending.id(), error: None };
+    Ok(browser.with_cookie(&state, html_with_status(StatusCode::OK, &page)?))
 }
 
 pub async fn otp_submit(
-    req: HttpRequest,
-    form: web::Form<OtpForm>,
+    pending: MaybePendingAuthorization,
+    form: CheckedForm<OtpForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let (browser, lang) = submitted(&req, &state, form.request.as_deref(), form.csrf_token.as_deref()).await?;
+    let CheckedForm { fields, browser, lang } = form;
     let t = lang.texts();
-    let request = form.request.clone().unwrap_or_default();
+    let request = pending.id();
     let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
     let full_login = match auth_state(&browser.session, now(), idle) {
-        AuthState::Anonymous => return Ok(see_other(&format!("/login?request={request}"))),
+        AuthState::Anonymous => return Ok(see_other(&Step::Login.url(request))),
         AuthState::NeedsSecondFactor { full_login } => full_login,
         AuthState::Authenticated => false,
     };
@@ -212,19 +144,15 @@ pub async fn otp_submit(
     let id = aidant_id.clone();
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
-        let csrf = browser.csrf_token();
-        respond(
-            &state,
-            &browser,
-            status,
-            html(&OtpPage { t, csrf_token: &csrf, request: &request, error: Some(error(t)) }),
-        )
+        let csrf = browser.csrf_token(&state);
+        let page = OtpPage { t, csrf_token: &csrf, request, error: Some(error(t)) };
+        Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
     if aidant.is_locked(now()) || !aidant.active {
         count(&state, "otp", "locked");
         return show(StatusCode::FORBIDDEN, |t| t.locked);
     }
-    let code = form.otp.clone().unwrap_or_default();
+    let code = fields.otp.unwrap_or_default();
     let unix_now = now().and_utc().timestamp() as u64;
     let step =
         totp::matching_step(&aidant.totp_secret, aidant.totp_step_seconds as u64, &code, unix_now).ok().flatten();
@@ -262,16 +190,14 @@ pub async fn otp_submit(
         Ok::<_, PageError>(sessions::find_live(conn, &new_hash, now())?)
     })
     .await?
-    .ok_or(PageError::bad_request(|t| t.request_expired, lang))?;
+    .ok_or(PageError::request_expired(lang))?;
 
-    let location = if request.is_empty() {
-        "/".to_owned()
-    } else {
-        let (pending, _) = load_pending(&state, &request, &session).await?;
-        next_step(&pending, &session, &state).url(&pending.id)
+    let location = match &pending.0 {
+        None => "/".to_owned(),
+        Some(p) => next_step(auth_state(&session, now(), idle), &p.stored).url(p.id()),
     };
     count(&state, "otp", "ok");
     let mut response = see_other(&location);
-    let _ = response.add_cookie(&session::cookie(&state, &new_secret));
+    let _ = response.add_cookie(&cookie(&state, &new_secret));
     Ok(response)
 }

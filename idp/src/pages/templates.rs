@@ -3,7 +3,7 @@
 use askama::Template;
 use mandate_store::usagers::Usager;
 
-use super::i18n::Texts;
+use crate::web::Texts;
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -68,35 +68,9 @@ pub struct RefusalPage<'a> {
 }
 
 #[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    pub t: &'static Texts,
-    pub message: &'static str,
-}
-
-#[derive(Template)]
-#[template(path = "logout.html")]
-pub struct LogoutPage<'a> {
-    pub t: &'static Texts,
-    pub done: bool,
-    pub csrf_token: &'a str,
-    pub post_logout_redirect_uri: &'a str,
-    pub state: &'a str,
-    pub client_id: &'a str,
-}
-
-#[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage<'a> {
     pub t: &'static Texts,
     pub csrf_token: &'a str,
     pub aidant_name: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "form_post.html")]
-pub struct FormPostPage<'a> {
-    pub t: &'static Texts,
-    pub action: &'a str,
-    pub fields: Vec<(&'a str, String)>,
 }

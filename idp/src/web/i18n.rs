@@ -2,6 +2,8 @@
 
 use mandate_store::Demarche;
 
+use crate::protocol::request::AuthorizationRequest;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Fr,
@@ -27,6 +29,11 @@ impl Lang {
             }
         }
         Lang::Fr
+    }
+
+    /// The language of the pages serving `request`.
+    pub fn of_request(request: &AuthorizationRequest) -> Lang {
+        Lang::from_ui_locales(request.ui_locales.as_deref())
     }
 
     pub fn demarche_label(self, demarche: Demarche) -> &'static str {
@@ -81,6 +88,7 @@ pub struct Texts {
     pub bad_redirect_uri: &'static str,
     pub request_expired: &'static str,
     pub server_error: &'static str,
+    pub bad_form: &'static str,
     pub logout_title: &'static str,
     pub logout_question: &'static str,
     pub logout_button: &'static str,
@@ -135,6 +143,7 @@ pub static FR: Texts = Texts {
     bad_redirect_uri: "L'adresse de retour demandée n'est pas enregistrée pour ce service : par sécurité, nous ne vous y renvoyons pas.",
     request_expired: "Cette demande de connexion a expiré ou n'existe pas. Retournez sur le service et recommencez.",
     server_error: "Le service rencontre un problème. Réessayez dans quelques instants.",
+    bad_form: "Le formulaire envoyé est incomplet. Revenez à la page précédente et recommencez.",
     logout_title: "Déconnexion",
     logout_question: "Voulez-vous vous déconnecter d'Aidants IdP ?",
     logout_button: "Se déconnecter",
@@ -190,6 +199,7 @@ pub static EN: Texts = Texts {
         "The return address asked for is not registered for this service: for your safety we do not send you there.",
     request_expired: "This sign-in request expired or does not exist. Go back to the service and start again.",
     server_error: "The service has a problem. Try again in a moment.",
+    bad_form: "The form sent is incomplete. Go back to the previous page and try again.",
     logout_title: "Sign out",
     logout_question: "Do you want to sign out of Aidants IdP?",
     logout_button: "Sign out",

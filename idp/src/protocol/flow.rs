@@ -1,0 +1,145 @@
+//! Where a helper stands in a login, and which page comes next: the one state machine behind
+//! every page of the flow, as a plain function of the session's state.
+
+use chrono::{Duration, NaiveDateTime};
+use mandate_store::authorization_requests::PendingAuthorization;
+use mandate_store::sessions::Session;
+
+/// A helper has this long to log in and choose.
+pub const PENDING_LIFETIME_MINUTES: i64 = 30;
+
+/// Where the helper stands in logging in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthState {
+    Anonymous,
+    /// Password given; the one-time code is due (`full_login`), or due again after idling.
+    NeedsSecondFactor {
+        full_login: bool,
+    },
+    Authenticated,
+}
+
+pub fn auth_state(session: &Session, now: NaiveDateTime, idle: Duration) -> AuthState {
+    if session.aidant_id.is_none() || session.password_verified_at.is_none() {
+        return AuthState::Anonymous;
+    }
+    if session.authenticated_at.is_none() {
+        return AuthState::NeedsSecondFactor { full_login: true };
+    }
+    if session.is_authenticated(now, idle) {
+        AuthState::Authenticated
+    } else {
+        AuthState::NeedsSecondFactor { full_login: false }
+    }
+}
+
+/// The pages of a login, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Login,
+    SecondFactor,
+    ChooseUsager,
+    ChooseDemarche,
+    Confirm,
+}
+
+impl Step {
+    pub fn path(self) -> &'static str {
+        match self {
+            Step::Login => "/login",
+            Step::SecondFactor => "/login/otp",
+            Step::ChooseUsager => "/delegation/usager",
+            Step::ChooseDemarche => "/delegation/demarche",
+            Step::Confirm => "/delegation/confirm",
+        }
+    }
+
+    /// The page of this step for the pending request `pending_id` (none: the login alone).
+    pub fn url(self, pending_id: &str) -> String {
+        format!("{}?request={}", self.path(), pending_id)
+    }
+}
+
+/// The next page for a pending request, given how far the helper got.
+pub fn next_step(auth: AuthState, pending: &PendingAuthorization) -> Step {
+    match auth {
+        AuthState::Anonymous => Step::Login,
+        AuthState::NeedsSecondFactor { .. } => Step::SecondFactor,
+        AuthState::Authenticated if pending.usager_id.is_none() => Step::ChooseUsager,
+        AuthState::Authenticated if pending.demarche.is_none() => Step::ChooseDemarche,
+        AuthState::Authenticated => Step::Confirm,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(minutes: i64) -> NaiveDateTime {
+        chrono::DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap().naive_utc()
+    }
+
+    fn session() -> Session {
+        Session {
+            id_hash: "h".into(),
+            sid: "s".into(),
+            aidant_id: None,
+            organisation_id: None,
+            password_verified_at: None,
+            authenticated_at: None,
+            second_factor_at: None,
+            last_seen_at: at(0),
+            created_at: at(0),
+            expires_at: at(12 * 60),
+            ended_at: None,
+        }
+    }
+
+    fn pending(usager: Option<&str>, demarche: Option<&str>) -> PendingAuthorization {
+        PendingAuthorization {
+            id: "p".into(),
+            session_sid: "s".into(),
+            client_id: "c".into(),
+            params: "{}".into(),
+            usager_id: usager.map(Into::into),
+            demarche: demarche.map(|d| d.parse().unwrap()),
+            created_at: at(0),
+            expires_at: at(30),
+        }
+    }
+
+    #[test]
+    fn the_helper_goes_through_password_code_usager_demarche_then_confirmation() {
+        let idle = Duration::minutes(30);
+        let mut s = session();
+        assert_eq!(auth_state(&s, at(1), idle), AuthState::Anonymous);
+        assert_eq!(next_step(auth_state(&s, at(1), idle), &pending(None, None)), Step::Login);
+
+        s.aidant_id = Some("a".into());
+        s.password_verified_at = Some(at(1));
+        assert_eq!(auth_state(&s, at(1), idle), AuthState::NeedsSecondFactor { full_login: true });
+        assert_eq!(next_step(auth_state(&s, at(1), idle), &pending(None, None)), Step::SecondFactor);
+
+        s.authenticated_at = Some(at(2));
+        s.second_factor_at = Some(at(2));
+        s.last_seen_at = at(2);
+        let auth = auth_state(&s, at(3), idle);
+        assert_eq!(auth, AuthState::Authenticated);
+        assert_eq!(next_step(auth, &pending(None, None)), Step::ChooseUsager);
+        assert_eq!(next_step(auth, &pending(Some("u"), None)), Step::ChooseDemarche);
+        assert_eq!(next_step(auth, &pending(Some("u"), Some("argent"))), Step::Confirm);
+    }
+
+    #[test]
+    fn an_idle_helper_gives_the_code_again_but_not_the_password() {
+        let idle = Duration::minutes(30);
+        let mut s = session();
+        s.aidant_id = Some("a".into());
+        s.password_verified_at = Some(at(1));
+        s.authenticated_at = Some(at(2));
+        s.second_factor_at = Some(at(2));
+        s.last_seen_at = at(2);
+        assert_eq!(auth_state(&s, at(40), idle), AuthState::NeedsSecondFactor { full_login: false });
+        assert_eq!(Step::SecondFactor.url("p1"), "/login/otp?request=p1");
+    }
+}

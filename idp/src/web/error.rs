@@ -1,0 +1,102 @@
+//! Page errors, mapped to what the person at the browser sees in one place.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use mandate_store::StoreError;
+
+use super::i18n::{Lang, Texts};
+use super::templates::ErrorPage;
+use crate::blocking::Cancelled;
+
+/// A text of the page language, chosen once the language is known.
+pub type Message = fn(&'static Texts) -> &'static str;
+
+/// A page that cannot be served as asked. `Shown` errors are for the person at the browser;
+/// `SignIn` sends them to the login step they still owe; the others are failures logged
+/// here, once, and shown as a generic page.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("refused with {status}")]
+    Shown { status: StatusCode, message: Message, lang: Lang },
+    #[error("sign-in required, sent to {location}")]
+    SignIn { location: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a blocking task was cancelled")]
+    Cancelled,
+    #[error("template: {0}")]
+    Template(#[from] askama::Error),
+    /// A failure already logged where it happened (an extractor shared by several).
+    #[error("internal error (logged)")]
+    Logged,
+}
+
+impl From<Cancelled> for PageError {
+    fn from(_: Cancelled) -> Self {
+        PageError::Cancelled
+    }
+}
+
+impl PageError {
+    pub fn bad_request(message: Message, lang: Lang) -> PageError {
+        PageError::Shown { status: StatusCode::BAD_REQUEST, message, lang }
+    }
+
+    pub fn forbidden(message: Message, lang: Lang) -> PageError {
+        PageError::Shown { status: StatusCode::FORBIDDEN, message, lang }
+    }
+
+    /// The pending request is unknown, expired, or belongs to another browser.
+    pub fn request_expired(lang: Lang) -> PageError {
+        PageError::bad_request(|t| t.request_expired, lang)
+    }
+
+    pub fn csrf_failed(lang: Lang) -> PageError {
+        PageError::forbidden(|t| t.csrf_failed, lang)
+    }
+
+    /// A copy for a second reader of a shared result; an internal failure is logged once
+    /// here and only its fact is copied.
+    pub(crate) fn share(&self) -> PageError {
+        match self {
+            PageError::Shown { status, message, lang } => {
+                PageError::Shown { status: *status, message: *message, lang: *lang }
+            }
+            PageError::SignIn { location } => PageError::SignIn { location: location.clone() },
+            PageError::Logged => PageError::Logged,
+            other => {
+                tracing::error!(error = %other, "page failed");
+                PageError::Logged
+            }
+        }
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::Shown { status, .. } => *status,
+            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (message, lang): (Message, Lang) = match self {
+            PageError::Shown { message, lang, .. } => (*message, *lang),
+            PageError::SignIn { location } => return super::render::see_other(location),
+            PageError::Logged => (|t| t.server_error, Lang::Fr),
+            other => {
+                tracing::error!(error = %other, "page failed");
+                (|t| t.server_error, Lang::Fr)
+            }
+        };
+        let t = lang.texts();
+        let body = ErrorPage { t, message: message(t) }.render().unwrap_or_else(|_| message(t).to_owned());
+        HttpResponse::build(self.status_code())
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body)
+    }
+}

@@ -1,0 +1,304 @@
+//! Extractors that say in a handler's signature who may run it and what it works on:
+//!
+//! - [`BrowserSession`]: this browser's session, a new anonymous one if it has none;
+//! - [`PendingAuthorization`]: the validated authorization request being served (named by
+//!   the `request` parameter of the query or the form), of this very browser session;
+//! - [`SignedInHelper`]: a helper who gave password and one-time code and has not idled past
+//!   the re-check; anyone else is sent to the login step they still owe;
+//! - [`CheckedForm`]: a submitted form whose CSRF token matches this browser's session.
+//!
+//! A handler may ask for several: the session, the form body and the pending request are each
+//! read once per request and shared between them (actix creates every extractor's future
+//! before awaiting any, so the first to ask starts the work and the others wait for it).
+
+use std::rc::Rc;
+
+use actix_web::dev::Payload;
+use actix_web::web::{self, Bytes};
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
+use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
+use mandate_store::{now, sessions};
+use serde::de::DeserializeOwned;
+
+use super::i18n::Lang;
+use super::session::{self, BrowserSession};
+use super::PageError;
+use crate::blocking::with_conn;
+use crate::protocol::flow::{auth_state, AuthState, Step};
+use crate::protocol::request::AuthorizationRequest;
+use crate::state::AppState;
+
+/// The largest form a page accepts.
+const FORM_LIMIT: usize = 16 * 1024;
+
+type SharedResult<T> = Shared<LocalBoxFuture<'static, Rc<Result<T, PageError>>>>;
+
+/// A result computed once per request, kept in the request's extensions under its type.
+struct Memo<T>(SharedResult<T>);
+
+/// The shared result of type `T` for this request, started by `make` if nobody asked yet.
+fn memo<T, F>(req: &HttpRequest, make: F) -> LocalBoxFuture<'static, Result<T, PageError>>
+where
+    T: Clone + 'static,
+    F: FnOnce() -> LocalBoxFuture<'static, Result<T, PageError>>,
+{
+    let shared = {
+        let mut extensions = req.extensions_mut();
+        match extensions.get::<Memo<T>>() {
+            Some(Memo(shared)) => shared.clone(),
+            None => {
+                let shared = make().map(Rc::new).boxed_local().shared();
+                extensions.insert(Memo(shared.clone()));
+                shared
+            }
+        }
+    };
+    async move {
+        match &*shared.await {
+            Ok(value) => Ok(value.clone()),
+            Err(e) => Err(e.share()),
+        }
+    }
+    .boxed_local()
+}
+
+fn app_state(req: &HttpRequest) -> web::Data<AppState> {
+    req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered by startup::configure")
+}
+
+/// The live session named by the cookie, if any (read once per request).
+fn current_session(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<BrowserSession>, PageError>> {
+    let req2 = req.clone();
+    memo(req, move || async move { session::current(&req2, &app_state(&req2)).await }.boxed_local())
+}
+
+/// A submitted form's body, read once per request. GET requests and other content types have
+/// an empty one.
+#[derive(Clone, Default)]
+struct FormBody(Bytes);
+
+impl FormBody {
+    fn field(&self, name: &str) -> Option<String> {
+        url::form_urlencoded::parse(&self.0).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+    }
+}
+
+fn form_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<FormBody, PageError>> {
+    let is_form = req.content_type() == "application/x-www-form-urlencoded";
+    let mut taken = payload.take();
+    let req2 = req.clone();
+    memo(req, move || {
+        async move {
+            if !is_form {
+                return Ok(FormBody::default());
+            }
+            // Bytes' own limit (256 KiB) bounds what is read; pages never need more than this.
+            let bytes = Bytes::from_request(&req2, &mut taken).await.ok().filter(|b| b.len() <= FORM_LIMIT);
+            bytes.map(FormBody).ok_or(PageError::bad_request(|t| t.bad_form, Lang::Fr))
+        }
+        .boxed_local()
+    })
+}
+
+/// The `request` parameter naming the pending authorization request, from the query or the
+/// submitted form; `None` when absent or empty.
+async fn request_id(
+    req: &HttpRequest,
+    body: LocalBoxFuture<'static, Result<FormBody, PageError>>,
+) -> Result<Option<String>, PageError> {
+    let from_query = url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "request")
+        .map(|(_, v)| v.into_owned());
+    let id = match from_query {
+        Some(id) => Some(id),
+        None => body.await?.field("request"),
+    };
+    Ok(id.filter(|id| !id.is_empty()))
+}
+
+impl FromRequest for BrowserSession {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let current = current_session(req);
+        let req = req.clone();
+        async move {
+            match current.await? {
+                Some(browser) => Ok(browser),
+                None => session::create(&app_state(&req)).await,
+            }
+        }
+        .boxed_local()
+    }
+}
+
+/// The authorization request a helper is serving, loaded for this browser session.
+#[derive(Clone)]
+pub struct PendingAuthorization {
+    pub stored: StoredRequest,
+    pub request: AuthorizationRequest,
+    pub lang: Lang,
+}
+
+impl PendingAuthorization {
+    pub fn id(&self) -> &str {
+        &self.stored.id
+    }
+}
+
+/// The pending request named by the request, if one is named; an error if it is named but
+/// unknown, expired, or another browser's.
+fn pending_lookup(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<Option<PendingAuthorization>, PageError>> {
+    let body = form_body(req, payload);
+    let current = current_session(req);
+    let req2 = req.clone();
+    memo(req, move || {
+        async move {
+            let Some(id) = request_id(&req2, body).await? else { return Ok(None) };
+            let browser = current.await?.ok_or(PageError::request_expired(Lang::Fr))?;
+            let state = app_state(&req2);
+            let sid = browser.session.sid.clone();
+            let stored = with_conn(&state.store, move |conn| authorization_requests::find(conn, &id, &sid, now()))
+                .await?
+                .ok_or(PageError::request_expired(Lang::Fr))?;
+            let request: AuthorizationRequest =
+                serde_json::from_str(&stored.params).map_err(|_| PageError::request_expired(Lang::Fr))?;
+            let lang = Lang::of_request(&request);
+            Ok(Some(PendingAuthorization { stored, request, lang }))
+        }
+        .boxed_local()
+    })
+}
+
+impl FromRequest for PendingAuthorization {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let lookup = pending_lookup(req, payload);
+        async move { lookup.await?.ok_or(PageError::request_expired(Lang::Fr)) }.boxed_local()
+    }
+}
+
+/// A page that may or may not serve an authorization request (the login page opened alone).
+pub struct MaybePendingAuthorization(pub Option<PendingAuthorization>);
+
+impl MaybePendingAuthorization {
+    pub fn lang(&self) -> Lang {
+        self.0.as_ref().map_or(Lang::Fr, |p| p.lang)
+    }
+
+    /// The pending request's id, or "" when there is none (as the forms carry it).
+    pub fn id(&self) -> &str {
+        self.0.as_ref().map_or("", |p| p.id())
+    }
+}
+
+impl FromRequest for MaybePendingAuthorization {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let lookup = pending_lookup(req, payload);
+        async move { Ok(MaybePendingAuthorization(lookup.await?)) }.boxed_local()
+    }
+}
+
+/// A helper signed in with both factors, within the idle limit. Anyone else is sent to the
+/// step they owe (password, or the one-time code again), with the pending request kept.
+pub struct SignedInHelper {
+    pub browser: BrowserSession,
+    pub aidant_id: String,
+    pub organisation_id: String,
+}
+
+impl FromRequest for SignedInHelper {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = current_session(req);
+        let body = form_body(req, payload);
+        let req = req.clone();
+        async move {
+            let state = app_state(&req);
+            let request = request_id(&req, body).await?;
+            let sign_in = |step: Step| PageError::SignIn {
+                location: request.as_deref().map_or_else(|| step.path().to_owned(), |id| step.url(id)),
+            };
+            let Some(browser) = current.await? else { return Err(sign_in(Step::Login)) };
+            let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+            match auth_state(&browser.session, now(), idle) {
+                AuthState::Authenticated => {}
+                AuthState::Anonymous => return Err(sign_in(Step::Login)),
+                AuthState::NeedsSecondFactor { .. } => return Err(sign_in(Step::SecondFactor)),
+            }
+            let (Some(aidant_id), Some(organisation_id)) =
+                (browser.session.aidant_id.clone(), browser.session.organisation_id.clone())
+            else {
+                return Err(sign_in(Step::Login));
+            };
+            // Activity keeps the session from idling out.
+            let hash = browser.id_hash();
+            with_conn(&state.store, move |conn| sessions::touch(conn, &hash, now())).await?;
+            Ok(SignedInHelper { browser, aidant_id, organisation_id })
+        }
+        .boxed_local()
+    }
+}
+
+/// A submitted form of this browser's session: its CSRF token checked, its fields read into
+/// `T`. A form from elsewhere gets the "form expired" page; an incomplete one a page that
+/// says so.
+pub struct CheckedForm<T> {
+    pub fields: T,
+    pub browser: BrowserSession,
+    /// The language of the pending request the form belongs to, French without one.
+    pub lang: Lang,
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = form_body(req, payload);
+        let lookup = pending_lookup(req, payload);
+        let current = current_session(req);
+        let req = req.clone();
+        async move {
+            let state = app_state(&req);
+            let body = body.await?;
+            let browser = current.await?.ok_or(PageError::csrf_failed(Lang::Fr))?;
+            let lang = lookup.await?.map_or(Lang::Fr, |p| p.lang);
+            if !browser.csrf_valid(&state, body.field("csrf_token").as_deref()) {
+                return Err(PageError::csrf_failed(lang));
+            }
+            let fields = serde_urlencoded::from_bytes(&body.0).map_err(|e| {
+                tracing::info!(error = %e, "incomplete form");
+                PageError::bad_request(|t| t.bad_form, lang)
+            })?;
+            Ok(CheckedForm { fields, browser, lang })
+        }
+        .boxed_local()
+    }
+}
+
+/// This browser's live session if it has one; unlike [`BrowserSession`], never makes one
+/// (for pages that only look, and for logout).
+pub struct ExistingSession(pub Option<BrowserSession>);
+
+impl FromRequest for ExistingSession {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let current = current_session(req);
+        async move { Ok(ExistingSession(current.await?)) }.boxed_local()
+    }
+}

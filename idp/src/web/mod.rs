@@ -1,0 +1,22 @@
+//! The web layer every browser-facing handler stands on: the browser session and its cookie,
+//! CSRF, the page language, page rendering and page errors, the answer sent back to a relying
+//! party at the end of a login, and the extractors that say in a handler's signature who may
+//! run it (`BrowserSession`, `SignedInHelper`, `PendingAuthorization`, `CheckedForm`).
+//!
+//! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
+//! protocol core (`protocol`); neither imports the other.
+
+pub mod authorization_response;
+pub mod csrf;
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod render;
+pub mod session;
+pub mod templates;
+
+pub use error::{Message, PageError};
+pub use extract::{CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper};
+pub use i18n::{Lang, Texts};
+pub use render::{html, html_with_status, see_other};
+pub use session::BrowserSession;

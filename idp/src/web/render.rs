@@ -1,0 +1,34 @@
+//! Rendering pages: HTML that is never cached (pages carry CSRF tokens), redirects, the
+//! stylesheet.
+
+use actix_web::http::StatusCode;
+use actix_web::HttpResponse;
+use askama::Template;
+
+use super::PageError;
+
+/// Renders a template as an HTML response.
+pub fn html<T: Template>(template: &T) -> Result<HttpResponse, PageError> {
+    html_with_status(StatusCode::OK, template)
+}
+
+/// Renders a template with another status than 200 (a refusal, a failed login).
+pub fn html_with_status<T: Template>(status: StatusCode, template: &T) -> Result<HttpResponse, PageError> {
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .body(template.render()?))
+}
+
+/// 303 See Other to `location` (after a POST, or to the next step).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("Location", location)).finish()
+}
+
+pub async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/idp.css"))
+}

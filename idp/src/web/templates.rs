@@ -1,0 +1,21 @@
+//! The templates every surface may show (askama, in `idp/templates/`): the error page and the
+//! auto-submitted form of a `form_post` response.
+
+use askama::Template;
+
+use super::i18n::Texts;
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub t: &'static Texts,
+    pub message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "form_post.html")]
+pub struct FormPostPage<'a> {
+    pub t: &'static Texts,
+    pub action: &'a str,
+    pub fields: Vec<(&'a str, String)>,
+}

@@ -12,9 +12,9 @@ use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
 use crate::pages::{delegation, home, login};
 use crate::routes::health;
-use crate::state::AppState;
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
+use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
 pub fn configure(cfg: &mut web::ServiceConfig) {

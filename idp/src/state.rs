@@ -1,22 +1,4 @@
-//! What every request handler shares.
+//! Kept so that `crate::state::AppState` still names the shared state, which now lives in the
+//! web layer (`web::state`).
 
-use std::sync::Arc;
-
-use mandate_store::Store;
-
-use crate::configuration::Settings;
-use crate::keys::KeySet;
-use crate::metrics::Metrics;
-use crate::web::csrf::CsrfKey;
-
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub store: Store,
-    pub keys: KeySet,
-    /// For outgoing calls: clients' JWKS URIs, back-channel logout.
-    pub http: reqwest::Client,
-    pub metrics: Metrics,
-    /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
-    pub csrf: CsrfKey,
-}
+pub use crate::web::state::AppState;

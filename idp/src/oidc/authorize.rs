@@ -11,9 +11,9 @@ use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::protocol::flow::{auth_state, next_step, AuthState, PENDING_LIFETIME_MINUTES};
 use crate::protocol::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
-use crate::state::AppState;
 use crate::web::authorization_response::{self, respond_error};
 use crate::web::session;
+use crate::web::AppState;
 use crate::web::{see_other, BrowserSession, ExistingSession, Lang, Message, PageError};
 
 pub async fn get(

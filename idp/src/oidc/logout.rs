@@ -13,8 +13,8 @@ use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
 use crate::protocol::request::Params;
-use crate::state::AppState;
 use crate::web::session::expired_cookie;
+use crate::web::AppState;
 use crate::web::{html, ExistingSession, Lang, PageError, Texts};
 
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";

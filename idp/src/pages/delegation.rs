@@ -13,8 +13,8 @@ use serde::Deserialize;
 use super::templates::{ChooseDemarchePage, ChooseUsagerPage, ConfirmPage, RefusalPage};
 use crate::blocking::with_conn;
 use crate::protocol::flow::{next_step, AuthState, Step};
-use crate::state::AppState;
 use crate::web::authorization_response;
+use crate::web::AppState;
 use crate::web::{
     html, html_with_status, see_other, CheckedForm, PageError, PendingAuthorization, SignedInHelper, Texts,
 };

@@ -6,7 +6,7 @@ use mandate_store::{aidants, now};
 use super::templates::HomePage;
 use crate::blocking::with_conn;
 use crate::protocol::flow::{auth_state, AuthState};
-use crate::state::AppState;
+use crate::web::AppState;
 use crate::web::{html, ExistingSession, Lang, PageError};
 
 pub async fn home(

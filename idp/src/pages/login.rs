@@ -12,8 +12,8 @@ use super::templates::{LoginPage, OtpPage};
 use crate::blocking::{cpu, with_conn};
 use crate::encoding::random_secret;
 use crate::protocol::flow::{auth_state, next_step, AuthState, Step};
-use crate::state::AppState;
 use crate::web::session::cookie;
+use crate::web::AppState;
 use crate::web::{
     html_with_status, see_other, BrowserSession, CheckedForm, MaybePendingAuthorization, PageError, Texts,
 };

@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 use serde_json::json;
 
-use crate::state::AppState;
+use crate::web::AppState;
 
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {

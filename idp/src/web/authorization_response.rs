@@ -16,7 +16,7 @@ use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::protocol::code;
 use crate::protocol::request::{AuthorizationRequest, ResponseMode};
-use crate::state::AppState;
+use crate::web::AppState;
 
 /// Records the grant, issues the code (and forgets the pending request it ends, if any) and
 /// answers the relying party.

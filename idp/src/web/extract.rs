@@ -27,7 +27,7 @@ use super::PageError;
 use crate::blocking::with_conn;
 use crate::protocol::flow::{auth_state, AuthState, Step};
 use crate::protocol::request::AuthorizationRequest;
-use crate::state::AppState;
+use crate::web::AppState;
 
 /// The largest form a page accepts.
 const FORM_LIMIT: usize = 16 * 1024;

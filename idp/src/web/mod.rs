@@ -13,6 +13,7 @@ pub mod extract;
 pub mod i18n;
 pub mod render;
 pub mod session;
+pub mod state;
 pub mod templates;
 
 pub use error::{Message, PageError};
@@ -20,3 +21,4 @@ pub use extract::{CheckedForm, ExistingSession, MaybePendingAuthorization, Pendi
 pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};
 pub use session::BrowserSession;
+pub use state::AppState;

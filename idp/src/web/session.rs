@@ -11,7 +11,7 @@ use mandate_store::{now, secret_hash};
 use super::PageError;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
-use crate::state::AppState;
+use crate::web::AppState;
 
 pub const COOKIE: &str = "idp_session";
 

@@ -5,6 +5,7 @@ mod flow;
 mod health;
 mod helpers;
 mod keys;
+mod pages;
 mod provider;
 mod robot;
 mod snapshots;

@@ -15,10 +15,7 @@ pub type Check = Result<String, String>;
 pub const CLOCK_SKEW: i64 = 5 * 60;
 
 pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 fn ok(msg: impl Into<String>) -> Check {
@@ -36,17 +33,12 @@ pub fn check_server_configuration(disc: &Value) -> Check {
     if missing.is_empty() {
         ok("authorization_endpoint, token_endpoint and issuer present")
     } else {
-        Err(format!(
-            "missing from the server configuration: {}",
-            missing.join(", ")
-        ))
+        Err(format!("missing from the server configuration: {}", missing.join(", ")))
     }
 }
 
 fn jwks_keys(jwks: &Value) -> Result<&Vec<Value>, String> {
-    jwks.get("keys")
-        .and_then(Value::as_array)
-        .ok_or_else(|| "the JWKS has no `keys` array".to_owned())
+    jwks.get("keys").and_then(Value::as_array).ok_or_else(|| "the JWKS has no `keys` array".to_owned())
 }
 
 /// `ValidateServerJWKs`: a `keys` array whose members are well-formed public keys.
@@ -67,18 +59,13 @@ pub fn validate_server_jwks(jwks: &Value) -> Check {
         };
         if matches!(kty, Some("EC") | Some("OKP")) {
             let crv = key.get("crv").and_then(Value::as_str);
-            let known = [
-                "P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448",
-            ];
+            let known = ["P-256", "P-384", "P-521", "Ed25519", "Ed448", "X25519", "X448"];
             if !crv.is_some_and(|c| known.contains(&c)) {
                 return Err(format!("key {i}: `crv` missing or unknown: {crv:?}"));
             }
         }
         for m in members {
-            let text = key
-                .get(*m)
-                .and_then(Value::as_str)
-                .ok_or_else(|| format!("key {i}: `{m}` missing"))?;
+            let text = key.get(*m).and_then(Value::as_str).ok_or_else(|| format!("key {i}: `{m}` missing"))?;
             jose::b64u_decode(text).map_err(|e| format!("key {i}: `{m}` {e}"))?;
         }
     }
@@ -91,10 +78,7 @@ pub fn ensure_no_private_keys(jwks: &Value) -> Check {
     for key in keys {
         for m in ["d", "p", "q", "dp", "dq", "qi", "k"] {
             if key.get(m).is_some() {
-                return Err(format!(
-                    "key {:?} publishes private member `{m}`",
-                    key.get("kid")
-                ));
+                return Err(format!("key {:?} publishes private member `{m}`", key.get("kid")));
             }
         }
         if key.get("kty").and_then(Value::as_str) == Some("oct") {
@@ -107,11 +91,7 @@ pub fn ensure_no_private_keys(jwks: &Value) -> Check {
 /// `CheckForKeyIdInServerJWKs` (OIDC Core §10.1): with several keys, each names its `kid`.
 pub fn check_kid_in_server_jwks(jwks: &Value) -> Check {
     let keys = jwks_keys(jwks)?;
-    if keys.len() > 1
-        && keys
-            .iter()
-            .any(|k| k.get("kid").and_then(Value::as_str).is_none())
-    {
+    if keys.len() > 1 && keys.iter().any(|k| k.get("kid").and_then(Value::as_str).is_none()) {
         return Err("several keys are published and not all have a `kid`".into());
     }
     ok("keys carry a kid")
@@ -121,10 +101,7 @@ pub fn check_kid_in_server_jwks(jwks: &Value) -> Check {
 pub fn check_distinct_kids(jwks: &Value) -> Check {
     let keys = jwks_keys(jwks)?;
     let mut seen = HashSet::new();
-    for kid in keys
-        .iter()
-        .filter_map(|k| k.get("kid").and_then(Value::as_str))
-    {
+    for kid in keys.iter().filter_map(|k| k.get("kid").and_then(Value::as_str)) {
         if !seen.insert(kid) {
             return Err(format!("kid `{kid}` is used by more than one key"));
         }
@@ -134,20 +111,11 @@ pub fn check_distinct_kids(jwks: &Value) -> Check {
 
 /// `EnsureServerConfigurationSupports<Method>`: absent means client_secret_basic only.
 pub fn ensure_auth_method_supported(disc: &Value, method: &str) -> Check {
-    match disc
-        .get("token_endpoint_auth_methods_supported")
-        .and_then(Value::as_array)
-    {
+    match disc.get("token_endpoint_auth_methods_supported").and_then(Value::as_array) {
         None if method == "client_secret_basic" => ok("absent: client_secret_basic is the default"),
-        None => Err(format!(
-            "token_endpoint_auth_methods_supported is absent, so {method} is not supported"
-        )),
-        Some(list) if list.iter().any(|v| v.as_str() == Some(method)) => {
-            ok(format!("{method} is supported"))
-        }
-        Some(_) => Err(format!(
-            "{method} is not in token_endpoint_auth_methods_supported"
-        )),
+        None => Err(format!("token_endpoint_auth_methods_supported is absent, so {method} is not supported")),
+        Some(list) if list.iter().any(|v| v.as_str() == Some(method)) => ok(format!("{method} is supported")),
+        Some(_) => Err(format!("{method} is not in token_endpoint_auth_methods_supported")),
     }
 }
 
@@ -165,9 +133,7 @@ pub fn check_matching_callback(callback_base: &str, redirect_uri: &str) -> Check
     if strip(callback_base).ok() == strip(redirect_uri).ok() {
         ok("the callback reached the redirect_uri")
     } else {
-        Err(format!(
-            "the provider sent the browser to {callback_base}, not to {redirect_uri}"
-        ))
+        Err(format!("the provider sent the browser to {callback_base}, not to {redirect_uri}"))
     }
 }
 
@@ -196,10 +162,7 @@ pub fn ensure_code_length(code: &str) -> Check {
     if code.len() >= 16 {
         ok(format!("{} characters", code.len()))
     } else {
-        Err(format!(
-            "the code has {} characters; at least 16 (128 bits) are required",
-            code.len()
-        ))
+        Err(format!("the code has {} characters; at least 16 (128 bits) are required", code.len()))
     }
 }
 
@@ -210,11 +173,7 @@ pub fn entropy_bits(value: &str) -> f64 {
         *counts.entry(c).or_insert(0usize) += 1;
     }
     let n = value.chars().count() as f64;
-    let per_char: f64 = counts
-        .values()
-        .map(|c| *c as f64 / n)
-        .map(|p| -p * p.log2())
-        .sum();
+    let per_char: f64 = counts.values().map(|c| *c as f64 / n).map(|p| -p * p.log2()).sum();
     per_char * n
 }
 
@@ -224,9 +183,7 @@ pub fn ensure_entropy(value: &str, what: &str) -> Check {
     if bits >= 96.0 {
         ok(format!("{what}: about {bits:.0} bits of entropy"))
     } else {
-        Err(format!(
-            "{what}: only about {bits:.0} bits of entropy; 96 are required"
-        ))
+        Err(format!("{what}: only about {bits:.0} bits of entropy; 96 are required"))
     }
 }
 
@@ -246,15 +203,15 @@ pub fn error_description_charset(description: Option<&str>) -> Check {
         Some(d) if all_chars(d, |c| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}')) => {
             ok("error_description uses the allowed characters")
         }
-        Some(d) => Err(format!("error_description has characters outside RFC 6749 §4.1.2.1 (%x20-21 / %x23-5B / %x5D-7E): {d:?}")),
+        Some(d) => Err(format!(
+            "error_description has characters outside RFC 6749 §4.1.2.1 (%x20-21 / %x23-5B / %x5D-7E): {d:?}"
+        )),
     }
 }
 
 pub fn error_description_no_crlftab(description: Option<&str>) -> Check {
     match description {
-        Some(d) if d.contains(['\r', '\n', '\t']) => {
-            Err("error_description contains CR, LF or TAB".into())
-        }
+        Some(d) if d.contains(['\r', '\n', '\t']) => Err("error_description contains CR, LF or TAB".into()),
         _ => ok("no CR, LF or TAB in error_description"),
     }
 }
@@ -264,10 +221,7 @@ pub fn error_uri_valid(uri: Option<&str>) -> Check {
         None => ok("no error_uri"),
         Some(u)
             if Url::parse(u).is_ok()
-                && all_chars(
-                    u,
-                    |c| matches!(c, '\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}'),
-                ) =>
+                && all_chars(u, |c| matches!(c, '\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}')) =>
         {
             ok("error_uri is a valid URI")
         }
@@ -279,10 +233,7 @@ pub fn error_code_syntax(error: Option<&str>) -> Check {
     match error {
         Some(e)
             if !e.is_empty()
-                && all_chars(
-                    e,
-                    |c| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}'),
-                ) =>
+                && all_chars(e, |c| matches!(c, '\u{20}'..='\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}')) =>
         {
             ok(format!("error `{e}`"))
         }
@@ -293,26 +244,12 @@ pub fn error_code_syntax(error: Option<&str>) -> Check {
 
 /// `CheckForUnexpectedParametersInErrorResponseFromAuthorizationEndpoint`.
 pub fn only_error_parameters(params: &[(String, String)]) -> Check {
-    const EXPECTED: [&str; 6] = [
-        "error",
-        "error_description",
-        "error_uri",
-        "state",
-        "session_state",
-        "iss",
-    ];
-    let extra: Vec<&str> = params
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| !EXPECTED.contains(k))
-        .collect();
+    const EXPECTED: [&str; 6] = ["error", "error_description", "error_uri", "state", "session_state", "iss"];
+    let extra: Vec<&str> = params.iter().map(|(k, _)| k.as_str()).filter(|k| !EXPECTED.contains(k)).collect();
     if extra.is_empty() {
         ok("only the expected parameters")
     } else {
-        Err(format!(
-            "unexpected parameters in the error response: {}",
-            extra.join(", ")
-        ))
+        Err(format!("unexpected parameters in the error response: {}", extra.join(", ")))
     }
 }
 
@@ -320,10 +257,7 @@ pub fn only_error_parameters(params: &[(String, String)]) -> Check {
 pub fn error_is_one_of(error: Option<&str>, permitted: &[&str]) -> Check {
     match error {
         Some(e) if permitted.contains(&e) => ok(format!("error `{e}`")),
-        Some(e) => Err(format!(
-            "error `{e}` is not one of {}",
-            permitted.join(", ")
-        )),
+        Some(e) => Err(format!("error `{e}` is not one of {}", permitted.join(", "))),
         None => Err("no `error` in the response".into()),
     }
 }
@@ -357,11 +291,7 @@ pub fn check_cache_headers(cache_control: Option<&str>) -> Check {
 
 pub fn is_json(content_type: Option<&str>) -> Check {
     match content_type {
-        Some(c)
-            if c.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")) =>
-        {
+        Some(c) if c.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")) => {
             ok("application/json")
         }
         other => Err(format!("Content-Type is {other:?}, not application/json")),
@@ -391,9 +321,7 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
     let now = now();
     match jwt.claim("iss").and_then(Value::as_str) {
         None => return Err("iss missing".into()),
-        Some(iss) if iss != want.issuer => {
-            return Err(format!("iss `{iss}` is not the issuer `{}`", want.issuer))
-        }
+        Some(iss) if iss != want.issuer => return Err(format!("iss `{iss}` is not the issuer `{}`", want.issuer)),
         _ => {}
     }
     match jwt.claim("aud") {
@@ -403,12 +331,7 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
                 // OIDC Core §2: azp SHOULD be present with several audiences.
             }
         }
-        Some(a) => {
-            return Err(format!(
-                "aud {a} does not contain the client_id `{}`",
-                want.client_id
-            ))
-        }
+        Some(a) => return Err(format!("aud {a} does not contain the client_id `{}`", want.client_id)),
         None => return Err("aud missing".into()),
     }
     let number = |name: &str| -> Result<Option<i64>, String> {
@@ -426,9 +349,7 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
         return Err(format!("the token expired at {exp}, now is {now}"));
     }
     if exp > now + 50 * 365 * 86400 {
-        return Err(format!(
-            "exp {exp} is more than 50 years ahead (milliseconds instead of seconds?)"
-        ));
+        return Err(format!("exp {exp} is more than 50 years ahead (milliseconds instead of seconds?)"));
     }
     let iat = number("iat")?.ok_or("iat missing")?;
     if iat > now + CLOCK_SKEW {
@@ -454,22 +375,14 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
 fn standard_claim_type_ok(name: &str, value: &Value) -> Option<bool> {
     let string = value.is_string();
     Some(match name {
-        "name" | "given_name" | "family_name" | "middle_name" | "nickname"
-        | "preferred_username" | "profile" | "picture" | "website" | "email" | "gender"
-        | "birthdate" | "zoneinfo" | "locale" | "phone_number" => string,
+        "name" | "given_name" | "family_name" | "middle_name" | "nickname" | "preferred_username" | "profile"
+        | "picture" | "website" | "email" | "gender" | "birthdate" | "zoneinfo" | "locale" | "phone_number" => string,
         "email_verified" | "phone_number_verified" => value.is_boolean(),
         "updated_at" => value.is_number(),
         "address" => value.as_object().is_some_and(|a| {
-            [
-                "formatted",
-                "street_address",
-                "locality",
-                "region",
-                "postal_code",
-                "country",
-            ]
-            .iter()
-            .all(|k| a.get(*k).is_none_or(Value::is_string))
+            ["formatted", "street_address", "locality", "region", "postal_code", "country"]
+                .iter()
+                .all(|k| a.get(*k).is_none_or(Value::is_string))
         }),
         "sub" => string,
         _ => return None,
@@ -478,14 +391,10 @@ fn standard_claim_type_ok(name: &str, value: &Value) -> Option<bool> {
 
 /// `ValidateIdTokenStandardClaims` / `ValidateUserInfoStandardClaims`.
 pub fn validate_standard_claims(claims: &Value) -> Check {
-    let object = claims
-        .as_object()
-        .ok_or("the claims are not a JSON object")?;
+    let object = claims.as_object().ok_or("the claims are not a JSON object")?;
     for (name, value) in object {
         if standard_claim_type_ok(name, value) == Some(false) {
-            return Err(format!(
-                "standard claim `{name}` has the wrong JSON type: {value}"
-            ));
+            return Err(format!("standard claim `{name}` has the wrong JSON type: {value}"));
         }
     }
     ok("standard claims have their types")
@@ -505,9 +414,7 @@ pub fn validate_nonce(jwt: &Jwt, sent: Option<&str>) -> Check {
 /// `ValidateIdTokenACRClaimAgainstRequest`: essential acr values requested through `claims`.
 pub fn validate_acr_against_request(jwt: &Jwt, claims_request: Option<&Value>) -> Check {
     let requested = claims_request.and_then(|c| c.pointer("/id_token/acr"));
-    let Some(requested) =
-        requested.filter(|r| r.get("essential").and_then(Value::as_bool) == Some(true))
-    else {
+    let Some(requested) = requested.filter(|r| r.get("essential").and_then(Value::as_bool) == Some(true)) else {
         if let Some(acr) = jwt.claim("acr") {
             if !acr.is_string() {
                 return Err("acr is not a string".into());
@@ -523,9 +430,7 @@ pub fn validate_acr_against_request(jwt: &Jwt, claims_request: Option<&Value>) -
     match jwt.claim("acr").and_then(Value::as_str) {
         None => Err("acr was requested as essential but is absent".into()),
         Some(acr) if values.is_empty() || values.contains(&acr) => ok(format!("acr `{acr}`")),
-        Some(acr) => Err(format!(
-            "acr `{acr}` is not one of the requested {values:?}"
-        )),
+        Some(acr) => Err(format!("acr `{acr}` is not one of the requested {values:?}")),
     }
 }
 
@@ -537,16 +442,9 @@ pub fn validate_signature(jwt: &Jwt, jwks: &Value) -> Check {
     }
     let candidates = jose::candidate_keys(jwt, jwks);
     match candidates.len() {
-        0 => Err(format!(
-            "no key of the JWKS matches kid {:?} and alg {:?}",
-            jwt.kid(),
-            jwt.alg()
-        )),
-        1 => jose::verify_with_key(jwt, candidates[0])
-            .map(|_| format!("signature verified with kid {:?}", jwt.kid())),
-        n => Err(format!(
-            "{n} keys of the JWKS match the header; the key cannot be chosen"
-        )),
+        0 => Err(format!("no key of the JWKS matches kid {:?} and alg {:?}", jwt.kid(), jwt.alg())),
+        1 => jose::verify_with_key(jwt, candidates[0]).map(|_| format!("signature verified with kid {:?}", jwt.kid())),
+        n => Err(format!("{n} keys of the JWKS match the header; the key cannot be chosen")),
     }
 }
 
@@ -555,15 +453,8 @@ pub fn validate_kid_found(jwt: &Jwt, jwks: &Value) -> Check {
     let Some(kid) = jwt.kid() else {
         return ok("no kid in the header (checked by EnsureIdTokenContainsKid where required)");
     };
-    let keys = jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    if keys
-        .iter()
-        .any(|k| k.get("kid").and_then(Value::as_str) == Some(kid))
-    {
+    let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    if keys.iter().any(|k| k.get("kid").and_then(Value::as_str) == Some(kid)) {
         ok(format!("kid `{kid}` is in the JWKS"))
     } else {
         Err(format!("kid `{kid}` is not in the JWKS"))
@@ -575,17 +466,13 @@ pub fn validate_kid_found(jwt: &Jwt, jwks: &Value) -> Check {
 pub fn validate_half_hash(jwt: &Jwt, claim: &str, value: &str, required: bool) -> Check {
     match jwt.str_claim(claim) {
         None if required => Err(format!("{claim} is required")),
-        None => ok(format!(
-            "no {claim} (optional for a token endpoint ID token)"
-        )),
+        None => ok(format!("no {claim} (optional for a token endpoint ID token)")),
         Some(h) => {
             let expected = jose::half_hash(value, jwt.alg().unwrap_or_default())?;
             if h == expected {
                 ok(format!("{claim} is correct"))
             } else {
-                Err(format!(
-                    "{claim} `{h}` does not match the token (expected `{expected}`)"
-                ))
+                Err(format!("{claim} `{h}` does not match the token (expected `{expected}`)"))
             }
         }
     }
@@ -625,12 +512,7 @@ pub fn only_protocol_claims(jwt: &Jwt, extra_allowed: &[&str]) -> Check {
     let extra: Vec<&str> = jwt
         .claims
         .as_object()
-        .map(|o| {
-            o.keys()
-                .map(String::as_str)
-                .filter(|k| !PROTOCOL.contains(k) && !extra_allowed.contains(k))
-                .collect()
-        })
+        .map(|o| o.keys().map(String::as_str).filter(|k| !PROTOCOL.contains(k) && !extra_allowed.contains(k)).collect())
         .unwrap_or_default();
     if extra.is_empty() {
         ok("no claims beyond those of the protocol")
@@ -678,10 +560,7 @@ pub fn scopes_returned(claims: &Value, scopes: &[&str]) -> Check {
     if missing.is_empty() {
         ok("every requested scope returned claims")
     } else {
-        Err(format!(
-            "no claim returned for scope(s): {}",
-            missing.join(", ")
-        ))
+        Err(format!("no claim returned for scope(s): {}", missing.join(", ")))
     }
 }
 
@@ -690,9 +569,7 @@ pub fn scopes_returned(claims: &Value, scopes: &[&str]) -> Check {
 /// `CheckDiscEndpointDiscoveryUrl`: https and ends with the well-known path.
 pub fn discovery_url(url: &Url) -> Check {
     if !url.path().ends_with("/.well-known/openid-configuration") {
-        return Err(format!(
-            "{url} does not end with /.well-known/openid-configuration"
-        ));
+        return Err(format!("{url} does not end with /.well-known/openid-configuration"));
     }
     https(url, "discovery URL")
 }
@@ -708,29 +585,19 @@ pub fn https(url: &Url, what: &str) -> Check {
 /// `CheckDiscEndpointIssuer`: the issuer is the URL the document was fetched from, minus the
 /// well-known suffix (OIDC Discovery §4.3).
 pub fn discovery_issuer(disc: &Value, discovery_url: &Url) -> Check {
-    let issuer = disc
-        .get("issuer")
-        .and_then(Value::as_str)
-        .ok_or("issuer missing")?;
-    let expected = discovery_url
-        .as_str()
-        .trim_end_matches("/.well-known/openid-configuration");
+    let issuer = disc.get("issuer").and_then(Value::as_str).ok_or("issuer missing")?;
+    let expected = discovery_url.as_str().trim_end_matches("/.well-known/openid-configuration");
     if issuer.trim_end_matches('/') == expected.trim_end_matches('/') && issuer == expected {
         ok(format!("issuer `{issuer}`"))
     } else {
-        Err(format!(
-            "issuer `{issuer}` is not the discovery URL's issuer `{expected}`"
-        ))
+        Err(format!("issuer `{issuer}` is not the discovery URL's issuer `{expected}`"))
     }
 }
 
 /// `CheckDiscEndpointIssuerIsValidUrl` (RFC 8414 §2): a URL with no query and no fragment
 /// (https checked separately).
 pub fn issuer_valid_url(disc: &Value) -> Result<Url, String> {
-    let issuer = disc
-        .get("issuer")
-        .and_then(Value::as_str)
-        .ok_or("issuer missing")?;
+    let issuer = disc.get("issuer").and_then(Value::as_str).ok_or("issuer missing")?;
     let url = Url::parse(issuer).map_err(|e| format!("issuer is not a URL: {e}"))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err("the issuer has a query or fragment".into());
@@ -739,9 +606,7 @@ pub fn issuer_valid_url(disc: &Value) -> Result<Url, String> {
 }
 
 pub fn string_array<'a>(disc: &'a Value, member: &str) -> Option<Vec<&'a str>> {
-    disc.get(member)
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
+    disc.get(member).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).collect())
 }
 
 /// `<member>` is an array of strings containing `value`.
@@ -755,45 +620,29 @@ pub fn array_contains(disc: &Value, member: &str, value: &str) -> Check {
 
 /// `OIDCCCheckDiscEndpointResponseTypesSupported`: at least one OIDC response type.
 pub fn response_types_supported(disc: &Value) -> Check {
-    const OIDC: [&str; 7] = [
-        "code",
-        "id_token",
-        "id_token token",
-        "code id_token",
-        "code token",
-        "code id_token token",
-        "token id_token",
-    ];
-    let list =
-        string_array(disc, "response_types_supported").ok_or("response_types_supported missing")?;
+    const OIDC: [&str; 7] =
+        ["code", "id_token", "id_token token", "code id_token", "code token", "code id_token token", "token id_token"];
+    let list = string_array(disc, "response_types_supported").ok_or("response_types_supported missing")?;
     if list.iter().any(|t| OIDC.contains(t)) {
         ok(format!("response_types_supported {list:?}"))
     } else {
-        Err(format!(
-            "response_types_supported {list:?} has no OpenID Connect response type"
-        ))
+        Err(format!("response_types_supported {list:?} has no OpenID Connect response type"))
     }
 }
 
 /// `CheckDiscEndpointSubjectTypesSupported`.
 pub fn subject_types_supported(disc: &Value) -> Check {
-    let list =
-        string_array(disc, "subject_types_supported").ok_or("subject_types_supported missing")?;
+    let list = string_array(disc, "subject_types_supported").ok_or("subject_types_supported missing")?;
     if list.iter().any(|t| *t == "public" || *t == "pairwise") {
         ok(format!("subject_types_supported {list:?}"))
     } else {
-        Err(format!(
-            "subject_types_supported {list:?} has neither public nor pairwise"
-        ))
+        Err(format!("subject_types_supported {list:?} has neither public nor pairwise"))
     }
 }
 
 /// An endpoint member present and a URL (https judged by the caller).
 pub fn endpoint(disc: &Value, member: &str) -> Result<Url, String> {
-    let text = disc
-        .get(member)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("{member} missing"))?;
+    let text = disc.get(member).and_then(Value::as_str).ok_or_else(|| format!("{member} missing"))?;
     Url::parse(text).map_err(|e| format!("{member} `{text}` is not a URL: {e}"))
 }
 
@@ -817,12 +666,7 @@ pub fn scopes_syntax(disc: &Value) -> Check {
     let list = list.as_array().ok_or("scopes_supported is not an array")?;
     for s in list {
         let s = s.as_str().ok_or("a scope is not a string")?;
-        if s.is_empty()
-            || !all_chars(
-                s,
-                |c| matches!(c, '\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}'),
-            )
-        {
+        if s.is_empty() || !all_chars(s, |c| matches!(c, '\u{21}' | '\u{23}'..='\u{5b}' | '\u{5d}'..='\u{7e}')) {
             return Err(format!("scope `{s}` breaks the RFC 6749 §3.3 syntax"));
         }
     }
@@ -836,24 +680,17 @@ pub fn locales(disc: &Value, canonical: bool) -> Check {
         let Some(list) = disc.get(member) else {
             continue;
         };
-        let list = list
-            .as_array()
-            .ok_or_else(|| format!("{member} is not an array"))?;
+        let list = list.as_array().ok_or_else(|| format!("{member} is not an array"))?;
         for tag in list {
-            let tag = tag
-                .as_str()
-                .ok_or_else(|| format!("{member} holds a non-string"))?;
+            let tag = tag.as_str().ok_or_else(|| format!("{member} holds a non-string"))?;
             let subtags: Vec<&str> = tag.split('-').collect();
-            if subtags.iter().any(|s| {
-                s.is_empty() || s.len() > 8 || !s.chars().all(|c| c.is_ascii_alphanumeric())
-            }) {
+            if subtags.iter().any(|s| s.is_empty() || s.len() > 8 || !s.chars().all(|c| c.is_ascii_alphanumeric())) {
                 return Err(format!("{member}: `{tag}` is not a BCP 47 language tag"));
             }
             if canonical {
                 let lang_ok = subtags[0].chars().all(|c| c.is_ascii_lowercase());
-                let region_ok = subtags
-                    .get(1)
-                    .is_none_or(|r| r.len() != 2 || r.chars().all(|c| c.is_ascii_uppercase()));
+                let region_ok =
+                    subtags.get(1).is_none_or(|r| r.len() != 2 || r.chars().all(|c| c.is_ascii_uppercase()));
                 if !lang_ok || !region_ok {
                     return Err(format!("{member}: `{tag}` is not in canonical casing"));
                 }
@@ -866,12 +703,7 @@ pub fn locales(disc: &Value, canonical: bool) -> Check {
 // ---------------------------------------------------------------- back-channel logout
 
 /// OIDC Back-Channel Logout 1.0 §2.4 and §2.6: the logout token's claims.
-pub fn validate_logout_token(
-    jwt: &Jwt,
-    issuer: &str,
-    client_id: &str,
-    id_token: &Jwt,
-) -> Vec<(&'static str, Check)> {
+pub fn validate_logout_token(jwt: &Jwt, issuer: &str, client_id: &str, id_token: &Jwt) -> Vec<(&'static str, Check)> {
     let now = now();
     let mut out = Vec::new();
     out.push((
@@ -885,9 +717,7 @@ pub fn validate_logout_token(
         "CheckLogoutTokenAudience",
         match jwt.claim("aud") {
             Some(Value::String(a)) if a == client_id => ok("aud is the client"),
-            Some(Value::Array(l)) if l.iter().any(|a| a.as_str() == Some(client_id)) => {
-                ok("aud contains the client")
-            }
+            Some(Value::Array(l)) if l.iter().any(|a| a.as_str() == Some(client_id)) => ok("aud contains the client"),
             other => Err(format!("aud {other:?} does not contain `{client_id}`")),
         },
     ));
@@ -910,23 +740,17 @@ pub fn validate_logout_token(
     out.push((
         "CheckLogoutTokenEventsClaim",
         match jwt.claim("events").and_then(Value::as_object) {
-            Some(events) => {
-                match events.get("http://schemas.openid.net/event/backchannel-logout") {
-                    Some(Value::Object(inner)) if events.len() == 1 && inner.is_empty() => {
-                        ok("the back-channel logout event")
-                    }
-                    Some(Value::Object(_)) if events.len() == 1 => {
-                        Err("the event's value is not an empty object".into())
-                    }
-                    Some(_) if events.len() == 1 => {
-                        Err("the event's value is not an object".into())
-                    }
-                    _ => Err(format!(
-                        "events {:?} is not exactly the back-channel logout event",
-                        events.keys().collect::<Vec<_>>()
-                    )),
+            Some(events) => match events.get("http://schemas.openid.net/event/backchannel-logout") {
+                Some(Value::Object(inner)) if events.len() == 1 && inner.is_empty() => {
+                    ok("the back-channel logout event")
                 }
-            }
+                Some(Value::Object(_)) if events.len() == 1 => Err("the event's value is not an empty object".into()),
+                Some(_) if events.len() == 1 => Err("the event's value is not an object".into()),
+                _ => Err(format!(
+                    "events {:?} is not exactly the back-channel logout event",
+                    events.keys().collect::<Vec<_>>()
+                )),
+            },
             None => Err("events missing or not an object".into()),
         },
     ));
@@ -934,38 +758,26 @@ pub fn validate_logout_token(
     let sub = jwt.str_claim("sub");
     out.push((
         "CheckLogoutTokenHasSubOrSid",
-        if sid.is_some() || sub.is_some() {
-            ok("sub and/or sid present")
-        } else {
-            Err("neither sub nor sid".into())
-        },
+        if sid.is_some() || sub.is_some() { ok("sub and/or sid present") } else { Err("neither sub nor sid".into()) },
     ));
     out.push((
         "CheckLogoutTokenSidMatchesIdToken",
         match (sid, id_token.str_claim("sid")) {
             (Some(a), Some(b)) if a == b => ok("sid matches the ID token"),
             (Some(a), b) => Err(format!("sid `{a}` differs from the ID token's {b:?}")),
-            (None, _) => {
-                Err("sid missing; backchannel_logout_session_supported requires it".into())
-            }
+            (None, _) => Err("sid missing; backchannel_logout_session_supported requires it".into()),
         },
     ));
     out.push((
         "CheckLogoutTokenSubMatchesIdToken",
         match (sub, id_token.str_claim("sub")) {
-            (Some(a), Some(b)) if a != b => {
-                Err(format!("sub `{a}` differs from the ID token's `{b}`"))
-            }
+            (Some(a), Some(b)) if a != b => Err(format!("sub `{a}` differs from the ID token's `{b}`")),
             _ => ok("sub absent or equal to the ID token's"),
         },
     ));
     out.push((
         "CheckLogoutTokenNoNonce",
-        if jwt.claim("nonce").is_some() {
-            Err("a logout token must not carry a nonce".into())
-        } else {
-            ok("no nonce")
-        },
+        if jwt.claim("nonce").is_some() { Err("a logout token must not carry a nonce".into()) } else { ok("no nonce") },
     ));
     out
 }
@@ -1007,9 +819,7 @@ mod tests {
 
     #[test]
     fn scopes_need_one_of_their_claims() {
-        assert!(
-            scopes_returned(&json!({"sub": "a", "email": "x@y"}), &["openid", "email"]).is_ok()
-        );
+        assert!(scopes_returned(&json!({"sub": "a", "email": "x@y"}), &["openid", "email"]).is_ok());
         assert!(scopes_returned(&json!({"sub": "a"}), &["openid", "phone"]).is_err());
     }
 }

@@ -53,11 +53,8 @@ pub fn run_module(
     mode: ResponseMode,
 ) -> ModuleResult {
     let mut test = Test::new(target, browser, mode);
-    let outcome = if module.configure {
-        test.configure().and_then(|_| (module.run)(&mut test))
-    } else {
-        (module.run)(&mut test)
-    };
+    let outcome =
+        if module.configure { test.configure().and_then(|_| (module.run)(&mut test)) } else { (module.run)(&mut test) };
     let skipped = match outcome {
         Err(Abort::Skip(reason)) => Some(reason),
         _ => None,
@@ -76,10 +73,7 @@ pub struct AuthRequest {
 
 impl AuthRequest {
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn set(&mut self, name: &str, value: impl Into<String>) -> &mut Self {
@@ -105,14 +99,11 @@ impl AuthRequest {
     }
 
     pub fn redirect_uri(&self) -> &str {
-        self.get("redirect_uri")
-            .unwrap_or(&self.client.redirect_uri)
+        self.get("redirect_uri").unwrap_or(&self.client.redirect_uri)
     }
 
     pub fn scopes(&self) -> Vec<&str> {
-        self.get("scope")
-            .map(|s| s.split(' ').collect())
-            .unwrap_or_default()
+        self.get("scope").map(|s| s.split(' ').collect()).unwrap_or_default()
     }
 }
 
@@ -151,11 +142,7 @@ pub enum UserinfoCall {
 }
 
 pub fn random(len: usize) -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(len)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
 }
 
 pub struct Test<'a> {
@@ -175,15 +162,7 @@ impl<'a> Test<'a> {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("HTTP client");
-        Test {
-            target,
-            browser,
-            mode,
-            conditions: Vec::new(),
-            http,
-            disc: Value::Null,
-            jwks: Value::Null,
-        }
+        Test { target, browser, mode, conditions: Vec::new(), http, disc: Value::Null, jwks: Value::Null }
     }
 
     // ------------------------------------------------------------ recording
@@ -194,12 +173,7 @@ impl<'a> Test<'a> {
             Ok(m) => (true, m),
             Err(m) => (false, m),
         };
-        self.conditions.push(Condition {
-            name: name.to_owned(),
-            severity,
-            passed,
-            message,
-        });
+        self.conditions.push(Condition { name: name.to_owned(), severity, passed, message });
         passed
     }
 
@@ -222,10 +196,7 @@ impl<'a> Test<'a> {
     }
 
     pub fn issuer(&self) -> &str {
-        self.disc
-            .get("issuer")
-            .and_then(Value::as_str)
-            .unwrap_or(self.target.issuer.as_str())
+        self.disc.get("issuer").and_then(Value::as_str).unwrap_or(self.target.issuer.as_str())
     }
 
     pub fn endpoint(&self, member: &str) -> Result<Url, String> {
@@ -235,20 +206,12 @@ impl<'a> Test<'a> {
     // ------------------------------------------------------------ configuration
 
     pub fn fetch_json(&mut self, url: &Url) -> Result<(u16, Option<String>, Value), String> {
-        let response = self
-            .http
-            .get(url.clone())
-            .send()
-            .map_err(|e| format!("GET {url}: {e}"))?;
+        let response = self.http.get(url.clone()).send().map_err(|e| format!("GET {url}: {e}"))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.text().map_err(|e| e.to_string())?;
-        let json = serde_json::from_str(&body)
-            .map_err(|e| format!("{url} did not return JSON ({e}): {}", snippet(&body)))?;
+        let json =
+            serde_json::from_str(&body).map_err(|e| format!("{url} did not return JSON ({e}): {}", snippet(&body)))?;
         Ok((status, content_type, json))
     }
 
@@ -261,26 +224,14 @@ impl<'a> Test<'a> {
         };
         self.require(
             "GetDynamicServerConfiguration",
-            if disc.is_object() {
-                Ok(())
-            } else {
-                Err("not a JSON object".into())
-            },
+            if disc.is_object() { Ok(()) } else { Err("not a JSON object".into()) },
         )?;
         self.check(
             "EnsureDiscoveryEndpointResponseStatusCodeIs200",
             F,
-            if status == 200 {
-                Ok("200".into())
-            } else {
-                Err(format!("HTTP {status}"))
-            },
+            if status == 200 { Ok("200".into()) } else { Err(format!("HTTP {status}")) },
         );
-        self.check(
-            "CheckDiscoveryEndpointReturnedJsonContentType",
-            F,
-            checks::is_json(content_type.as_deref()),
-        );
+        self.check("CheckDiscoveryEndpointReturnedJsonContentType", F, checks::is_json(content_type.as_deref()));
         self.disc = disc;
         Ok(())
     }
@@ -301,21 +252,9 @@ impl<'a> Test<'a> {
         self.jwks = self.require("FetchServerKeys", fetched)?;
         let jwks = self.jwks.clone();
         self.require("ValidateServerJWKs", checks::validate_server_jwks(&jwks))?;
-        self.check(
-            "CheckForKeyIdInServerJWKs",
-            F,
-            checks::check_kid_in_server_jwks(&jwks),
-        );
-        self.check(
-            "CheckDistinctKeyIdValueInServerJWKs",
-            F,
-            checks::check_distinct_kids(&jwks),
-        );
-        self.check(
-            "EnsureServerJwksDoesNotContainPrivateOrSymmetricKeys",
-            F,
-            checks::ensure_no_private_keys(&jwks),
-        );
+        self.check("CheckForKeyIdInServerJWKs", F, checks::check_kid_in_server_jwks(&jwks));
+        self.check("CheckDistinctKeyIdValueInServerJWKs", F, checks::check_distinct_kids(&jwks));
+        self.check("EnsureServerJwksDoesNotContainPrivateOrSymmetricKeys", F, checks::ensure_no_private_keys(&jwks));
         Ok(())
     }
 
@@ -323,10 +262,7 @@ impl<'a> Test<'a> {
     pub fn configure(&mut self) -> Step {
         self.fetch_discovery()?;
         let disc = self.disc.clone();
-        self.require(
-            "CheckServerConfiguration",
-            checks::check_server_configuration(&disc),
-        )?;
+        self.require("CheckServerConfiguration", checks::check_server_configuration(&disc))?;
         self.fetch_keys()?;
         Ok(())
     }
@@ -340,10 +276,7 @@ impl<'a> Test<'a> {
             AuthMethod::None => "EnsureServerConfigurationSupportsClientAuthNone",
         };
         let disc = self.disc.clone();
-        self.require(
-            name,
-            checks::ensure_auth_method_supported(&disc, client.auth.as_str()).map(|_| ()),
-        )
+        self.require(name, checks::ensure_auth_method_supported(&disc, client.auth.as_str()).map(|_| ()))
     }
 
     // ------------------------------------------------------------ authorization request
@@ -361,12 +294,7 @@ impl<'a> Test<'a> {
         if self.mode == ResponseMode::FormPost {
             params.push(("response_mode".to_owned(), "form_post".to_owned()));
         }
-        AuthRequest {
-            client: client.clone(),
-            params,
-            post: false,
-            code_verifier: None,
-        }
+        AuthRequest { client: client.clone(), params, post: false, code_verifier: None }
     }
 
     /// The Basic plan's client.
@@ -385,10 +313,7 @@ impl<'a> Test<'a> {
     pub fn send(&mut self, req: &AuthRequest, submit_forms: bool) -> Step<Visit> {
         let start = if req.post {
             let endpoint = self.endpoint("authorization_endpoint");
-            Start::Post(
-                self.require("BuildRequestObjectPostToAuthorizationEndpoint", endpoint)?,
-                req.params.clone(),
-            )
+            Start::Post(self.require("BuildRequestObjectPostToAuthorizationEndpoint", endpoint)?, req.params.clone())
         } else {
             Start::Get(self.authorization_url(req)?)
         };
@@ -400,9 +325,7 @@ impl<'a> Test<'a> {
     pub fn callback<'v>(&mut self, req: &AuthRequest, visit: &'v Visit) -> Step<&'v Callback> {
         let callback = match &visit.landing {
             Landing::Callback(c) => c,
-            Landing::Page {
-                status, url, body, ..
-            } => {
+            Landing::Page { status, url, body, .. } => {
                 let message = format!(
                     "the provider did not send the browser back to the client: status {status} at {url}: {}",
                     snippet(&page_text(body))
@@ -417,10 +340,7 @@ impl<'a> Test<'a> {
                 if callback.method == "POST" {
                     Ok("the response was posted".into())
                 } else {
-                    Err(format!(
-                        "the response came by {} {} instead of a form post",
-                        callback.status, callback.method
-                    ))
+                    Err(format!("the response came by {} {} instead of a form post", callback.status, callback.method))
                 },
             );
             self.check(
@@ -428,9 +348,7 @@ impl<'a> Test<'a> {
                 F,
                 match callback.content_type.as_deref() {
                     None => Ok("form-urlencoded (no enctype)".into()),
-                    Some(c) if c.eq_ignore_ascii_case("application/x-www-form-urlencoded") => {
-                        Ok(c.to_owned())
-                    }
+                    Some(c) if c.eq_ignore_ascii_case("application/x-www-form-urlencoded") => Ok(c.to_owned()),
                     Some(c) => Err(format!("the form's enctype is {c}")),
                 },
             );
@@ -438,11 +356,7 @@ impl<'a> Test<'a> {
             self.check(
                 "RejectAuthCodeInUrlQuery",
                 F,
-                if in_query("code") {
-                    Err("code in the URL query".into())
-                } else {
-                    Ok("no code in the query".into())
-                },
+                if in_query("code") { Err("code in the URL query".into()) } else { Ok("no code in the query".into()) },
             );
             self.check(
                 "RejectErrorInUrlQuery",
@@ -470,24 +384,15 @@ impl<'a> Test<'a> {
     /// A successful authorization response: returns the code.
     pub fn expect_code(&mut self, req: &AuthRequest, visit: &Visit) -> Step<String> {
         let callback = self.callback(req, visit)?;
-        let error = callback
-            .param("error")
-            .map(|e| format!("{e}: {}", callback.param("error_description").unwrap_or("")));
+        let error =
+            callback.param("error").map(|e| format!("{e}: {}", callback.param("error_description").unwrap_or("")));
         self.require(
             "CheckIfAuthorizationEndpointError",
-            error.map_or(Ok(()), |e| {
-                Err(format!("the provider returned an error: {e}"))
-            }),
+            error.map_or(Ok(()), |e| Err(format!("the provider returned an error: {e}"))),
         )?;
-        self.require(
-            "CheckMatchingStateParameter",
-            checks::check_state(callback.param("state"), req.state()),
-        )?;
+        self.require("CheckMatchingStateParameter", checks::check_state(callback.param("state"), req.state()))?;
         let code = callback.param("code").map(str::to_owned);
-        self.require(
-            "ExtractAuthorizationCodeFromAuthorizationResponse",
-            code.ok_or_else(|| "no code".to_owned()),
-        )
+        self.require("ExtractAuthorizationCodeFromAuthorizationResponse", code.ok_or_else(|| "no code".to_owned()))
     }
 
     /// `performGenericAuthorizationEndpointErrorResponseValidation`; returns the error code.
@@ -496,11 +401,7 @@ impl<'a> Test<'a> {
         let issuer = self.issuer().to_owned();
         let params = callback.params().to_vec();
         let param = |n: &str| params.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
-        self.check(
-            "CheckStateInAuthorizationResponse",
-            F,
-            checks::check_state(param("state"), req.state()),
-        );
+        self.check("CheckStateInAuthorizationResponse", F, checks::check_state(param("state"), req.state()));
         self.check(
             "ValidateIssIfPresentInAuthorizationResponse",
             F,
@@ -554,34 +455,21 @@ impl<'a> Test<'a> {
     pub fn expect_error_page(&mut self, condition: &str, visit: &Visit, not_to: &str) -> Step {
         match &visit.landing {
             Landing::Callback(c) => {
-                let message = format!(
-                    "the provider redirected to {} (must not redirect to {not_to})",
-                    c.url
-                );
+                let message = format!("the provider redirected to {} (must not redirect to {not_to})", c.url);
                 self.require(condition, Err(message))
             }
-            Landing::Page {
-                status,
-                content_type,
-                ..
-            } => {
+            Landing::Page { status, content_type, .. } => {
                 let result = if (400..500).contains(status) {
                     Ok(format!("error page with status {status}"))
                 } else {
-                    Err(format!(
-                        "the provider answered status {status}; an error page (4xx) is expected"
-                    ))
+                    Err(format!("the provider answered status {status}; an error page (4xx) is expected"))
                 };
                 self.check(condition, F, result);
                 let html = content_type.as_deref().unwrap_or("").contains("html");
                 self.check(
                     "CheckErrorPageIsHtml",
                     W,
-                    if html {
-                        Ok("HTML error page".into())
-                    } else {
-                        Err(format!("Content-Type {content_type:?}"))
-                    },
+                    if html { Ok("HTML error page".into()) } else { Err(format!("Content-Type {content_type:?}")) },
                 );
                 Ok(())
             }
@@ -591,42 +479,31 @@ impl<'a> Test<'a> {
     // ------------------------------------------------------------ token endpoint
 
     /// Sends a token endpoint request with the client's authentication.
-    pub fn token_call(
-        &mut self,
-        client: &ClientConfig,
-        mut form: Vec<(String, String)>,
-    ) -> Step<TokenHttp> {
+    pub fn token_call(&mut self, client: &ClientConfig, mut form: Vec<(String, String)>) -> Step<TokenHttp> {
         let endpoint = self.endpoint("token_endpoint");
         let token_endpoint = self.require("CallTokenEndpoint", endpoint)?;
         let mut request: RequestBuilder = self.http.post(token_endpoint.clone());
         match client.auth {
             AuthMethod::ClientSecretBasic => {
                 // RFC 6749 §2.3.1: form-urlencode id and secret before Basic encoding.
-                let enc = |s: &str| {
-                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
-                };
-                request = request.basic_auth(
-                    enc(&client.client_id),
-                    Some(enc(client.client_secret.as_deref().unwrap_or(""))),
-                );
+                let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                request = request
+                    .basic_auth(enc(&client.client_id), Some(enc(client.client_secret.as_deref().unwrap_or(""))));
             }
             AuthMethod::ClientSecretPost => {
                 form.push(("client_id".into(), client.client_id.clone()));
-                form.push((
-                    "client_secret".into(),
-                    client.client_secret.clone().unwrap_or_default(),
-                ));
+                form.push(("client_secret".into(), client.client_secret.clone().unwrap_or_default()));
             }
             AuthMethod::PrivateKeyJwt => {
-                let signer = client
-                    .signer
-                    .as_ref()
-                    .ok_or(Abort::Skip("no private key for private_key_jwt".into()))?;
+                let signer = client.signer.as_ref().ok_or(Abort::Skip("no private key for private_key_jwt".into()))?;
                 let now = checks::now();
-                let assertion = signer.sign(json!({}), &json!({
-                    "iss": client.client_id, "sub": client.client_id, "aud": token_endpoint.as_str(),
-                    "jti": random(24), "iat": now, "exp": now + 60,
-                }));
+                let assertion = signer.sign(
+                    json!({}),
+                    &json!({
+                        "iss": client.client_id, "sub": client.client_id, "aud": token_endpoint.as_str(),
+                        "jti": random(24), "iat": now, "exp": now + 60,
+                    }),
+                );
                 form.push(("client_id".into(), client.client_id.clone()));
                 form.push((
                     "client_assertion_type".into(),
@@ -636,58 +513,30 @@ impl<'a> Test<'a> {
             }
             AuthMethod::None => form.push(("client_id".into(), client.client_id.clone())),
         }
-        let response = request
-            .form(&form)
-            .send()
-            .map_err(|e| format!("POST {token_endpoint}: {e}"));
+        let response = request.form(&form).send().map_err(|e| format!("POST {token_endpoint}: {e}"));
         let response = self.require("CallTokenEndpoint", response)?;
         let header = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
-                .map(str::to_owned)
+            response.headers().get(name).and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok()).map(str::to_owned)
         };
-        let (status, content_type, cache_control) = (
-            response.status().as_u16(),
-            header(CONTENT_TYPE),
-            header(CACHE_CONTROL),
-        );
+        let (status, content_type, cache_control) =
+            (response.status().as_u16(), header(CONTENT_TYPE), header(CACHE_CONTROL));
         let body = response.text().unwrap_or_default();
         let json = serde_json::from_str(&body).ok();
-        Ok(TokenHttp {
-            status,
-            content_type,
-            cache_control,
-            body,
-            json,
-        })
+        Ok(TokenHttp { status, content_type, cache_control, body, json })
     }
 
     /// Checks a successful token response.
     pub fn expect_tokens(&mut self, http: TokenHttp) -> Step<Tokens> {
-        let error = http
-            .json
-            .as_ref()
-            .and_then(|j| j.get("error"))
-            .map(|e| e.to_string());
+        let error = http.json.as_ref().and_then(|j| j.get("error")).map(|e| e.to_string());
         self.require(
             "CheckTokenEndpointHttpStatus200",
             if http.status == 200 {
                 Ok(())
             } else {
-                Err(format!(
-                    "HTTP {} {}",
-                    http.status,
-                    error.clone().unwrap_or_else(|| snippet(&http.body))
-                ))
+                Err(format!("HTTP {} {}", http.status, error.clone().unwrap_or_else(|| snippet(&http.body))))
             },
         )?;
-        self.check(
-            "CheckTokenEndpointReturnedJsonContentType",
-            F,
-            checks::is_json(http.content_type.as_deref()),
-        );
+        self.check("CheckTokenEndpointReturnedJsonContentType", F, checks::is_json(http.content_type.as_deref()));
         let json = self.require(
             "CheckIfTokenEndpointResponseError",
             match (http.json, error) {
@@ -696,51 +545,19 @@ impl<'a> Test<'a> {
                 _ => Err(format!("not a JSON object: {}", snippet(&http.body))),
             },
         )?;
-        let access_token = json
-            .get("access_token")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let access_token = self.require(
-            "CheckForAccessTokenValue",
-            access_token.ok_or_else(|| "no access_token".to_owned()),
-        )?;
-        self.check(
-            "CheckTokenTypeIsBearer",
-            F,
-            checks::check_token_type_bearer(json.get("token_type")),
-        );
-        self.check(
-            "ValidateExpiresIn",
-            F,
-            checks::validate_expires_in(json.get("expires_in")),
-        );
-        self.check(
-            "CheckTokenEndpointCacheHeaders",
-            F,
-            checks::check_cache_headers(http.cache_control.as_deref()),
-        );
-        let refresh_token = json
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let access_token = json.get("access_token").and_then(Value::as_str).map(str::to_owned);
+        let access_token =
+            self.require("CheckForAccessTokenValue", access_token.ok_or_else(|| "no access_token".to_owned()))?;
+        self.check("CheckTokenTypeIsBearer", F, checks::check_token_type_bearer(json.get("token_type")));
+        self.check("ValidateExpiresIn", F, checks::validate_expires_in(json.get("expires_in")));
+        self.check("CheckTokenEndpointCacheHeaders", F, checks::check_cache_headers(http.cache_control.as_deref()));
+        let refresh_token = json.get("refresh_token").and_then(Value::as_str).map(str::to_owned);
         self.info(
             "CheckForRefreshTokenValue",
-            if refresh_token.is_some() {
-                "refresh_token returned"
-            } else {
-                "no refresh_token"
-            },
+            if refresh_token.is_some() { "refresh_token returned" } else { "no refresh_token" },
         );
-        let id_token = json
-            .get("id_token")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok(Tokens {
-            json,
-            access_token,
-            id_token,
-            refresh_token,
-        })
+        let id_token = json.get("id_token").and_then(Value::as_str).map(str::to_owned);
+        Ok(Tokens { json, access_token, id_token, refresh_token })
     }
 
     /// `CreateTokenEndpointRequestForAuthorizationCodeGrant` + `CallTokenEndpoint`.
@@ -760,53 +577,20 @@ impl<'a> Test<'a> {
     /// The token endpoint error checks (code reuse, refresh misuse).
     pub fn expect_token_error(&mut self, http: &TokenHttp, expected: &str) {
         if http.status == 200 {
-            self.check(
-                "CheckTokenEndpointHttpStatus400",
-                F,
-                Err("HTTP 200: the request was accepted".into()),
-            );
+            self.check("CheckTokenEndpointHttpStatus400", F, Err("HTTP 200: the request was accepted".into()));
             return;
         }
         self.check(
             "CheckTokenEndpointHttpStatus400",
             F,
-            if http.status == 400 {
-                Ok("400".into())
-            } else {
-                Err(format!("HTTP {}", http.status))
-            },
+            if http.status == 400 { Ok("400".into()) } else { Err(format!("HTTP {}", http.status)) },
         );
-        self.check(
-            "CheckTokenEndpointReturnedJsonContentType",
-            F,
-            checks::is_json(http.content_type.as_deref()),
-        );
-        let field = |n: &str| {
-            http.json
-                .as_ref()
-                .and_then(|j| j.get(n))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        };
-        let (error, description, uri) = (
-            field("error"),
-            field("error_description"),
-            field("error_uri"),
-        );
-        let name = format!(
-            "CheckErrorFromTokenEndpointResponseError{}",
-            camel(expected)
-        );
-        self.check(
-            &name,
-            F,
-            checks::error_is_one_of(error.as_deref(), &[expected]),
-        );
-        self.check(
-            "ValidateErrorFromTokenEndpointResponseError",
-            F,
-            checks::error_code_syntax(error.as_deref()),
-        );
+        self.check("CheckTokenEndpointReturnedJsonContentType", F, checks::is_json(http.content_type.as_deref()));
+        let field = |n: &str| http.json.as_ref().and_then(|j| j.get(n)).and_then(Value::as_str).map(str::to_owned);
+        let (error, description, uri) = (field("error"), field("error_description"), field("error_uri"));
+        let name = format!("CheckErrorFromTokenEndpointResponseError{}", camel(expected));
+        self.check(&name, F, checks::error_is_one_of(error.as_deref(), &[expected]));
+        self.check("ValidateErrorFromTokenEndpointResponseError", F, checks::error_code_syntax(error.as_deref()));
         self.check(
             "ValidateErrorDescriptionFromTokenEndpointResponseError",
             F,
@@ -817,11 +601,7 @@ impl<'a> Test<'a> {
             W,
             checks::error_description_no_crlftab(description.as_deref()),
         );
-        self.check(
-            "ValidateErrorUriFromTokenEndpointResponseError",
-            F,
-            checks::error_uri_valid(uri.as_deref()),
-        );
+        self.check("ValidateErrorUriFromTokenEndpointResponseError", F, checks::error_uri_valid(uri.as_deref()));
     }
 
     // ------------------------------------------------------------ ID token
@@ -830,48 +610,24 @@ impl<'a> Test<'a> {
     pub fn check_id_token(&mut self, tokens: &Tokens, req: &AuthRequest) -> Step<Jwt> {
         let raw = self.require(
             "ExtractIdTokenFromTokenResponse",
-            tokens
-                .id_token
-                .clone()
-                .ok_or_else(|| "no id_token in the token response (OIDC Core §3.1.3.3)".to_owned()),
+            tokens.id_token.clone().ok_or_else(|| "no id_token in the token response (OIDC Core §3.1.3.3)".to_owned()),
         )?;
         let jwt = self.require("ExtractIdTokenFromTokenResponse", Jwt::parse(&raw))?;
         let issuer = self.issuer().to_owned();
-        let want = checks::IdTokenExpectations {
-            issuer: &issuer,
-            client_id: &req.client.client_id,
-            nonce: req.nonce(),
-        };
+        let want =
+            checks::IdTokenExpectations { issuer: &issuer, client_id: &req.client.client_id, nonce: req.nonce() };
         self.check("ValidateIdToken", F, checks::validate_id_token(&jwt, &want));
-        self.check(
-            "ValidateIdTokenStandardClaims",
-            F,
-            checks::validate_standard_claims(&jwt.claims),
-        );
-        self.check(
-            "ValidateIdTokenNonce",
-            F,
-            checks::validate_nonce(&jwt, req.nonce()),
-        );
-        let claims_request = req
-            .get("claims")
-            .and_then(|c| serde_json::from_str::<Value>(c).ok());
+        self.check("ValidateIdTokenStandardClaims", F, checks::validate_standard_claims(&jwt.claims));
+        self.check("ValidateIdTokenNonce", F, checks::validate_nonce(&jwt, req.nonce()));
+        let claims_request = req.get("claims").and_then(|c| serde_json::from_str::<Value>(c).ok());
         self.check(
             "ValidateIdTokenACRClaimAgainstRequest",
             F,
             checks::validate_acr_against_request(&jwt, claims_request.as_ref()),
         );
         let jwks = self.jwks.clone();
-        self.check(
-            "ValidateIdTokenSignature",
-            F,
-            checks::validate_signature(&jwt, &jwks),
-        );
-        self.check(
-            "ValidateIdTokenSignatureUsingKid",
-            F,
-            checks::validate_kid_found(&jwt, &jwks),
-        );
+        self.check("ValidateIdTokenSignature", F, checks::validate_signature(&jwt, &jwks));
+        self.check("ValidateIdTokenSignatureUsingKid", F, checks::validate_kid_found(&jwt, &jwks));
         self.check(
             "CheckForSubjectInIdToken",
             F,
@@ -880,16 +636,8 @@ impl<'a> Test<'a> {
                 _ => Err("sub missing".into()),
             },
         );
-        self.check(
-            "EnsureIdTokenUpdatedAtValid",
-            F,
-            checks::updated_at_valid(&jwt.claims),
-        );
-        self.check(
-            "ValidateAtHash",
-            F,
-            checks::validate_half_hash(&jwt, "at_hash", &tokens.access_token, false),
-        );
+        self.check("EnsureIdTokenUpdatedAtValid", F, checks::updated_at_valid(&jwt.claims));
+        self.check("ValidateAtHash", F, checks::validate_half_hash(&jwt, "at_hash", &tokens.access_token, false));
         Ok(jwt)
     }
 
@@ -910,46 +658,23 @@ impl<'a> Test<'a> {
         };
         let request = match how {
             UserinfoCall::Get => self.http.get(url.clone()).bearer_auth(access_token),
-            UserinfoCall::PostHeader => self
-                .http
-                .post(url.clone())
-                .bearer_auth(access_token)
-                .form(&[("", ""); 0]),
-            UserinfoCall::PostBody => self
-                .http
-                .post(url.clone())
-                .form(&[("access_token", access_token)]),
+            UserinfoCall::PostHeader => self.http.post(url.clone()).bearer_auth(access_token).form(&[("", ""); 0]),
+            UserinfoCall::PostBody => self.http.post(url.clone()).form(&[("access_token", access_token)]),
         };
         let response = request.send().map_err(|e| format!("{url}: {e}"));
         let response = self.require("CallProtectedResource", response)?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = response.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let body = response.text().unwrap_or_default();
         let ok = self.check(
             "EnsureHttpStatusCodeIs200",
             severity,
-            if status == 200 {
-                Ok("200".into())
-            } else {
-                Err(format!("HTTP {status}: {}", snippet(&body)))
-            },
+            if status == 200 { Ok("200".into()) } else { Err(format!("HTTP {status}: {}", snippet(&body))) },
         );
         if !ok {
-            return if severity == F {
-                Err(Abort::Stop)
-            } else {
-                Ok(None)
-            };
+            return if severity == F { Err(Abort::Stop) } else { Ok(None) };
         }
-        self.check(
-            "CheckUserInfoEndpointReturnedJsonContentType",
-            F,
-            checks::is_json(content_type.as_deref()),
-        );
+        self.check("CheckUserInfoEndpointReturnedJsonContentType", F, checks::is_json(content_type.as_deref()));
         let claims: Value = match serde_json::from_str(&body) {
             Ok(v @ Value::Object(_)) => v,
             _ => {
@@ -959,11 +684,7 @@ impl<'a> Test<'a> {
                 )
             }
         };
-        self.check(
-            "ValidateUserInfoStandardClaims",
-            F,
-            checks::validate_standard_claims(&claims),
-        );
+        self.check("ValidateUserInfoStandardClaims", F, checks::validate_standard_claims(&claims));
         self.check(
             "EnsureUserInfoContainsSub",
             F,
@@ -972,22 +693,13 @@ impl<'a> Test<'a> {
                 _ => Err("sub missing".into()),
             },
         );
-        self.check(
-            "EnsureUserInfoUpdatedAtValid",
-            F,
-            checks::updated_at_valid(&claims),
-        );
+        self.check("EnsureUserInfoUpdatedAtValid", F, checks::updated_at_valid(&claims));
         self.check(
             "VerifyUserInfoAndIdTokenInTokenEndpointSameSub",
             F,
-            match (
-                claims.get("sub").and_then(Value::as_str),
-                id_token.str_claim("sub"),
-            ) {
+            match (claims.get("sub").and_then(Value::as_str), id_token.str_claim("sub")) {
                 (Some(a), Some(b)) if a == b => Ok("same sub".into()),
-                (a, b) => Err(format!(
-                    "userinfo sub {a:?} differs from the ID token's {b:?}"
-                )),
+                (a, b) => Err(format!("userinfo sub {a:?} differs from the ID token's {b:?}")),
             },
         );
         Ok(Some(claims))
@@ -1003,12 +715,7 @@ impl<'a> Test<'a> {
         let tokens = self.expect_tokens(http)?;
         let id_token = self.check_id_token(&tokens, req)?;
         let userinfo = self.userinfo(&tokens.access_token, UserinfoCall::Get, &id_token, F)?;
-        Ok(Flow {
-            visit,
-            tokens,
-            id_token,
-            userinfo,
-        })
+        Ok(Flow { visit, tokens, id_token, userinfo })
     }
 
     /// Like [`Test::code_flow`] and also returns the code.
@@ -1018,15 +725,7 @@ impl<'a> Test<'a> {
         let http = self.redeem(req, &code)?;
         let tokens = self.expect_tokens(http)?;
         let id_token = self.check_id_token(&tokens, req)?;
-        Ok((
-            Flow {
-                visit,
-                tokens,
-                id_token,
-                userinfo: None,
-            },
-            code,
-        ))
+        Ok((Flow { visit, tokens, id_token, userinfo: None }, code))
     }
 }
 
@@ -1035,9 +734,7 @@ fn camel(snake: &str) -> String {
         .split('_')
         .map(|w| {
             let mut c = w.chars();
-            c.next()
-                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
-                .unwrap_or_default()
+            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
         })
         .collect()
 }
@@ -1056,16 +753,12 @@ pub fn snippet(body: &str) -> String {
 pub fn page_text(body: &str) -> String {
     let html = scraper::Html::parse_document(body);
     let selector = scraper::Selector::parse("body").expect("static selector");
-    html.select(&selector)
-        .next()
-        .map(|b| b.text().collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| body.to_owned())
+    html.select(&selector).next().map(|b| b.text().collect::<Vec<_>>().join(" ")).unwrap_or_else(|| body.to_owned())
 }
 
 /// Integer claim.
 pub fn int_claim(jwt: &Jwt, name: &str) -> Option<i64> {
-    jwt.claim(name)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
+    jwt.claim(name).and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f as i64)))
 }
 
 /// Claims of a JWT, for checks that compare two tokens.

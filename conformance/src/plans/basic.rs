@@ -13,11 +13,7 @@ use crate::report::Severity::{Failure as F, Warning as W};
 
 macro_rules! module {
     ($name:literal, $f:path) => {
-        Module {
-            name: $name,
-            run: $f,
-            configure: true,
-        }
+        Module { name: $name, run: $f, configure: true }
     };
 }
 
@@ -30,10 +26,7 @@ pub fn modules() -> Vec<Module> {
         module!("oidcc-userinfo-get", userinfo_get),
         module!("oidcc-userinfo-post-header", userinfo_post_header),
         module!("oidcc-userinfo-post-body", userinfo_post_body),
-        module!(
-            "oidcc-ensure-request-without-nonce-succeeds-for-code-flow",
-            without_nonce
-        ),
+        module!("oidcc-ensure-request-without-nonce-succeeds-for-code-flow", without_nonce),
         module!("oidcc-scope-profile", scope_profile),
         module!("oidcc-scope-email", scope_email),
         module!("oidcc-scope-address", scope_address),
@@ -47,10 +40,7 @@ pub fn modules() -> Vec<Module> {
         module!("oidcc-prompt-none-logged-in", prompt_none_logged_in),
         module!("oidcc-max-age-1", max_age_1),
         module!("oidcc-max-age-10000", max_age_10000),
-        module!(
-            "oidcc-ensure-request-with-unknown-parameter-succeeds",
-            unknown_parameter
-        ),
+        module!("oidcc-ensure-request-with-unknown-parameter-succeeds", unknown_parameter),
         module!("oidcc-id-token-hint", id_token_hint),
         module!("oidcc-login-hint", login_hint),
         module!("oidcc-ui-locales", ui_locales),
@@ -58,25 +48,16 @@ pub fn modules() -> Vec<Module> {
         module!("oidcc-ensure-request-with-acr-values-succeeds", acr_values),
         module!("oidcc-codereuse", codereuse),
         module!("oidcc-codereuse-30seconds", codereuse_30seconds),
-        module!(
-            "oidcc-ensure-registered-redirect-uri",
-            registered_redirect_uri
-        ),
+        module!("oidcc-ensure-registered-redirect-uri", registered_redirect_uri),
         module!("oidcc-ensure-post-request-succeeds", post_request),
         module!("oidcc-server-client-secret-post", server_client_secret_post),
-        module!(
-            "oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported",
-            request_uri_unsigned
-        ),
+        module!("oidcc-request-uri-unsigned-supported-correctly-or-rejected-as-unsupported", request_uri_unsigned),
         module!(
             "oidcc-unsigned-request-object-supported-correctly-or-rejected-as-unsupported",
             request_object_unsigned
         ),
         module!("oidcc-claims-essential", claims_essential),
-        module!(
-            "oidcc-ensure-request-object-with-redirect-uri",
-            request_object_with_redirect_uri
-        ),
+        module!("oidcc-ensure-request-object-with-redirect-uri", request_object_with_redirect_uri),
         module!("oidcc-refresh-token", refresh_token),
         module!("oidcc-ensure-request-with-valid-pkce-succeeds", valid_pkce),
     ]
@@ -98,16 +79,8 @@ fn server(t: &mut Test<'_>) -> Step {
     let req = t.basic_request();
     let visit = t.send(&req, true)?;
     let code = t.expect_code(&req, &visit)?;
-    t.check(
-        "EnsureMinimumAuthorizationCodeLength",
-        F,
-        checks::ensure_code_length(&code),
-    );
-    t.check(
-        "EnsureMinimumAuthorizationCodeEntropy",
-        F,
-        checks::ensure_entropy(&code, "authorization code"),
-    );
+    t.check("EnsureMinimumAuthorizationCodeLength", F, checks::ensure_code_length(&code));
+    t.check("EnsureMinimumAuthorizationCodeEntropy", F, checks::ensure_entropy(&code, "authorization code"));
     let http = t.redeem(&req, &code)?;
     let tokens = t.expect_tokens(http)?;
     t.check(
@@ -127,11 +100,7 @@ fn server(t: &mut Test<'_>) -> Step {
             Some(_) => Err("name is in the ID token although only openid was requested".into()),
         },
     );
-    t.check(
-        "EnsureIdTokenDoesNotContainNonRequestedClaims",
-        W,
-        checks::only_protocol_claims(&id_token, &[]),
-    );
+    t.check("EnsureIdTokenDoesNotContainNonRequestedClaims", W, checks::only_protocol_claims(&id_token, &[]));
     t.userinfo(&tokens.access_token, UserinfoCall::Get, &id_token, F)?;
     Ok(())
 }
@@ -146,18 +115,11 @@ fn response_type_missing(t: &mut Test<'_>) -> Step {
             t.check(
                 "CheckErrorFromAuthorizationEndpointErrorInvalidRequestOrUnsupportedResponseType",
                 F,
-                checks::error_is_one_of(
-                    Some(&error),
-                    &["invalid_request", "unsupported_response_type"],
-                ),
+                checks::error_is_one_of(Some(&error), &["invalid_request", "unsupported_response_type"]),
             );
             Ok(())
         }
-        Landing::Page { .. } => t.expect_error_page(
-            "ExpectResponseTypeMissingErrorPage",
-            &visit,
-            req.redirect_uri(),
-        ),
+        Landing::Page { .. } => t.expect_error_page("ExpectResponseTypeMissingErrorPage", &visit, req.redirect_uri()),
     }
 }
 
@@ -179,26 +141,18 @@ fn idtoken_signature(t: &mut Test<'_>) -> Step {
         F,
         match flow.id_token.alg() {
             Some("RS256") => Ok("RS256".into()),
-            other => Err(format!(
-                "alg {other:?}; RS256 is the default when no alg is registered"
-            )),
+            other => Err(format!("alg {other:?}; RS256 is the default when no alg is registered")),
         },
     );
     Ok(())
 }
 
 fn idtoken_unsigned(t: &mut Test<'_>) -> Step {
-    let supported =
-        checks::string_array(&t.disc, "id_token_signing_alg_values_supported").unwrap_or_default();
+    let supported = checks::string_array(&t.disc, "id_token_signing_alg_values_supported").unwrap_or_default();
     if !supported.contains(&"none") {
-        return Err(Abort::Skip(
-            "`none` is not in id_token_signing_alg_values_supported".into(),
-        ));
+        return Err(Abort::Skip("`none` is not in id_token_signing_alg_values_supported".into()));
     }
-    Err(Abort::Skip(
-        "`none` is advertised but needs a client registered with id_token_signed_response_alg=none"
-            .into(),
-    ))
+    Err(Abort::Skip("`none` is advertised but needs a client registered with id_token_signed_response_alg=none".into()))
 }
 
 fn userinfo_with(t: &mut Test<'_>, how: UserinfoCall) -> Step {
@@ -234,9 +188,7 @@ fn scope_test(t: &mut Test<'_>, scopes: &[&str]) -> Step {
     if let Some(supported) = checks::string_array(&t.disc, "scopes_supported") {
         let missing: Vec<&&str> = scopes.iter().filter(|s| !supported.contains(s)).collect();
         if !missing.is_empty() {
-            return Err(Abort::Skip(format!(
-                "scopes_supported does not list {missing:?}"
-            )));
+            return Err(Abort::Skip(format!("scopes_supported does not list {missing:?}")));
         }
     }
     let client = t.target.client.clone();
@@ -245,11 +197,7 @@ fn scope_test(t: &mut Test<'_>, scopes: &[&str]) -> Step {
     req.set("scope", format!("openid {}", scopes.join(" ")));
     let flow = t.code_flow(&req)?;
     let claims = flow.userinfo.unwrap_or(Value::Null);
-    t.check(
-        "VerifyScopesReturnedInUserInfoClaims",
-        W,
-        checks::scopes_returned(&claims, scopes),
-    );
+    t.check("VerifyScopesReturnedInUserInfoClaims", W, checks::scopes_returned(&claims, scopes));
     Ok(())
 }
 
@@ -326,8 +274,7 @@ fn valid_pkce(t: &mut Test<'_>) -> Step {
     let verifier = random(64);
     let challenge = jose::s256(&verifier);
     happy(t, |r| {
-        r.set("code_challenge", challenge)
-            .set("code_challenge_method", "S256");
+        r.set("code_challenge", challenge).set("code_challenge_method", "S256");
         r.code_verifier = Some(verifier);
     })
 }
@@ -346,12 +293,8 @@ fn acr_values(t: &mut Test<'_>) -> Step {
         "ValidateIdTokenACRClaimAgainstAcrValuesRequest",
         W,
         match flow.id_token.str_claim("acr") {
-            Some(acr) if values.split(' ').any(|v| v == acr) => {
-                Ok(format!("acr `{acr}` was requested"))
-            }
-            Some(acr) => Err(format!(
-                "acr `{acr}` is not one of the requested `{values}`"
-            )),
+            Some(acr) if values.split(' ').any(|v| v == acr) => Ok(format!("acr `{acr}` was requested")),
+            Some(acr) => Err(format!("acr `{acr}` is not one of the requested `{values}`")),
             None => Err("no acr in the ID token".into()),
         },
     );
@@ -369,11 +312,7 @@ fn first_login(t: &mut Test<'_>, edit: impl FnOnce(&mut AuthRequest)) -> Step<Jw
 }
 
 /// The second request, made without submitting any form when `silent`.
-fn second_login(
-    t: &mut Test<'_>,
-    silent: bool,
-    edit: impl FnOnce(&mut AuthRequest),
-) -> Step<(Jwt, bool)> {
+fn second_login(t: &mut Test<'_>, silent: bool, edit: impl FnOnce(&mut AuthRequest)) -> Step<(Jwt, bool)> {
     let mut req = t.basic_request();
     edit(&mut req);
     let visit = t.send(&req, !silent)?;
@@ -401,14 +340,9 @@ fn same_auth_time(t: &mut Test<'_>, first: &Jwt, second: &Jwt, required: bool) {
     t.check(
         "CheckIdTokenAuthTimeIsUnchanged",
         F,
-        match (
-            int_claim(first, "auth_time"),
-            int_claim(second, "auth_time"),
-        ) {
+        match (int_claim(first, "auth_time"), int_claim(second, "auth_time")) {
             (Some(a), Some(b)) if a == b => Ok("same auth_time".into()),
-            (Some(a), Some(b)) => Err(format!(
-                "auth_time changed from {a} to {b} without a new login"
-            )),
+            (Some(a), Some(b)) => Err(format!("auth_time changed from {a} to {b} without a new login")),
             (None, None) if !required => Ok("no auth_time".into()),
             (a, b) => Err(format!("auth_time must be in both ID tokens: {a:?}, {b:?}")),
         },
@@ -433,14 +367,9 @@ fn prompt_login(t: &mut Test<'_>) -> Step {
     t.check(
         "CheckSecondIdTokenAuthTimeIsLaterIfPresent",
         F,
-        match (
-            int_claim(&first, "auth_time"),
-            int_claim(&second, "auth_time"),
-        ) {
+        match (int_claim(&first, "auth_time"), int_claim(&second, "auth_time")) {
             (Some(a), Some(b)) if b > a => Ok("auth_time moved forward".into()),
-            (Some(a), Some(b)) => Err(format!(
-                "second auth_time {b} is not later than the first {a}"
-            )),
+            (Some(a), Some(b)) => Err(format!("second auth_time {b} is not later than the first {a}")),
             _ => Ok("auth_time absent".into()),
         },
     );
@@ -461,12 +390,7 @@ fn prompt_none_not_logged_in(t: &mut Test<'_>) -> Step {
             F,
             checks::error_is_one_of(
                 Some(&error),
-                &[
-                    "login_required",
-                    "interaction_required",
-                    "account_selection_required",
-                    "consent_required",
-                ],
+                &["login_required", "interaction_required", "account_selection_required", "consent_required"],
             ),
         );
         Ok(())
@@ -513,9 +437,7 @@ fn max_age_1(t: &mut Test<'_>) -> Step {
             "CheckSecondIdTokenAuthTimeIsLaterIfPresent",
             F,
             match int_claim(&first, "auth_time") {
-                Some(a) if b <= a => Err(format!(
-                    "auth_time {b} is not later than the first login's {a}"
-                )),
+                Some(a) if b <= a => Err(format!("auth_time {b} is not later than the first login's {a}")),
                 _ => Ok("auth_time moved forward".into()),
             },
         );
@@ -551,10 +473,7 @@ fn max_age_10000(t: &mut Test<'_>) -> Step {
         "ExpectNoReauthenticationForMaxAge",
         F,
         if asked {
-            Err(
-                "max_age=10000 right after a login made the provider ask for credentials again"
-                    .into(),
-            )
+            Err("max_age=10000 right after a login made the provider ask for credentials again".into())
         } else {
             Ok("no new login".into())
         },
@@ -567,8 +486,7 @@ fn max_age_10000(t: &mut Test<'_>) -> Step {
 fn id_token_hint(t: &mut Test<'_>) -> Step {
     let first = first_login(t, |_| {})?;
     let (second, _) = second_login(t, true, |r| {
-        r.set("prompt", "none")
-            .set("id_token_hint", first.raw.clone());
+        r.set("prompt", "none").set("id_token_hint", first.raw.clone());
     })?;
     same_auth_time(t, &first, &second, false);
     same_sub(t, &first, &second);
@@ -585,25 +503,14 @@ fn code_reuse(t: &mut Test<'_>, wait: Duration) -> Step {
     t.expect_token_error(&again, "invalid_grant");
     if !wait.is_zero() {
         // RFC 6749 §4.1.2: the provider SHOULD revoke the tokens issued from the reused code.
-        let url = t
-            .endpoint("userinfo_endpoint")
-            .map_err(|_| Abort::Skip("no userinfo endpoint".into()))?;
-        let status = t
-            .http
-            .get(url)
-            .bearer_auth(&flow.tokens.access_token)
-            .send()
-            .map(|r| r.status().as_u16());
+        let url = t.endpoint("userinfo_endpoint").map_err(|_| Abort::Skip("no userinfo endpoint".into()))?;
+        let status = t.http.get(url).bearer_auth(&flow.tokens.access_token).send().map(|r| r.status().as_u16());
         t.check(
             "EnsureHttpStatusCodeIs4xx",
             W,
             match status {
-                Ok(s) if (400..500).contains(&s) => {
-                    Ok(format!("the first access token is refused ({s})"))
-                }
-                Ok(s) => Err(format!(
-                    "the access token from the reused code still works (HTTP {s})"
-                )),
+                Ok(s) if (400..500).contains(&s) => Ok(format!("the first access token is refused ({s})")),
+                Ok(s) => Err(format!("the access token from the reused code still works (HTTP {s})")),
                 Err(e) => Err(e.to_string()),
             },
         );
@@ -621,20 +528,15 @@ fn codereuse_30seconds(t: &mut Test<'_>) -> Step {
 
 fn registered_redirect_uri(t: &mut Test<'_>) -> Step {
     let mut req = t.basic_request();
-    let bad = format!(
-        "{}/{}",
-        t.target.client.redirect_uri.trim_end_matches('/'),
-        random(10)
-    );
+    let bad = format!("{}/{}", t.target.client.redirect_uri.trim_end_matches('/'), random(10));
     req.set("redirect_uri", bad.clone());
     let visit = t.send(&req, true)?;
     t.expect_error_page("ExpectRedirectUriErrorPage", &visit, &bad)
 }
 
 fn server_client_secret_post(t: &mut Test<'_>) -> Step {
-    let client = t.target.client_post.clone().ok_or(Abort::Skip(
-        "no client registered with client_secret_post".into(),
-    ))?;
+    let client =
+        t.target.client_post.clone().ok_or(Abort::Skip("no client registered with client_secret_post".into()))?;
     t.ensure_auth_supported(&client)?;
     let req = t.request(&client);
     t.code_flow(&req)?;
@@ -650,21 +552,12 @@ fn request_object_claims(req: &AuthRequest, issuer: &str) -> Value {
 }
 
 /// Honoured (the flow completes) or refused with the named error at the redirect URI.
-fn honoured_or_refused(
-    t: &mut Test<'_>,
-    req: &AuthRequest,
-    refusal: &str,
-    condition: &str,
-) -> Step {
+fn honoured_or_refused(t: &mut Test<'_>, req: &AuthRequest, refusal: &str, condition: &str) -> Step {
     let visit = t.send(req, true)?;
     let callback = t.callback(req, &visit)?;
     if callback.param("error").is_some() {
         let error = t.expect_error(req, &visit)?;
-        t.check(
-            condition,
-            F,
-            checks::error_is_one_of(Some(&error), &[refusal]),
-        );
+        t.check(condition, F, checks::error_is_one_of(Some(&error), &[refusal]));
         return Ok(());
     }
     let code = t.expect_code(req, &visit)?;
@@ -678,22 +571,10 @@ fn request_uri_unsigned(t: &mut Test<'_>) -> Step {
     let base = t.basic_request();
     let object = jose::unsigned(json!({}), &request_object_claims(&base, t.issuer()));
     let served = crate::backchannel::serve_once(object, "application/oauth-authz-req+jwt");
-    let uri = t.require(
-        "ServeRequestObjectAtRequestUri",
-        served.map_err(|e| e.to_string()),
-    )?;
+    let uri = t.require("ServeRequestObjectAtRequestUri", served.map_err(|e| e.to_string()))?;
     let mut req = base.clone();
     req.params.retain(|(k, _)| {
-        [
-            "client_id",
-            "response_type",
-            "scope",
-            "redirect_uri",
-            "state",
-            "nonce",
-            "response_mode",
-        ]
-        .contains(&k.as_str())
+        ["client_id", "response_type", "scope", "redirect_uri", "state", "nonce", "response_mode"].contains(&k.as_str())
     });
     req.set("request_uri", uri);
     honoured_or_refused(
@@ -705,12 +586,9 @@ fn request_uri_unsigned(t: &mut Test<'_>) -> Step {
 }
 
 fn request_object_support(t: &mut Test<'_>) -> Step {
-    let algs = checks::string_array(&t.disc, "request_object_signing_alg_values_supported")
-        .unwrap_or_default();
+    let algs = checks::string_array(&t.disc, "request_object_signing_alg_values_supported").unwrap_or_default();
     if !algs.contains(&"none") {
-        return Err(Abort::Skip(
-            "`none` is not in request_object_signing_alg_values_supported".into(),
-        ));
+        return Err(Abort::Skip("`none` is not in request_object_signing_alg_values_supported".into()));
     }
     Ok(())
 }
@@ -733,11 +611,7 @@ fn request_object_with_redirect_uri(t: &mut Test<'_>) -> Step {
     let good = t.basic_request();
     let object = jose::unsigned(json!({}), &request_object_claims(&good, t.issuer()));
     let mut req = good.clone();
-    let bad = format!(
-        "{}/{}",
-        good.redirect_uri().trim_end_matches('/'),
-        random(8)
-    );
+    let bad = format!("{}/{}", good.redirect_uri().trim_end_matches('/'), random(8));
     req.set("redirect_uri", bad.clone()).set("request", object);
     let visit = t.send(&req, true)?;
     match &visit.landing {
@@ -753,10 +627,7 @@ fn claims_essential(t: &mut Test<'_>) -> Step {
     let client = t.target.client.clone();
     t.ensure_auth_supported(&client)?;
     let mut req = t.basic_request();
-    req.set(
-        "claims",
-        json!({"userinfo": {"name": {"essential": true}}}).to_string(),
-    );
+    req.set("claims", json!({"userinfo": {"name": {"essential": true}}}).to_string());
     let flow = t.code_flow(&req)?;
     t.check(
         "EnsureUserInfoContainsName",
@@ -780,8 +651,7 @@ fn claims_essential(t: &mut Test<'_>) -> Step {
 fn refresh_token(t: &mut Test<'_>) -> Step {
     let client = t.target.client.clone();
     t.ensure_auth_supported(&client)?;
-    let offline = checks::string_array(&t.disc, "scopes_supported")
-        .is_some_and(|s| s.contains(&"offline_access"));
+    let offline = checks::string_array(&t.disc, "scopes_supported").is_some_and(|s| s.contains(&"offline_access"));
     let mut req = t.basic_request();
     if offline {
         req.set("scope", "openid offline_access");
@@ -796,47 +666,21 @@ fn refresh_token(t: &mut Test<'_>) -> Step {
         W,
         checks::array_contains(&disc, "grant_types_supported", "refresh_token"),
     );
-    t.check(
-        "ValidateRefreshTokenNotRotated",
-        F,
-        checks::token_characters(&refresh, "refresh token"),
-    );
-    let form = vec![
-        ("grant_type".to_owned(), "refresh_token".to_owned()),
-        ("refresh_token".to_owned(), refresh.clone()),
-    ];
+    t.check("ValidateRefreshTokenNotRotated", F, checks::token_characters(&refresh, "refresh token"));
+    let form =
+        vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".to_owned(), refresh.clone())];
     let http = t.token_call(&client, form)?;
     let tokens = t.expect_tokens(http)?;
-    t.check(
-        "EnsureMinimumAccessTokenEntropy",
-        F,
-        checks::ensure_entropy(&tokens.access_token, "access token"),
-    );
-    t.check(
-        "ValidateAccessTokenCharacters",
-        F,
-        checks::token_characters(&tokens.access_token, "access token"),
-    );
+    t.check("EnsureMinimumAccessTokenEntropy", F, checks::ensure_entropy(&tokens.access_token, "access token"));
+    t.check("ValidateAccessTokenCharacters", F, checks::token_characters(&tokens.access_token, "access token"));
     if let Some(raw) = &tokens.id_token {
         let second = t.require("ExtractIdTokenFromTokenResponse", Jwt::parse(raw))?;
         let jwks = t.jwks.clone();
-        t.check(
-            "ValidateIdTokenSignature",
-            F,
-            checks::validate_signature(&second, &jwks),
-        );
-        t.check(
-            "CompareIdTokenClaims",
-            F,
-            compare_refreshed(&flow.id_token, &second),
-        );
+        t.check("ValidateIdTokenSignature", F, checks::validate_signature(&second, &jwks));
+        t.check("CompareIdTokenClaims", F, compare_refreshed(&flow.id_token, &second));
     }
     if let Some(new_refresh) = &tokens.refresh_token {
-        t.check(
-            "ValidateRefreshTokenCharacters",
-            F,
-            checks::token_characters(new_refresh, "new refresh token"),
-        );
+        t.check("ValidateRefreshTokenCharacters", F, checks::token_characters(new_refresh, "new refresh token"));
     }
     let id_token = flow.id_token.clone();
     t.userinfo(&tokens.access_token, UserinfoCall::Get, &id_token, F)?;
@@ -846,17 +690,12 @@ fn refresh_token(t: &mut Test<'_>) -> Step {
         req2.set("scope", req.get("scope").unwrap_or("openid"));
         let (flow2, _) = t.code_flow_keep_code(&req2)?;
         if let Some(refresh2) = flow2.tokens.refresh_token {
-            let form = vec![
-                ("grant_type".to_owned(), "refresh_token".to_owned()),
-                ("refresh_token".to_owned(), refresh2),
-            ];
+            let form =
+                vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".to_owned(), refresh2)];
             let http = t.token_call(&client, form)?;
             t.expect_token_error(&http, "invalid_grant");
         } else {
-            t.info(
-                "CheckForRefreshTokenValue",
-                "the second client got no refresh token",
-            );
+            t.info("CheckForRefreshTokenValue", "the second client got no refresh token");
         }
     }
     Ok(())
@@ -870,18 +709,12 @@ fn compare_refreshed(first: &Jwt, second: &Jwt) -> checks::Check {
                 continue;
             }
             if first.claim(claim) != second.claim(claim) {
-                return Err(format!(
-                    "{claim} changed: {:?} → {:?}",
-                    first.claim(claim),
-                    second.claim(claim)
-                ));
+                return Err(format!("{claim} changed: {:?} → {:?}", first.claim(claim), second.claim(claim)));
             }
         }
     }
     match (int_claim(first, "iat"), int_claim(second, "iat")) {
-        (Some(a), Some(b)) if b < a => Err(format!(
-            "the refreshed ID token's iat {b} is older than {a}"
-        )),
+        (Some(a), Some(b)) if b < a => Err(format!("the refreshed ID token's iat {b} is older than {a}")),
         _ => Ok("iss, sub, aud, auth_time kept".into()),
     }
 }

@@ -29,6 +29,8 @@ enum Misbehaviour {
     RedirectToUnregisteredUri,
     AcceptCodeTwice,
     CodeInQueryForFormPost,
+    /// `aud` names the client, `azp` another party (OIDC Core §3.1.3.7 item 5).
+    WrongAzp,
 }
 
 const CLIENT_ID: &str = "fake-client";
@@ -193,6 +195,9 @@ impl Op {
         }
         if self.misbehaviour == Misbehaviour::WrongAud {
             claims["aud"] = json!("someone-else");
+        }
+        if self.misbehaviour == Misbehaviour::WrongAzp {
+            claims["azp"] = json!("someone-else");
         }
         let id_token = match self.misbehaviour {
             Misbehaviour::BadSignature => self.other.sign(json!({}), &claims),
@@ -444,6 +449,14 @@ fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
 #[test]
 fn wrong_aud_fails_validate_id_token() {
     assert_fails_on(&run(Misbehaviour::WrongAud, BASIC, "oidcc-server"), "ValidateIdToken");
+}
+
+#[test]
+fn an_azp_other_than_the_client_fails_validate_id_token() {
+    let result = run(Misbehaviour::WrongAzp, BASIC, "oidcc-server");
+    assert_fails_on(&result, "ValidateIdToken");
+    let condition = result.conditions.iter().find(|c| c.name == "ValidateIdToken").unwrap();
+    assert!(condition.message.contains("azp"), "{}", condition.message);
 }
 
 #[test]

@@ -20,15 +20,21 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
         Some(iss) if iss != want.issuer => return Err(format!("iss `{iss}` is not the issuer `{}`", want.issuer)),
         _ => {}
     }
-    match jwt.claim("aud") {
-        Some(Value::String(a)) if a == want.client_id => {}
-        Some(Value::Array(list)) if list.iter().any(|a| a.as_str() == Some(want.client_id)) => {
-            if list.len() > 1 && jwt.str_claim("azp").is_none_or(|azp| azp != want.client_id) {
-                // OIDC Core §2: azp SHOULD be present with several audiences.
-            }
-        }
+    let audiences = match jwt.claim("aud") {
+        Some(Value::String(a)) if a == want.client_id => 1,
+        Some(Value::Array(list)) if list.iter().any(|a| a.as_str() == Some(want.client_id)) => list.len(),
         Some(a) => return Err(format!("aud {a} does not contain the client_id `{}`", want.client_id)),
         None => return Err("aud missing".into()),
+    };
+    // OIDC Core §3.1.3.7 items 4 and 5 (azp defined in §2): with several audiences the token
+    // names the party it was issued to, and whenever it names one, that party is this client.
+    match jwt.claim("azp") {
+        None if audiences > 1 => {
+            return Err(format!("aud has {audiences} audiences and no azp names the client `{}`", want.client_id))
+        }
+        None => {}
+        Some(Value::String(azp)) if azp == want.client_id => {}
+        Some(azp) => return Err(format!("azp {azp} is not the client_id `{}`", want.client_id)),
     }
     let number = |name: &str| -> Result<Option<i64>, String> {
         match jwt.claim(name) {
@@ -64,7 +70,7 @@ pub fn validate_id_token(jwt: &Jwt, want: &IdTokenExpectations<'_>) -> Check {
             return Err("acr is present but not a non-empty string".into());
         }
     }
-    ok("iss, aud, exp, iat, auth_time and acr are valid")
+    ok("iss, aud, azp, exp, iat, auth_time and acr are valid")
 }
 
 /// `ValidateIdTokenNonce`: the nonce sent, or none when none was sent.
@@ -176,5 +182,38 @@ pub fn only_protocol_claims(jwt: &Jwt, extra_allowed: &[&str]) -> Check {
         ok("no claims beyond those of the protocol")
     } else {
         Err(format!("claims not requested: {}", extra.join(", ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn token(claims: Value) -> Jwt {
+        Jwt::parse(&jose::unsigned(json!({"alg": "none"}), &claims)).unwrap()
+    }
+
+    fn claims(aud: Value, azp: Option<&str>) -> Value {
+        let now = now();
+        let mut c = json!({"iss": "https://op.example", "sub": "u", "aud": aud, "exp": now + 60, "iat": now});
+        if let Some(azp) = azp {
+            c["azp"] = json!(azp);
+        }
+        c
+    }
+
+    const WANT: IdTokenExpectations<'static> =
+        IdTokenExpectations { issuer: "https://op.example", client_id: "client", nonce: None };
+
+    #[test]
+    fn azp_names_the_client_whenever_present_and_with_several_audiences() {
+        assert!(validate_id_token(&token(claims(json!("client"), None)), &WANT).is_ok());
+        assert!(validate_id_token(&token(claims(json!(["client"]), None)), &WANT).is_ok());
+        assert!(validate_id_token(&token(claims(json!(["client", "api"]), Some("client"))), &WANT).is_ok());
+        assert!(validate_id_token(&token(claims(json!(["client", "api"]), None)), &WANT).is_err());
+        assert!(validate_id_token(&token(claims(json!(["client", "api"]), Some("api"))), &WANT).is_err());
+        assert!(validate_id_token(&token(claims(json!("client"), Some("other"))), &WANT).is_err());
     }
 }

@@ -29,7 +29,8 @@ pub fn check_cache_headers(cache_control: Option<&str>) -> Check {
     }
 }
 
-/// `ValidateRefreshToken` characters (RFC 6749 Appendix A.17: VSCHAR).
+/// `EnsureRefreshTokenContainsAllowedCharactersOnly` / `EnsureAccessTokenContainsAllowedCharactersOnly`:
+/// RFC 6749 Appendix A.17 and A.12, VSCHAR only.
 pub fn token_characters(token: &str, what: &str) -> Check {
     if !token.is_empty() && all_chars(token, is_vschar) {
         ok(format!("{what} uses the allowed characters"))

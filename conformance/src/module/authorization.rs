@@ -86,7 +86,7 @@ impl Test<'_> {
     pub fn send(&mut self, req: &AuthRequest, submit_forms: bool) -> Step<Visit> {
         let start = if req.post {
             let endpoint = self.endpoint("authorization_endpoint");
-            Start::Post(self.require("BuildRequestObjectPostToAuthorizationEndpoint", endpoint)?, req.params.clone())
+            Start::Post(self.require("BuildPlainRedirectToAuthorizationEndpoint", endpoint)?, req.params.clone())
         } else {
             Start::Get(self.authorization_url(req)?)
         };

@@ -53,7 +53,7 @@ pub fn backchannel_modules() -> Vec<Module> {
 
 fn rp_discovery(t: &mut Test<'_>) -> Step {
     t.fetch_discovery()?;
-    endpoint_check(t, "CheckDiscEndpointEndSessionEndpoint", "end_session_endpoint", F);
+    endpoint_check(t, "CheckDiscEndSessionEndpoint", "end_session_endpoint", F);
     all_endpoints_https(t);
     Ok(())
 }
@@ -62,8 +62,8 @@ fn backchannel_discovery(t: &mut Test<'_>) -> Step {
     rp_discovery(t)?;
     let disc = t.disc.clone();
     for (name, member) in [
-        ("CheckDiscBackchannelLogoutSupported", "backchannel_logout_supported"),
-        ("CheckDiscBackchannelLogoutSessionSupported", "backchannel_logout_session_supported"),
+        ("CheckDiscEndpointBackchannelLogoutSupported", "backchannel_logout_supported"),
+        ("CheckDiscEndpointBackchannelLogoutSessionSupported", "backchannel_logout_session_supported"),
     ] {
         t.check(
             name,
@@ -91,7 +91,7 @@ fn login(t: &mut Test<'_>, client: &ClientConfig) -> Step<Jwt> {
 /// Sends the browser to end_session_endpoint with these parameters.
 fn end_session(t: &mut Test<'_>, params: &[(&str, String)], submit: bool) -> Step<Visit> {
     let endpoint = t.endpoint("end_session_endpoint");
-    let mut url: Url = t.require("CheckDiscEndpointEndSessionEndpoint", endpoint)?;
+    let mut url: Url = t.require("CheckDiscEndSessionEndpoint", endpoint)?;
     if !params.is_empty() {
         url.query_pairs_mut().extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
     }

@@ -54,17 +54,21 @@ pub(super) fn refresh_token(t: &mut Test<'_>) -> Step {
     };
     let disc = t.disc.clone();
     t.check(
-        "CheckDiscEndpointGrantTypesSupportedContainsRefreshToken",
+        "EnsureServerConfigurationSupportsRefreshToken",
         W,
         checks::array_contains(&disc, "grant_types_supported", "refresh_token"),
     );
-    t.check("ValidateRefreshTokenNotRotated", F, checks::token_characters(&refresh, "refresh token"));
+    t.check("EnsureRefreshTokenContainsAllowedCharactersOnly", F, checks::token_characters(&refresh, "refresh token"));
     let form =
         vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".to_owned(), refresh.clone())];
     let http = t.token_call(&client, form)?;
     let tokens = t.expect_tokens(http)?;
     t.check("EnsureMinimumAccessTokenEntropy", F, checks::ensure_entropy(&tokens.access_token, "access token"));
-    t.check("ValidateAccessTokenCharacters", F, checks::token_characters(&tokens.access_token, "access token"));
+    t.check(
+        "EnsureAccessTokenContainsAllowedCharactersOnly",
+        F,
+        checks::token_characters(&tokens.access_token, "access token"),
+    );
     if let Some(raw) = &tokens.id_token {
         let second = t.require("ExtractIdTokenFromTokenResponse", Jwt::parse(raw))?;
         let jwks = t.jwks.clone();
@@ -72,7 +76,11 @@ pub(super) fn refresh_token(t: &mut Test<'_>) -> Step {
         t.check("CompareIdTokenClaims", F, compare_refreshed(&flow.id_token, &second));
     }
     if let Some(new_refresh) = &tokens.refresh_token {
-        t.check("ValidateRefreshTokenCharacters", F, checks::token_characters(new_refresh, "new refresh token"));
+        t.check(
+            "EnsureRefreshTokenContainsAllowedCharactersOnly",
+            F,
+            checks::token_characters(new_refresh, "new refresh token"),
+        );
     }
     let id_token = flow.id_token.clone();
     t.userinfo(&tokens.access_token, UserinfoCall::Get, &id_token, F)?;

@@ -31,6 +31,10 @@ enum Misbehaviour {
     CodeInQueryForFormPost,
     /// `aud` names the client, `azp` another party (OIDC Core §3.1.3.7 item 5).
     WrongAzp,
+    /// Discovery leaves out `subject_types_supported`, which OIDC Discovery §3 requires.
+    DiscoveryWithoutSubjectTypes,
+    /// Discovery gives `claims_parameter_supported` as a string instead of a boolean.
+    DiscoveryWithStringForBoolean,
 }
 
 const CLIENT_ID: &str = "fake-client";
@@ -94,7 +98,7 @@ fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
 impl Op {
     fn discovery(&self) -> Value {
         let i = &self.issuer;
-        json!({
+        let mut disc = json!({
             "issuer": i, "authorization_endpoint": format!("{i}/authorize"), "token_endpoint": format!("{i}/token"),
             "userinfo_endpoint": format!("{i}/userinfo"), "jwks_uri": format!("{i}/jwks"),
             "response_types_supported": ["code"], "subject_types_supported": ["public"],
@@ -102,7 +106,15 @@ impl Op {
             "token_endpoint_auth_methods_supported": ["client_secret_basic"], "claims_supported": ["sub", "name", "email"],
             "response_modes_supported": ["query", "form_post"], "grant_types_supported": ["authorization_code"],
             "request_parameter_supported": false, "request_uri_parameter_supported": false,
-        })
+        });
+        match self.misbehaviour {
+            Misbehaviour::DiscoveryWithoutSubjectTypes => {
+                disc.as_object_mut().unwrap().remove("subject_types_supported");
+            }
+            Misbehaviour::DiscoveryWithStringForBoolean => disc["claims_parameter_supported"] = json!("true"),
+            _ => {}
+        }
+        disc
     }
 
     fn respond_to_client(&self, params: &[(String, String)], mut response: Vec<(String, String)>) -> Reply {
@@ -437,6 +449,11 @@ fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
             "CheckDiscEndpointTokenEndpoint",
             "CheckDiscEndpointUserinfoEndpoint",
             "CheckJwksUri",
+            "EnsureServerConfigurationAuthorizationEndpointIsAnHttpsUrl",
+            "EnsureServerConfigurationIssuerIsAnHttpsUrl",
+            "EnsureServerConfigurationJwksUriIsAnHttpsUrl",
+            "EnsureServerConfigurationTokenEndpointIsAnHttpsUrl",
+            "EnsureServerConfigurationUserinfoEndpointIsAnHttpsUrl",
         ]
     );
     assert!(
@@ -457,6 +474,20 @@ fn an_azp_other_than_the_client_fails_validate_id_token() {
     assert_fails_on(&result, "ValidateIdToken");
     let condition = result.conditions.iter().find(|c| c.name == "ValidateIdToken").unwrap();
     assert!(condition.message.contains("azp"), "{}", condition.message);
+}
+
+#[test]
+fn discovery_without_a_required_member_fails_its_metadata_condition() {
+    let result = run(Misbehaviour::DiscoveryWithoutSubjectTypes, CONFIG, DISCOVERY);
+    assert_fails_on(&result, "EnsureServerConfigurationSubjectTypesSupportedIsAnArrayOfStrings");
+}
+
+#[test]
+fn discovery_with_a_member_of_the_wrong_type_fails_its_metadata_condition() {
+    let result = run(Misbehaviour::DiscoveryWithStringForBoolean, CONFIG, DISCOVERY);
+    assert_fails_on(&result, "EnsureServerConfigurationClaimsParameterSupportedIsABoolean");
+    let failed: Vec<&str> = result.unmet(Severity::Failure).map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, ["EnsureServerConfigurationClaimsParameterSupportedIsABoolean"], "only that member is wrong");
 }
 
 #[test]

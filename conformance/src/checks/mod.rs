@@ -4,8 +4,8 @@
 //!
 //! One file per thing checked: the provider's configuration (`discovery`), its keys (`jwks`),
 //! authorization responses and error responses (`authorization`), token responses (`token`),
-//! ID tokens (`id_token`), claims shared by ID tokens and userinfo (`claims`), and logout tokens
-//! (`logout`).
+//! ID tokens (`id_token`), claims shared by ID tokens and userinfo (`claims`), logout tokens
+//! (`logout`), and the type of each member of the provider's metadata (`metadata`).
 
 mod authorization;
 mod claims;
@@ -13,6 +13,7 @@ mod discovery;
 mod id_token;
 mod jwks;
 mod logout;
+mod metadata;
 mod token;
 
 pub use authorization::*;
@@ -21,6 +22,7 @@ pub use discovery::*;
 pub use id_token::*;
 pub use jwks::*;
 pub use logout::*;
+pub use metadata::*;
 pub use token::*;
 
 pub type Check = Result<String, String>;

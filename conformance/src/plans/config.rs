@@ -120,7 +120,18 @@ pub fn discovery_endpoint_verification(t: &mut Test<'_>) -> Step {
             Some(v) => Err(format!("{v} is not an array")),
         },
     );
+    check_metadata_types(t);
     Ok(())
+}
+
+/// Each member of the metadata has its type, and the required and recommended ones are there
+/// (OpenID Connect Discovery 1.0 §3): one condition per member, see `checks::DISCOVERY_METADATA`.
+pub fn check_metadata_types(t: &mut Test<'_>) {
+    for member in checks::DISCOVERY_METADATA {
+        if let Some((severity, result)) = checks::metadata_member(&t.disc, member) {
+            t.check(member.condition, severity, result);
+        }
+    }
 }
 
 /// An endpoint present, a URL and https, at `severity` (as the suite's condition).

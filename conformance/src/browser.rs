@@ -28,9 +28,7 @@ pub struct Aidants {
 
 impl Aidants {
     fn pick(&self) -> usize {
-        (0..self.list.len())
-            .min_by_key(|i| self.list[*i].authenticator.wait_needed())
-            .unwrap_or(0)
+        (0..self.list.len()).min_by_key(|i| self.list[*i].authenticator.wait_needed()).unwrap_or(0)
     }
 }
 
@@ -80,10 +78,7 @@ impl Callback {
     }
 
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.params()
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.params().iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     /// The callback URL without query and fragment.
@@ -102,12 +97,7 @@ pub enum Landing {
     Callback(Callback),
     /// The provider answered with a page the robot does not submit (an error page, a
     /// "logged out" page, or any page when forms are not to be submitted).
-    Page {
-        status: u16,
-        url: Url,
-        content_type: Option<String>,
-        body: String,
-    },
+    Page { status: u16, url: Url, content_type: Option<String>, body: String },
 }
 
 impl Landing {
@@ -186,12 +176,7 @@ impl Browser {
     /// The same helpers and choices, with an empty cookie jar.
     pub fn fresh(&self) -> Browser {
         let issuer = Url::parse(&self.origin).expect("origin is a URL");
-        Browser::new(
-            &issuer,
-            self.tls_root.clone(),
-            self.aidants.clone(),
-            self.choices.clone(),
-        )
+        Browser::new(&issuer, self.tls_root.clone(), self.aidants.clone(), self.choices.clone())
     }
 
     /// The helper this browser logged in as, if it did.
@@ -210,20 +195,11 @@ impl Browser {
         self.offered.clear();
         let (mut url, mut response) = match start {
             Start::Get(url) => {
-                let r = self
-                    .http
-                    .get(url.clone())
-                    .send()
-                    .map_err(|e| format!("GET {url}: {e}"))?;
+                let r = self.http.get(url.clone()).send().map_err(|e| format!("GET {url}: {e}"))?;
                 (url, r)
             }
             Start::Post(url, form) => {
-                let r = self
-                    .http
-                    .post(url.clone())
-                    .form(&form)
-                    .send()
-                    .map_err(|e| format!("POST {url}: {e}"))?;
+                let r = self.http.post(url.clone()).form(&form).send().map_err(|e| format!("POST {url}: {e}"))?;
                 (url, r)
             }
         };
@@ -235,44 +211,23 @@ impl Browser {
                     .get(LOCATION)
                     .and_then(|v| v.to_str().ok())
                     .ok_or_else(|| format!("{status} from {url} without a Location"))?;
-                let next = url
-                    .join(location)
-                    .map_err(|e| format!("bad Location `{location}`: {e}"))?;
+                let next = url.join(location).map_err(|e| format!("bad Location `{location}`: {e}"))?;
                 if !self.on_provider(&next) {
-                    return Ok(Visit {
-                        landing: Landing::Callback(redirect_callback(status, next)),
-                        pages,
-                    });
+                    return Ok(Visit { landing: Landing::Callback(redirect_callback(status, next)), pages });
                 }
-                response = self
-                    .http
-                    .get(next.clone())
-                    .send()
-                    .map_err(|e| format!("GET {next}: {e}"))?;
+                response = self.http.get(next.clone()).send().map_err(|e| format!("GET {next}: {e}"))?;
                 url = next;
                 continue;
             }
             let content_type = header(&response, CONTENT_TYPE);
             let body = response.text().map_err(|e| format!("reading {url}: {e}"))?;
-            let page = || Landing::Page {
-                status,
-                url: url.clone(),
-                content_type: content_type.clone(),
-                body: body.clone(),
-            };
-            if !(200..300).contains(&status)
-                || !content_type.as_deref().unwrap_or("").contains("html")
-            {
-                return Ok(Visit {
-                    landing: page(),
-                    pages,
-                });
+            let page =
+                || Landing::Page { status, url: url.clone(), content_type: content_type.clone(), body: body.clone() };
+            if !(200..300).contains(&status) || !content_type.as_deref().unwrap_or("").contains("html") {
+                return Ok(Visit { landing: page(), pages });
             }
             let Some(form) = find_post_form(&body, &url) else {
-                return Ok(Visit {
-                    landing: page(),
-                    pages,
-                });
+                return Ok(Visit { landing: page(), pages });
             };
             if !self.on_provider(&form.action) {
                 // OAuth 2.0 Form Post Response Mode: the page posts the response to the client.
@@ -285,31 +240,19 @@ impl Browser {
                     form: form.hidden_and_values(),
                     status,
                 };
-                return Ok(Visit {
-                    landing: Landing::Callback(callback),
-                    pages,
-                });
+                return Ok(Visit { landing: Landing::Callback(callback), pages });
             }
             if !submit_forms {
-                return Ok(Visit {
-                    landing: page(),
-                    pages,
-                });
+                return Ok(Visit { landing: page(), pages });
             }
             let (fields, kind) = self.fill(&form)?;
             pages.push(kind);
             let target = form.action.clone();
-            response = self
-                .http
-                .post(target.clone())
-                .form(&fields)
-                .send()
-                .map_err(|e| format!("POST {target}: {e}"))?;
+            response =
+                self.http.post(target.clone()).form(&fields).send().map_err(|e| format!("POST {target}: {e}"))?;
             url = target;
         }
-        Err(format!(
-            "more than {MAX_HOPS} hops without reaching the relying party"
-        ))
+        Err(format!("more than {MAX_HOPS} hops without reaching the relying party"))
     }
 
     fn fill(&mut self, form: &Form) -> Result<(Vec<(String, String)>, PageKind), String> {
@@ -329,13 +272,8 @@ impl Browser {
             // Each login takes the helper whose next one-time code is available soonest.
             self.aidant = Some(self.aidants.pick());
         }
-        for field in form
-            .fields
-            .iter()
-            .filter(|f| f.name == "usager" || f.name == "demarche")
-        {
-            self.offered
-                .push((field.name.clone(), field.options.clone()));
+        for field in form.fields.iter().filter(|f| f.name == "usager" || f.name == "demarche") {
+            self.offered.push((field.name.clone(), field.options.clone()));
         }
         let mut out = Vec::new();
         let mut radios_done: Vec<String> = Vec::new();
@@ -380,35 +318,21 @@ impl Browser {
         if self.aidant.is_none() {
             self.aidant = Some(self.aidants.pick());
         }
-        self.aidant
-            .map(|i| &self.aidants.list[i])
-            .ok_or_else(|| "no helper account to log in with".to_owned())
+        self.aidant.map(|i| &self.aidants.list[i]).ok_or_else(|| "no helper account to log in with".to_owned())
     }
 
     /// A plain GET in this browser (cookies sent), not following redirects.
     pub fn get(&self, url: &Url) -> Result<Response, String> {
-        self.http
-            .get(url.clone())
-            .send()
-            .map_err(|e| format!("GET {url}: {e}"))
+        self.http.get(url.clone()).send().map_err(|e| format!("GET {url}: {e}"))
     }
 }
 
 fn header(response: &Response, name: reqwest::header::HeaderName) -> Option<String> {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
 fn pairs(text: Option<&str>) -> Vec<(String, String)> {
-    text.map(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect()
-    })
-    .unwrap_or_default()
+    text.map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 fn redirect_callback(status: u16, url: Url) -> Callback {
@@ -445,11 +369,7 @@ struct Form {
 
 impl Form {
     fn hidden_and_values(&self) -> Vec<(String, String)> {
-        self.fields
-            .iter()
-            .filter(|f| f.kind != "submit")
-            .map(|f| (f.name.clone(), f.value.clone()))
-            .collect()
+        self.fields.iter().filter(|f| f.kind != "submit").map(|f| (f.name.clone(), f.value.clone())).collect()
     }
 }
 
@@ -461,11 +381,9 @@ fn selector(text: &str) -> Selector {
 /// (OAuth 2.0 Form Post §2) are recognised the same way.
 fn find_post_form(body: &str, page: &Url) -> Option<Form> {
     let html = Html::parse_document(body);
-    let form = html.select(&selector("form")).find(|f| {
-        f.value()
-            .attr("method")
-            .is_some_and(|m| m.eq_ignore_ascii_case("post"))
-    })?;
+    let form = html
+        .select(&selector("form"))
+        .find(|f| f.value().attr("method").is_some_and(|m| m.eq_ignore_ascii_case("post")))?;
     let action = match form.value().attr("action") {
         Some(a) if !a.is_empty() => page.join(a).ok()?,
         _ => page.clone(),
@@ -489,57 +407,29 @@ fn find_post_form(body: &str, page: &Url) -> Option<Form> {
         if kind == "button" || kind == "reset" {
             continue;
         }
-        let value = if tag == "textarea" {
-            text_of(control)
-        } else {
-            el.attr("value").unwrap_or_default().to_owned()
-        };
+        let value = if tag == "textarea" { text_of(control) } else { el.attr("value").unwrap_or_default().to_owned() };
         match kind.as_str() {
             "radio" => {
                 let checked = el.attr("checked").map(|_| value.clone());
-                if let Some(group) = fields
-                    .iter_mut()
-                    .find(|f| f.kind == "radio" && f.name == name)
-                {
+                if let Some(group) = fields.iter_mut().find(|f| f.kind == "radio" && f.name == name) {
                     group.options.push(value);
                     if checked.is_some() {
                         group.checked = checked;
                     }
                 } else {
-                    fields.push(Field {
-                        kind,
-                        name: name.into(),
-                        value: String::new(),
-                        options: vec![value],
-                        checked,
-                    });
+                    fields.push(Field { kind, name: name.into(), value: String::new(), options: vec![value], checked });
                 }
             }
             "checkbox" => {
-                let checked = el.attr("checked").map(|_| {
-                    if value.is_empty() {
-                        "on".to_owned()
-                    } else {
-                        value.clone()
-                    }
-                });
-                fields.push(Field {
-                    kind,
-                    name: name.into(),
-                    value,
-                    options: vec![],
-                    checked,
-                });
+                let checked =
+                    el.attr("checked").map(|_| if value.is_empty() { "on".to_owned() } else { value.clone() });
+                fields.push(Field { kind, name: name.into(), value, options: vec![], checked });
             }
             "select" => {
                 let mut options = Vec::new();
                 let mut checked = None;
                 for option in control.select(&selector("option")) {
-                    let v = option
-                        .value()
-                        .attr("value")
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| text_of(option));
+                    let v = option.value().attr("value").map(str::to_owned).unwrap_or_else(|| text_of(option));
                     if option.value().attr("disabled").is_some() || v.is_empty() {
                         continue;
                     }
@@ -548,13 +438,7 @@ fn find_post_form(body: &str, page: &Url) -> Option<Form> {
                     }
                     options.push(v);
                 }
-                fields.push(Field {
-                    kind,
-                    name: name.into(),
-                    value: String::new(),
-                    options,
-                    checked,
-                });
+                fields.push(Field { kind, name: name.into(), value: String::new(), options, checked });
             }
             "submit" | "image" => {
                 // Only the first submit button is "clicked".
@@ -568,13 +452,7 @@ fn find_post_form(body: &str, page: &Url) -> Option<Form> {
                     });
                 }
             }
-            _ => fields.push(Field {
-                kind,
-                name: name.into(),
-                value,
-                options: vec![],
-                checked: None,
-            }),
+            _ => fields.push(Field { kind, name: name.into(), value, options: vec![], checked: None }),
         }
     }
     Some(Form {

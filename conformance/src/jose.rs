@@ -13,9 +13,7 @@ pub fn b64u(bytes: &[u8]) -> String {
 }
 
 pub fn b64u_decode(text: &str) -> Result<Vec<u8>, String> {
-    URL_SAFE_NO_PAD
-        .decode(text.trim_end_matches('='))
-        .map_err(|e| format!("not base64url: {e}"))
+    URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|e| format!("not base64url: {e}"))
 }
 
 /// A compact JWS split into its parts (the signature is not checked here).
@@ -32,20 +30,14 @@ impl Jwt {
     pub fn parse(compact: &str) -> Result<Jwt, String> {
         let parts: Vec<&str> = compact.split('.').collect();
         if parts.len() == 5 {
-            return Err(
-                "the token is a JWE (5 parts); an encrypted ID token was not requested".into(),
-            );
+            return Err("the token is a JWE (5 parts); an encrypted ID token was not requested".into());
         }
         if parts.len() != 3 {
-            return Err(format!(
-                "a compact JWS has 3 parts, this one has {}",
-                parts.len()
-            ));
+            return Err(format!("a compact JWS has 3 parts, this one has {}", parts.len()));
         }
         let json_part = |i: usize, what: &str| -> Result<Value, String> {
             let bytes = b64u_decode(parts[i]).map_err(|e| format!("{what}: {e}"))?;
-            let value: Value =
-                serde_json::from_slice(&bytes).map_err(|e| format!("{what} is not JSON: {e}"))?;
+            let value: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{what} is not JSON: {e}"))?;
             if !value.is_object() {
                 return Err(format!("{what} is not a JSON object"));
             }
@@ -91,35 +83,17 @@ fn kty_for_alg(alg: &str) -> Option<&'static str> {
 pub fn candidate_keys<'a>(jwt: &Jwt, jwks: &'a Value) -> Vec<&'a Value> {
     let alg = jwt.alg().unwrap_or_default();
     let kty = kty_for_alg(alg);
-    let keys = jwks
-        .get("keys")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
+    let keys = jwks.get("keys").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
     keys.iter()
-        .filter(|k| {
-            jwt.kid()
-                .is_none_or(|kid| k.get("kid").and_then(Value::as_str) == Some(kid))
-        })
+        .filter(|k| jwt.kid().is_none_or(|kid| k.get("kid").and_then(Value::as_str) == Some(kid)))
         .filter(|k| kty.is_some() && k.get("kty").and_then(Value::as_str) == kty)
-        .filter(|k| {
-            k.get("use")
-                .and_then(Value::as_str)
-                .is_none_or(|u| u == "sig")
-        })
-        .filter(|k| {
-            k.get("alg")
-                .and_then(Value::as_str)
-                .is_none_or(|a| a == alg)
-        })
+        .filter(|k| k.get("use").and_then(Value::as_str).is_none_or(|u| u == "sig"))
+        .filter(|k| k.get("alg").and_then(Value::as_str).is_none_or(|a| a == alg))
         .collect()
 }
 
 fn key_bytes(key: &Value, member: &str) -> Result<Vec<u8>, String> {
-    let text = key
-        .get(member)
-        .and_then(Value::as_str)
-        .ok_or_else(|| format!("key has no `{member}`"))?;
+    let text = key.get(member).and_then(Value::as_str).ok_or_else(|| format!("key has no `{member}`"))?;
     b64u_decode(text).map_err(|e| format!("key member `{member}`: {e}"))
 }
 
@@ -137,10 +111,7 @@ pub fn verify_with_key(jwt: &Jwt, key: &Value) -> Result<(), String> {
                 "PS384" => &signature::RSA_PSS_2048_8192_SHA384,
                 _ => &signature::RSA_PSS_2048_8192_SHA512,
             };
-            let components = signature::RsaPublicKeyComponents {
-                n: key_bytes(key, "n")?,
-                e: key_bytes(key, "e")?,
-            };
+            let components = signature::RsaPublicKeyComponents { n: key_bytes(key, "n")?, e: key_bytes(key, "e")? };
             components.verify(params, message, &jwt.signature)
         }
         "ES256" | "ES384" => {
@@ -157,8 +128,9 @@ pub fn verify_with_key(jwt: &Jwt, key: &Value) -> Result<(), String> {
             point.extend(key_bytes(key, "y")?);
             signature::UnparsedPublicKey::new(params, point).verify(message, &jwt.signature)
         }
-        "EdDSA" => signature::UnparsedPublicKey::new(&signature::ED25519, key_bytes(key, "x")?)
-            .verify(message, &jwt.signature),
+        "EdDSA" => {
+            signature::UnparsedPublicKey::new(&signature::ED25519, key_bytes(key, "x")?).verify(message, &jwt.signature)
+        }
         "none" => return Err("alg `none`: the token is not signed".into()),
         other => return Err(format!("unsupported alg {other}")),
     };
@@ -187,11 +159,7 @@ pub fn s256(verifier: &str) -> String {
 pub fn unsigned(header_extra: Value, claims: &Value) -> String {
     let mut header = json!({"alg": "none"});
     merge(&mut header, header_extra);
-    format!(
-        "{}.{}.",
-        b64u(header.to_string().as_bytes()),
-        b64u(claims.to_string().as_bytes())
-    )
+    format!("{}.{}.", b64u(header.to_string().as_bytes()), b64u(claims.to_string().as_bytes()))
 }
 
 fn merge(into: &mut Value, from: Value) {
@@ -214,14 +182,8 @@ impl RsaSigner {
         use rsa::traits::PublicKeyParts;
         let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)?;
         let der = key.to_pkcs8_der()?;
-        let pair = RsaKeyPair::from_pkcs8(der.as_bytes())
-            .map_err(|e| anyhow::anyhow!("ring rejected the key: {e}"))?;
-        Ok(RsaSigner {
-            kid: kid.to_owned(),
-            pair,
-            n: key.n().to_bytes_be(),
-            e: key.e().to_bytes_be(),
-        })
+        let pair = RsaKeyPair::from_pkcs8(der.as_bytes()).map_err(|e| anyhow::anyhow!("ring rejected the key: {e}"))?;
+        Ok(RsaSigner { kid: kid.to_owned(), pair, n: key.n().to_bytes_be(), e: key.e().to_bytes_be() })
     }
 
     /// The public JWK (`use` = sig, `alg` = RS256, with `kid`).
@@ -237,19 +199,10 @@ impl RsaSigner {
     pub fn sign(&self, header_extra: Value, claims: &Value) -> String {
         let mut header = json!({"alg": "RS256", "kid": self.kid, "typ": "JWT"});
         merge(&mut header, header_extra);
-        let input = format!(
-            "{}.{}",
-            b64u(header.to_string().as_bytes()),
-            b64u(claims.to_string().as_bytes())
-        );
+        let input = format!("{}.{}", b64u(header.to_string().as_bytes()), b64u(claims.to_string().as_bytes()));
         let mut sig = vec![0u8; self.pair.public().modulus_len()];
         self.pair
-            .sign(
-                &signature::RSA_PKCS1_SHA256,
-                &ring::rand::SystemRandom::new(),
-                input.as_bytes(),
-                &mut sig,
-            )
+            .sign(&signature::RSA_PKCS1_SHA256, &ring::rand::SystemRandom::new(), input.as_bytes(), &mut sig)
             .expect("RSA signing with a valid key");
         format!("{input}.{}", b64u(&sig))
     }
@@ -277,18 +230,13 @@ mod tests {
         assert_eq!(candidate_keys(&jwt, &signer.jwks()).len(), 1);
         assert!(verify_with_key(&jwt, &signer.public_jwk()).is_ok());
         assert!(verify_with_key(&jwt, &other.public_jwk()).is_err());
-        assert!(candidate_keys(
-            &jwt,
-            &json!({"keys": [{"kty": "RSA", "kid": "k2", "n": "AQ", "e": "AQAB"}]})
-        )
-        .is_empty());
+        assert!(
+            candidate_keys(&jwt, &json!({"keys": [{"kty": "RSA", "kid": "k2", "n": "AQ", "e": "AQAB"}]})).is_empty()
+        );
     }
 
     #[test]
     fn pkce_matches_rfc7636_appendix_b() {
-        assert_eq!(
-            s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 }

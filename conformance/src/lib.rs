@@ -21,17 +21,9 @@ use report::ModuleResult;
 use target::Target;
 
 /// Runs the selected plans (all when `only` is empty) against `target`.
-pub fn run_plans(
-    target: &Target,
-    only_plans: &[String],
-    only_modules: &[String],
-) -> Vec<ModuleResult> {
-    let mut browser = Browser::new(
-        &target.issuer,
-        target.tls_root.clone(),
-        target.aidants.clone(),
-        target.choices.clone(),
-    );
+pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]) -> Vec<ModuleResult> {
+    let mut browser =
+        Browser::new(&target.issuer, target.tls_root.clone(), target.aidants.clone(), target.choices.clone());
     let mut results = Vec::new();
     for plan in plans::all() {
         if !only_plans.is_empty() && !only_plans.iter().any(|p| p == plan.name) {
@@ -42,11 +34,7 @@ pub fn run_plans(
                 continue;
             }
             let result = module::run_module(plan.name, module, target, &mut browser, plan.mode);
-            eprintln!(
-                "  {:<70} {}",
-                format!("{} / {}", short(plan.name), module.name),
-                result.status
-            );
+            eprintln!("  {:<70} {}", format!("{} / {}", short(plan.name), module.name), result.status);
             results.push(result);
         }
     }
@@ -54,6 +42,5 @@ pub fn run_plans(
 }
 
 fn short(plan: &str) -> &str {
-    plan.trim_end_matches("-certification-test-plan")
-        .trim_end_matches("-test-plan")
+    plan.trim_end_matches("-certification-test-plan").trim_end_matches("-test-plan")
 }

@@ -24,7 +24,9 @@ fn main() -> ExitCode {
             ("--plan", Some(v)) => plans.push(v),
             ("--module", Some(v)) => modules.push(v),
             _ => {
-                eprintln!("usage: conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…");
+                eprintln!(
+                    "usage: conformance [--verbose] [--backend sqlite|postgres]… [--plan NAME]… [--module NAME]…"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -55,18 +57,10 @@ fn main() -> ExitCode {
     }
     if verbose {
         for (backend, result) in &rows {
-            println!(
-                "{backend} {} {} {}",
-                result.plan, result.module, result.status
-            );
+            println!("{backend} {} {} {}", result.plan, result.module, result.status);
             for c in &result.conditions {
                 let mark = if c.passed { "ok " } else { "NOT" };
-                println!(
-                    "    [{}] {mark} {}: {}",
-                    c.severity.tag(),
-                    c.name,
-                    c.message
-                );
+                println!("    [{}] {mark} {}: {}", c.severity.tag(), c.name, c.message);
             }
         }
     }
@@ -79,11 +73,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_backend(
-    backend: &str,
-    plans: &[String],
-    modules: &[String],
-) -> anyhow::Result<Vec<ModuleResult>> {
+fn run_backend(backend: &str, plans: &[String], modules: &[String]) -> anyhow::Result<Vec<ModuleResult>> {
     let dir = tempfile_dir(backend)?;
     let _pg;
     let url = match backend {
@@ -99,11 +89,7 @@ fn run_backend(
     let (idp, front) = server::prepare(&dir, &url)?;
     let target = server::seed(&idp, &dir)?;
     let running = server::start(&idp, &dir)?;
-    eprintln!(
-        "   provider at {} (log {})",
-        running.issuer,
-        running.log.display()
-    );
+    eprintln!("   provider at {} (log {})", running.issuer, running.log.display());
     let results = conformance::run_plans(&target, plans, modules);
     drop(running);
     drop(front);
@@ -111,10 +97,7 @@ fn run_backend(
 }
 
 fn tempfile_dir(backend: &str) -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "aidants-conformance-{backend}-{}",
-        std::process::id()
-    ));
+    let dir = std::env::temp_dir().join(format!("aidants-conformance-{backend}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

@@ -64,12 +64,7 @@ pub struct ModuleResult {
 impl ModuleResult {
     /// FAILED if any failure-level condition did not hold, WARNING if only warning-level ones
     /// did not, PASSED otherwise (SKIPPED is decided by the module itself).
-    pub fn from_conditions(
-        plan: &str,
-        module: &str,
-        conditions: Vec<Condition>,
-        skipped: Option<String>,
-    ) -> Self {
+    pub fn from_conditions(plan: &str, module: &str, conditions: Vec<Condition>, skipped: Option<String>) -> Self {
         let failed = |sev| conditions.iter().any(|c| !c.passed && c.severity == sev);
         let status = if failed(Severity::Failure) {
             Status::Failed
@@ -80,19 +75,12 @@ impl ModuleResult {
         } else {
             Status::Passed
         };
-        ModuleResult {
-            plan: plan.to_owned(),
-            module: module.to_owned(),
-            status,
-            conditions,
-        }
+        ModuleResult { plan: plan.to_owned(), module: module.to_owned(), status, conditions }
     }
 
     /// The conditions that did not hold at the given severity.
     pub fn unmet(&self, severity: Severity) -> impl Iterator<Item = &Condition> {
-        self.conditions
-            .iter()
-            .filter(move |c| !c.passed && c.severity == severity)
+        self.conditions.iter().filter(move |c| !c.passed && c.severity == severity)
     }
 
     /// True when the named condition was evaluated and did not hold at failure level.
@@ -125,13 +113,7 @@ pub fn render_table(rows: &[(String, ModuleResult)]) -> String {
     let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|(backend, r)| {
-            [
-                backend.clone(),
-                r.plan.clone(),
-                r.module.clone(),
-                r.status.to_string(),
-                one_line(&r.detail(), 160),
-            ]
+            [backend.clone(), r.plan.clone(), r.module.clone(), r.status.to_string(), one_line(&r.detail(), 160)]
         })
         .collect();
     let mut widths = headers.map(str::len);
@@ -154,10 +136,7 @@ pub fn render_table(rows: &[(String, ModuleResult)]) -> String {
     };
     line(&mut out, headers);
     let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
-    line(
-        &mut out,
-        [&rule[0], &rule[1], &rule[2], &rule[3], "------------------"],
-    );
+    line(&mut out, [&rule[0], &rule[1], &rule[2], &rule[3], "------------------"]);
     for row in &cells {
         line(&mut out, [&row[0], &row[1], &row[2], &row[3], &row[4]]);
     }
@@ -178,10 +157,7 @@ pub fn summary(rows: &[(String, ModuleResult)]) -> String {
 }
 
 fn one_line(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if flat.chars().count() > max {
         let cut: String = flat.chars().take(max - 1).collect();
         format!("{cut}…")
@@ -195,12 +171,7 @@ mod tests {
     use super::*;
 
     fn cond(sev: Severity, passed: bool) -> Condition {
-        Condition {
-            name: "X".into(),
-            severity: sev,
-            passed,
-            message: "m".into(),
-        }
+        Condition { name: "X".into(), severity: sev, passed, message: "m".into() }
     }
 
     #[test]
@@ -208,20 +179,8 @@ mod tests {
         let r = |c| ModuleResult::from_conditions("p", "m", c, None).status;
         assert_eq!(r(vec![cond(Severity::Failure, true)]), Status::Passed);
         assert_eq!(r(vec![cond(Severity::Info, false)]), Status::Passed);
-        assert_eq!(
-            r(vec![
-                cond(Severity::Warning, false),
-                cond(Severity::Failure, true)
-            ]),
-            Status::Warning
-        );
-        assert_eq!(
-            r(vec![
-                cond(Severity::Warning, false),
-                cond(Severity::Failure, false)
-            ]),
-            Status::Failed
-        );
+        assert_eq!(r(vec![cond(Severity::Warning, false), cond(Severity::Failure, true)]), Status::Warning);
+        assert_eq!(r(vec![cond(Severity::Warning, false), cond(Severity::Failure, false)]), Status::Failed);
         let skipped = ModuleResult::from_conditions("p", "m", vec![], Some("why".into()));
         assert_eq!(skipped.status, Status::Skipped("why".into()));
     }
@@ -230,17 +189,10 @@ mod tests {
     fn table_has_one_row_per_module() {
         let rows = vec![(
             "sqlite".to_string(),
-            ModuleResult::from_conditions(
-                "plan",
-                "oidcc-server",
-                vec![cond(Severity::Failure, false)],
-                None,
-            ),
+            ModuleResult::from_conditions("plan", "oidcc-server", vec![cond(Severity::Failure, false)], None),
         )];
         let table = render_table(&rows);
         assert!(table.lines().count() == 3);
-        assert!(
-            table.contains("oidcc-server") && table.contains("FAILED") && table.contains("X: m")
-        );
+        assert!(table.contains("oidcc-server") && table.contains("FAILED") && table.contains("X: m"));
     }
 }

@@ -51,19 +51,10 @@ impl Idp {
             .output()
             .with_context(|| format!("running idp {}", args.join(" ")))?;
         if !out.status.success() {
-            bail!(
-                "idp {} failed ({}): {}",
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
+            bail!("idp {} failed ({}): {}", args.join(" "), out.status, String::from_utf8_lossy(&out.stderr).trim());
         }
         serde_json::from_slice(&out.stdout).with_context(|| {
-            format!(
-                "idp {}: output is not JSON: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stdout)
-            )
+            format!("idp {}: output is not JSON: {}", args.join(" "), String::from_utf8_lossy(&out.stdout))
         })
     }
 }
@@ -90,13 +81,7 @@ pub fn free_port() -> anyhow::Result<u16> {
 pub fn idp_bin() -> PathBuf {
     std::env::var_os("IDP_BIN")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("..")
-                .join("target")
-                .join("debug")
-                .join("idp")
-        })
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("target").join("debug").join("idp"))
 }
 
 /// Prepares the environment of one run in `dir` on `database_url`, and starts the TLS front
@@ -117,29 +102,14 @@ pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<(Idp, TlsFront)
     ];
     let bin = idp_bin();
     if !bin.exists() {
-        bail!(
-            "{} not found (build it with `cargo build -p idp` or set IDP_BIN)",
-            bin.display()
-        );
+        bail!("{} not found (build it with `cargo build -p idp` or set IDP_BIN)", bin.display());
     }
-    Ok((
-        Idp {
-            bin,
-            env,
-            tls_root: front.certificate(),
-        },
-        front,
-    ))
+    Ok((Idp { bin, env, tls_root: front.certificate() }, front))
 }
 
 /// Starts `idp serve` and waits for `/readyz` through the TLS front.
 pub fn start(idp: &Idp, dir: &Path) -> anyhow::Result<Running> {
-    let issuer = idp
-        .env
-        .iter()
-        .find(|(k, _)| k == "IDP__ISSUER")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let issuer = idp.env.iter().find(|(k, _)| k == "IDP__ISSUER").map(|(_, v)| v.clone()).unwrap_or_default();
     let log = dir.join("idp.log");
     let file = std::fs::File::create(&log)?;
     let child = idp
@@ -149,33 +119,20 @@ pub fn start(idp: &Idp, dir: &Path) -> anyhow::Result<Running> {
         .stdin(Stdio::null())
         .spawn()
         .context("starting idp serve")?;
-    let mut running = Running {
-        child,
-        issuer: Url::parse(&issuer)?,
-        log,
-    };
+    let mut running = Running { child, issuer: Url::parse(&issuer)?, log };
     let ready = running.issuer.join("/readyz")?;
-    let http = crate::tls_front::client_builder(Some(&idp.tls_root))
-        .timeout(Duration::from_secs(2))
-        .build()?;
+    let http = crate::tls_front::client_builder(Some(&idp.tls_root)).timeout(Duration::from_secs(2)).build()?;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = running.child.try_wait()? {
             bail!("idp serve exited ({status}); log: {}", tail(&running.log));
         }
-        if http
-            .get(ready.clone())
-            .send()
-            .is_ok_and(|r| r.status().is_success())
-        {
+        if http.get(ready.clone()).send().is_ok_and(|r| r.status().is_success()) {
             return Ok(running);
         }
         std::thread::sleep(Duration::from_millis(200));
     }
-    bail!(
-        "idp serve not ready after 60 s; log: {}",
-        tail(&running.log)
-    )
+    bail!("idp serve not ready after 60 s; log: {}", tail(&running.log))
 }
 
 pub fn tail(path: &Path) -> String {
@@ -185,37 +142,18 @@ pub fn tail(path: &Path) -> String {
 }
 
 fn str_at<'a>(value: &'a Value, pointer: &str) -> anyhow::Result<&'a str> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("`{pointer}` missing in {value}"))
+    value.pointer(pointer).and_then(Value::as_str).ok_or_else(|| anyhow!("`{pointer}` missing in {value}"))
 }
 
 /// Registers a client through `idp client add`.
-fn add_client(
-    idp: &Idp,
-    name: &str,
-    auth: AuthMethod,
-    extra: &[&str],
-) -> anyhow::Result<ClientConfig> {
-    let mut args = vec![
-        "client",
-        "add",
-        "--name",
-        name,
-        "--redirect-uri",
-        REDIRECT_URI,
-        "--auth-method",
-        auth.as_str(),
-    ];
+fn add_client(idp: &Idp, name: &str, auth: AuthMethod, extra: &[&str]) -> anyhow::Result<ClientConfig> {
+    let mut args =
+        vec!["client", "add", "--name", name, "--redirect-uri", REDIRECT_URI, "--auth-method", auth.as_str()];
     args.extend_from_slice(extra);
     let out = idp.json(&args)?;
     Ok(ClientConfig {
         client_id: str_at(&out, "/client_id")?.to_owned(),
-        client_secret: out
-            .get("client_secret")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        client_secret: out.get("client_secret").and_then(Value::as_str).map(str::to_owned),
         auth,
         redirect_uri: REDIRECT_URI.to_owned(),
         post_logout_redirect_uri: None,
@@ -234,17 +172,12 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
         password: str_at(&seed, "/aidant/password")?.to_owned(),
         authenticator: Authenticator::new(
             str_at(&seed, "/aidant/totp_secret")?,
-            seed.pointer("/aidant/totp_step")
-                .and_then(Value::as_u64)
-                .unwrap_or(30),
+            seed.pointer("/aidant/totp_step").and_then(Value::as_u64).unwrap_or(30),
         )
         .map_err(|e| anyhow!(e))?,
     }];
     for i in 1..=EXTRA_AIDANTS {
-        let email = format!(
-            "conformance-{i}-{}@aidants.example.fr",
-            crate::module::random(6).to_lowercase()
-        );
+        let email = format!("conformance-{i}-{}@aidants.example.fr", crate::module::random(6).to_lowercase());
         let out = idp.json(&[
             "aidant",
             "add",
@@ -258,11 +191,7 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
             &organisation,
         ])?;
         let uri = Url::parse(str_at(&out, "/totp_enrolment_uri")?)?;
-        let param = |n: &str| {
-            uri.query_pairs()
-                .find(|(k, _)| k == n)
-                .map(|(_, v)| v.into_owned())
-        };
+        let param = |n: &str| uri.query_pairs().find(|(k, _)| k == n).map(|(_, v)| v.into_owned());
         aidants.push(Aidant {
             id: str_at(&out, "/id")?.to_owned(),
             email,
@@ -281,12 +210,8 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
             list.iter()
                 .filter_map(|u| {
                     let id = u.get("id")?.as_str()?.to_owned();
-                    let demarches = u
-                        .get("demarches")?
-                        .as_array()?
-                        .iter()
-                        .filter_map(|d| d.as_str().map(str::to_owned))
-                        .collect();
+                    let demarches =
+                        u.get("demarches")?.as_array()?.iter().filter_map(|d| d.as_str().map(str::to_owned)).collect();
                     Some((id, demarches))
                 })
                 .collect()
@@ -298,10 +223,7 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
     };
     let client = ClientConfig {
         client_id: str_at(&seed, "/client/client_id")?.to_owned(),
-        client_secret: seed
-            .pointer("/client/client_secret")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
+        client_secret: seed.pointer("/client/client_secret").and_then(Value::as_str).map(str::to_owned),
         auth: seed
             .pointer("/client/token_endpoint_auth_method")
             .and_then(Value::as_str)
@@ -311,18 +233,8 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
         post_logout_redirect_uri: None,
         signer: None,
     };
-    let client_post = add_client(
-        idp,
-        "conformance-secret-post",
-        AuthMethod::ClientSecretPost,
-        &[],
-    )?;
-    let client2 = add_client(
-        idp,
-        "conformance-second",
-        AuthMethod::ClientSecretBasic,
-        &[],
-    )?;
+    let client_post = add_client(idp, "conformance-secret-post", AuthMethod::ClientSecretPost, &[])?;
+    let client2 = add_client(idp, "conformance-second", AuthMethod::ClientSecretBasic, &[])?;
     let mut logout_client = add_client(
         idp,
         "conformance-logout",
@@ -335,24 +247,15 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
         idp,
         "conformance-backchannel",
         AuthMethod::ClientSecretBasic,
-        &[
-            "--post-logout-redirect-uri",
-            POST_LOGOUT_REDIRECT_URI,
-            "--backchannel-logout-uri",
-            &receiver.uri,
-        ],
+        &["--post-logout-redirect-uri", POST_LOGOUT_REDIRECT_URI, "--backchannel-logout-uri", &receiver.uri],
     )?;
     bc_client.post_logout_redirect_uri = Some(POST_LOGOUT_REDIRECT_URI.to_owned());
     let signer = Arc::new(RsaSigner::generate("conformance-rp")?);
     let jwks_file = dir.join("rp-jwks.json");
     std::fs::write(&jwks_file, signer.jwks().to_string())?;
     let jwks_arg = jwks_file.display().to_string();
-    let mut pkj = add_client(
-        idp,
-        "conformance-private-key-jwt",
-        AuthMethod::PrivateKeyJwt,
-        &["--jwks-file", &jwks_arg],
-    )?;
+    let mut pkj =
+        add_client(idp, "conformance-private-key-jwt", AuthMethod::PrivateKeyJwt, &["--jwks-file", &jwks_arg])?;
     pkj.signer = Some(signer);
     Ok(Target {
         issuer,
@@ -362,20 +265,11 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
         client_private_key_jwt: Some(pkj),
         client2: Some(client2),
         logout_client: Some(logout_client),
-        backchannel: Some(BackchannelClient {
-            client: bc_client,
-            receiver,
-        }),
+        backchannel: Some(BackchannelClient { client: bc_client, receiver }),
         aidants: Arc::new(Aidants { list: aidants }),
         choices,
-        admin: Some(Box::new(CliAdmin {
-            idp: idp.clone(),
-            organisation: organisation.clone(),
-        })),
-        delegation: Some(Delegation {
-            organisation_id: organisation,
-            usagers,
-        }),
+        admin: Some(Box::new(CliAdmin { idp: idp.clone(), organisation: organisation.clone() })),
+        delegation: Some(Delegation { organisation_id: organisation, usagers }),
     })
 }
 
@@ -393,16 +287,8 @@ impl Admin for CliAdmin {
         demarches: &[&str],
         expires_at: Option<&str>,
     ) -> Result<(String, Vec<(String, String)>), String> {
-        let mut args = vec![
-            "mandate",
-            "add",
-            "--organisation",
-            &self.organisation,
-            "--usager",
-            usager,
-            "--aidant",
-            aidant,
-        ];
+        let mut args =
+            vec!["mandate", "add", "--organisation", &self.organisation, "--usager", usager, "--aidant", aidant];
         for d in demarches {
             args.extend(["--demarche", d]);
         }
@@ -411,22 +297,13 @@ impl Admin for CliAdmin {
             None => args.extend(["--duration", "short"]),
         }
         let out = self.idp.json(&args).map_err(|e| format!("{e:#}"))?;
-        let id = out
-            .pointer("/mandate/id")
-            .and_then(Value::as_str)
-            .ok_or("no mandate.id")?
-            .to_owned();
+        let id = out.pointer("/mandate/id").and_then(Value::as_str).ok_or("no mandate.id")?.to_owned();
         let auths = out
             .get("authorisations")
             .and_then(Value::as_array)
             .map(|l| {
                 l.iter()
-                    .filter_map(|a| {
-                        Some((
-                            a.get("id")?.as_str()?.to_owned(),
-                            a.get("demarche")?.as_str()?.to_owned(),
-                        ))
-                    })
+                    .filter_map(|a| Some((a.get("id")?.as_str()?.to_owned(), a.get("demarche")?.as_str()?.to_owned())))
                     .collect()
             })
             .unwrap_or_default();
@@ -434,37 +311,19 @@ impl Admin for CliAdmin {
     }
 
     fn revoke_authorisation(&self, authorisation_id: &str, aidant: &str) -> Result<(), String> {
-        run_ok(
-            &self.idp,
-            &[
-                "authorisation",
-                "revoke",
-                authorisation_id,
-                "--aidant",
-                aidant,
-            ],
-        )
+        run_ok(&self.idp, &["authorisation", "revoke", authorisation_id, "--aidant", aidant])
     }
 
     fn revoke_mandate(&self, mandate_id: &str, aidant: &str) -> Result<(), String> {
-        run_ok(
-            &self.idp,
-            &["mandate", "revoke", mandate_id, "--aidant", aidant],
-        )
+        run_ok(&self.idp, &["mandate", "revoke", mandate_id, "--aidant", aidant])
     }
 
-    fn add_client(
-        &self,
-        name: &str,
-        _redirect_uri: &str,
-        demarches: &[&str],
-    ) -> Result<ClientConfig, String> {
+    fn add_client(&self, name: &str, _redirect_uri: &str, demarches: &[&str]) -> Result<ClientConfig, String> {
         let mut extra = Vec::new();
         for d in demarches {
             extra.extend(["--demarche", d]);
         }
-        add_client(&self.idp, name, AuthMethod::ClientSecretBasic, &extra)
-            .map_err(|e| format!("{e:#}"))
+        add_client(&self.idp, name, AuthMethod::ClientSecretBasic, &extra).map_err(|e| format!("{e:#}"))
     }
 
     fn journal(&self, action: Option<&str>) -> Result<Vec<Value>, String> {
@@ -473,26 +332,16 @@ impl Admin for CliAdmin {
             args.extend(["--action", a]);
         }
         let out = self.idp.json(&args).map_err(|e| format!("{e:#}"))?;
-        out.as_array()
-            .cloned()
-            .ok_or_else(|| format!("journal list did not print an array: {out}"))
+        out.as_array().cloned().ok_or_else(|| format!("journal list did not print an array: {out}"))
     }
 }
 
 fn run_ok(idp: &Idp, args: &[&str]) -> Result<(), String> {
-    let out = idp
-        .command(args)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
+    let out = idp.command(args).stdin(Stdio::null()).output().map_err(|e| e.to_string())?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "idp {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
+        Err(format!("idp {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()))
     }
 }
 
@@ -513,40 +362,23 @@ impl PgDatabase {
         if psql(&admin, &format!("CREATE DATABASE {name}")).is_ok() {
             let mut url = Url::parse(&admin)?;
             url.set_path(&format!("/{name}"));
-            return Ok(PgDatabase {
-                url: url.to_string(),
-                admin_url: Some(admin),
-                name,
-            });
+            return Ok(PgDatabase { url: url.to_string(), admin_url: Some(admin), name });
         }
-        let base = std::env::var("IDP_TEST_POSTGRES_URL").context(
-            "no PostgreSQL: cannot create a database and IDP_TEST_POSTGRES_URL is not set",
-        )?;
+        let base = std::env::var("IDP_TEST_POSTGRES_URL")
+            .context("no PostgreSQL: cannot create a database and IDP_TEST_POSTGRES_URL is not set")?;
         psql(&base, &format!("CREATE SCHEMA {name}"))?;
         let sep = if base.contains('?') { '&' } else { '?' };
-        Ok(PgDatabase {
-            url: format!("{base}{sep}options=-c%20search_path%3D{name}"),
-            admin_url: None,
-            name,
-        })
+        Ok(PgDatabase { url: format!("{base}{sep}options=-c%20search_path%3D{name}"), admin_url: None, name })
     }
 }
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let _ = match &self.admin_url {
-            Some(admin) => psql(
-                admin,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            ),
+            Some(admin) => psql(admin, &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)),
             None => std::env::var("IDP_TEST_POSTGRES_URL")
                 .map_err(|e| anyhow!(e))
-                .and_then(|base| {
-                    psql(
-                        &base,
-                        &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
-                    )
-                }),
+                .and_then(|base| psql(&base, &format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name))),
         };
     }
 }

@@ -71,12 +71,7 @@ pub trait Admin: Send + Sync {
     fn revoke_authorisation(&self, authorisation_id: &str, aidant: &str) -> Result<(), String>;
     fn revoke_mandate(&self, mandate_id: &str, aidant: &str) -> Result<(), String>;
     /// Registers a client limited to some démarches (the harness's redirect URI).
-    fn add_client(
-        &self,
-        name: &str,
-        redirect_uri: &str,
-        demarches: &[&str],
-    ) -> Result<ClientConfig, String>;
+    fn add_client(&self, name: &str, redirect_uri: &str, demarches: &[&str]) -> Result<ClientConfig, String>;
     /// Journal entries, newest last.
     fn journal(&self, action: Option<&str>) -> Result<Vec<Value>, String>;
 }

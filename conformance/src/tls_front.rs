@@ -30,15 +30,10 @@ impl TlsFront {
     /// Starts a front on a free port of 127.0.0.1 forwarding to `backend` (which need not be
     /// listening yet: a connection made before it is closed after the handshake).
     pub fn start(backend: SocketAddr) -> anyhow::Result<TlsFront> {
-        let generated = rcgen::generate_simple_self_signed(vec![
-            "127.0.0.1".to_owned(),
-            "localhost".to_owned(),
-        ])
-        .context("generating the front's certificate")?;
+        let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .context("generating the front's certificate")?;
         let certificate = generated.cert.der().clone();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-            generated.signing_key.serialize_der(),
-        ));
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(generated.signing_key.serialize_der()));
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -55,16 +50,10 @@ impl TlsFront {
             .enable_time()
             .build()
             .context("starting the TLS front's runtime")?;
-        let listener = runtime
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .context("binding the TLS front")?;
+        let listener = runtime.block_on(TcpListener::bind("127.0.0.1:0")).context("binding the TLS front")?;
         let addr = listener.local_addr()?;
         runtime.spawn(accept_loop(listener, acceptor, backend));
-        Ok(TlsFront {
-            addr,
-            certificate,
-            runtime: Some(runtime),
-        })
+        Ok(TlsFront { addr, certificate, runtime: Some(runtime) })
     }
 
     /// `https://127.0.0.1:<port>`: the public URL of the deployment, its issuer.
@@ -99,11 +88,7 @@ async fn accept_loop(listener: TcpListener, acceptor: TlsAcceptor, backend: Sock
     }
 }
 
-async fn relay(
-    client: TcpStream,
-    acceptor: TlsAcceptor,
-    backend: SocketAddr,
-) -> std::io::Result<()> {
+async fn relay(client: TcpStream, acceptor: TlsAcceptor, backend: SocketAddr) -> std::io::Result<()> {
     let _ = client.set_nodelay(true);
     let mut tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(client))
         .await
@@ -119,9 +104,7 @@ async fn relay(
 pub fn client_builder(root: Option<&reqwest::Certificate>) -> reqwest::blocking::ClientBuilder {
     let builder = reqwest::blocking::Client::builder();
     match root {
-        Some(certificate) => builder
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(certificate.clone()),
+        Some(certificate) => builder.tls_built_in_root_certs(false).add_root_certificate(certificate.clone()),
         None => builder,
     }
 }
@@ -147,10 +130,7 @@ mod tests {
                 }
                 request.extend_from_slice(&buf[..n]);
             }
-            let reply = format!(
-                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let reply = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
             stream.write_all(reply.as_bytes()).unwrap();
         });
         addr

@@ -13,11 +13,7 @@ pub fn base32_decode(text: &str) -> Result<Vec<u8>, String> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut out = Vec::new();
     let (mut buffer, mut bits) = (0u32, 0u32);
-    for c in text
-        .trim_end_matches('=')
-        .bytes()
-        .filter(|c| !c.is_ascii_whitespace())
-    {
+    for c in text.trim_end_matches('=').bytes().filter(|c| !c.is_ascii_whitespace()) {
         let value = ALPHABET
             .iter()
             .position(|a| *a == c.to_ascii_uppercase())
@@ -39,12 +35,7 @@ pub fn hotp(secret: &[u8], counter: u64) -> String {
     mac.update(&counter.to_be_bytes());
     let digest = mac.finalize().into_bytes();
     let offset = (digest[19] & 0x0f) as usize;
-    let code = u32::from_be_bytes([
-        digest[offset] & 0x7f,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ]);
+    let code = u32::from_be_bytes([digest[offset] & 0x7f, digest[offset + 1], digest[offset + 2], digest[offset + 3]]);
     format!("{:06}", code % 1_000_000)
 }
 
@@ -57,19 +48,11 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(secret_base32: &str, step: u64) -> Result<Authenticator, String> {
-        Ok(Authenticator {
-            secret: base32_decode(secret_base32)?,
-            step: step.max(1),
-            last_used: Mutex::new(0),
-        })
+        Ok(Authenticator { secret: base32_decode(secret_base32)?, step: step.max(1), last_used: Mutex::new(0) })
     }
 
     fn now_step(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs()
-            / self.step
+        SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() / self.step
     }
 
     /// How long until a code is available (zero when one is).
@@ -80,10 +63,7 @@ impl Authenticator {
             Duration::ZERO
         } else {
             // `last` = now + 1: the next free step is now + 2, usable once the clock reaches now + 1.
-            let secs = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs_f64();
+            let secs = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
             let next = ((now + 1) * self.step) as f64;
             Duration::from_secs_f64((next - secs).max(0.0) + 0.05)
         }
@@ -116,10 +96,7 @@ mod tests {
         // RFC 6238 Appendix B, truncated to 6 digits: T = 59 s and 1111111109 s, step 30.
         assert_eq!(hotp(secret, 59 / 30), "287082");
         assert_eq!(hotp(secret, 1111111109 / 30), "081804");
-        assert_eq!(
-            base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(),
-            secret.to_vec()
-        );
+        assert_eq!(base32_decode("GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ").unwrap(), secret.to_vec());
     }
 
     #[test]

@@ -29,6 +29,12 @@ enum Misbehaviour {
     RedirectToUnregisteredUri,
     AcceptCodeTwice,
     CodeInQueryForFormPost,
+    /// `aud` names the client, `azp` another party (OIDC Core §3.1.3.7 item 5).
+    WrongAzp,
+    /// Discovery leaves out `subject_types_supported`, which OIDC Discovery §3 requires.
+    DiscoveryWithoutSubjectTypes,
+    /// Discovery gives `claims_parameter_supported` as a string instead of a boolean.
+    DiscoveryWithStringForBoolean,
 }
 
 const CLIENT_ID: &str = "fake-client";
@@ -53,12 +59,7 @@ struct Op {
 
 fn keys() -> &'static (RsaSigner, RsaSigner) {
     static KEYS: OnceLock<(RsaSigner, RsaSigner)> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        (
-            RsaSigner::generate("fake-1").unwrap(),
-            RsaSigner::generate("fake-1").unwrap(),
-        )
-    })
+    KEYS.get_or_init(|| (RsaSigner::generate("fake-1").unwrap(), RsaSigner::generate("fake-1").unwrap()))
 }
 
 fn random() -> String {
@@ -83,32 +84,21 @@ impl Reply {
         }
     }
     fn html(status: u16, body: String) -> Reply {
-        Reply {
-            status,
-            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
-            body,
-        }
+        Reply { status, headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())], body }
     }
     fn redirect(location: String) -> Reply {
-        Reply {
-            status: 303,
-            headers: vec![("Location".into(), location)],
-            body: String::new(),
-        }
+        Reply { status: 303, headers: vec![("Location".into(), location)], body: String::new() }
     }
 }
 
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 impl Op {
     fn discovery(&self) -> Value {
         let i = &self.issuer;
-        json!({
+        let mut disc = json!({
             "issuer": i, "authorization_endpoint": format!("{i}/authorize"), "token_endpoint": format!("{i}/token"),
             "userinfo_endpoint": format!("{i}/userinfo"), "jwks_uri": format!("{i}/jwks"),
             "response_types_supported": ["code"], "subject_types_supported": ["public"],
@@ -116,14 +106,18 @@ impl Op {
             "token_endpoint_auth_methods_supported": ["client_secret_basic"], "claims_supported": ["sub", "name", "email"],
             "response_modes_supported": ["query", "form_post"], "grant_types_supported": ["authorization_code"],
             "request_parameter_supported": false, "request_uri_parameter_supported": false,
-        })
+        });
+        match self.misbehaviour {
+            Misbehaviour::DiscoveryWithoutSubjectTypes => {
+                disc.as_object_mut().unwrap().remove("subject_types_supported");
+            }
+            Misbehaviour::DiscoveryWithStringForBoolean => disc["claims_parameter_supported"] = json!("true"),
+            _ => {}
+        }
+        disc
     }
 
-    fn respond_to_client(
-        &self,
-        params: &[(String, String)],
-        mut response: Vec<(String, String)>,
-    ) -> Reply {
+    fn respond_to_client(&self, params: &[(String, String)], mut response: Vec<(String, String)>) -> Reply {
         if let Some(state) = param(params, "state") {
             response.push(("state".into(), state.into()));
         }
@@ -134,10 +128,8 @@ impl Op {
             if self.misbehaviour == Misbehaviour::CodeInQueryForFormPost {
                 action = format!("{redirect}?code=leaked");
             }
-            let inputs: String = response
-                .iter()
-                .map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{v}">"#))
-                .collect();
+            let inputs: String =
+                response.iter().map(|(k, v)| format!(r#"<input type="hidden" name="{k}" value="{v}">"#)).collect();
             return Reply::html(
                 200,
                 format!(
@@ -155,29 +147,20 @@ impl Op {
         if param(&params, "client_id") != Some(CLIENT_ID)
             || (!registered && self.misbehaviour != Misbehaviour::RedirectToUnregisteredUri)
         {
-            return Reply::html(
-                400,
-                "<html><body><h1>Unknown client or redirect URI</h1></body></html>".into(),
-            );
+            return Reply::html(400, "<html><body><h1>Unknown client or redirect URI</h1></body></html>".into());
         }
         if param(&params, "response_type") != Some("code") {
             return self.respond_to_client(
                 &params,
                 vec![
                     ("error".into(), "invalid_request".into()),
-                    (
-                        "error_description".into(),
-                        "response_type is required".into(),
-                    ),
+                    ("error_description".into(), "response_type is required".into()),
                 ],
             );
         }
-        let logged_in = session
-            .as_ref()
-            .is_some_and(|s| self.sessions.contains_key(s));
+        let logged_in = session.as_ref().is_some_and(|s| self.sessions.contains_key(s));
         if param(&params, "prompt") == Some("none") && !logged_in {
-            return self
-                .respond_to_client(&params, vec![("error".into(), "login_required".into())]);
+            return self.respond_to_client(&params, vec![("error".into(), "login_required".into())]);
         }
         let id = random();
         self.pending.insert(id.clone(), params.clone());
@@ -190,21 +173,12 @@ impl Op {
     fn issue_code(&mut self, req: &str) -> Reply {
         let params = self.pending.remove(req).unwrap_or_default();
         let code = random();
-        self.codes.insert(
-            code.clone(),
-            Grant {
-                nonce: param(&params, "nonce").map(str::to_owned),
-                used: false,
-            },
-        );
+        self.codes.insert(code.clone(), Grant { nonce: param(&params, "nonce").map(str::to_owned), used: false });
         self.respond_to_client(&params, vec![("code".into(), code)])
     }
 
     fn token(&mut self, form: Vec<(String, String)>, authorization: Option<String>) -> Reply {
-        let expected = format!(
-            "Basic {}",
-            base64_encode(&format!("{CLIENT_ID}:{CLIENT_SECRET}"))
-        );
+        let expected = format!("Basic {}", base64_encode(&format!("{CLIENT_ID}:{CLIENT_SECRET}")));
         if authorization.as_deref() != Some(expected.as_str()) {
             return Reply::json(401, json!({"error": "invalid_client"}));
         }
@@ -234,11 +208,12 @@ impl Op {
         if self.misbehaviour == Misbehaviour::WrongAud {
             claims["aud"] = json!("someone-else");
         }
+        if self.misbehaviour == Misbehaviour::WrongAzp {
+            claims["azp"] = json!("someone-else");
+        }
         let id_token = match self.misbehaviour {
             Misbehaviour::BadSignature => self.other.sign(json!({}), &claims),
-            Misbehaviour::KidNotInJwks => {
-                self.signer.sign(json!({"kid": "not-published"}), &claims)
-            }
+            Misbehaviour::KidNotInJwks => self.signer.sign(json!({"kid": "not-published"}), &claims),
             _ => self.signer.sign(json!({}), &claims),
         };
         Reply::json(
@@ -267,10 +242,9 @@ impl Op {
         form: Vec<(String, String)>,
         headers: &HashMap<String, String>,
     ) -> Reply {
-        let session = headers.get("cookie").and_then(|c| {
-            c.split(';')
-                .find_map(|p| p.trim().strip_prefix("sid=").map(str::to_owned))
-        });
+        let session = headers
+            .get("cookie")
+            .and_then(|c| c.split(';').find_map(|p| p.trim().strip_prefix("sid=").map(str::to_owned)));
         let query: Vec<(String, String)> = url.query_pairs().into_owned().collect();
         match (method, url.path()) {
             ("GET", "/.well-known/openid-configuration") => Reply::json(200, self.discovery()),
@@ -294,19 +268,13 @@ impl Op {
                     && param(&form, "password") == Some("pw")
                     && param(&form, "otp").is_some_and(|o| o.len() == 6);
                 if !ok {
-                    return Reply::html(
-                        401,
-                        "<html><body>Identifiants incorrects</body></html>".into(),
-                    );
+                    return Reply::html(401, "<html><body>Identifiants incorrects</body></html>".into());
                 }
                 let sid = random();
-                self.sessions
-                    .insert(sid.clone(), conformance::checks::now());
+                self.sessions.insert(sid.clone(), conformance::checks::now());
                 let req = param(&form, "req").unwrap_or_default();
                 let mut reply = Reply::redirect(format!("/choose?req={req}"));
-                reply
-                    .headers
-                    .push(("Set-Cookie".into(), format!("sid={sid}; Path=/; HttpOnly")));
+                reply.headers.push(("Set-Cookie".into(), format!("sid={sid}; Path=/; HttpOnly")));
                 reply
             }
             ("GET", "/choose") => {
@@ -326,9 +294,7 @@ impl Op {
                 self.issue_code(&req)
             }
             ("POST", "/token") => self.token(form, headers.get("authorization").cloned()),
-            ("GET" | "POST", "/userinfo") => {
-                self.userinfo(headers.get("authorization").cloned(), &form)
-            }
+            ("GET" | "POST", "/userinfo") => self.userinfo(headers.get("authorization").cloned(), &form),
             _ => Reply::html(404, "not found".into()),
         }
     }
@@ -372,25 +338,16 @@ fn start(misbehaviour: Misbehaviour, https: bool) -> Fake {
             let headers: HashMap<String, String> = request
                 .headers()
                 .iter()
-                .map(|h| {
-                    (
-                        h.field.as_str().as_str().to_ascii_lowercase(),
-                        h.value.as_str().to_owned(),
-                    )
-                })
+                .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
                 .collect();
             let mut body = String::new();
             let _ = request.as_reader().read_to_string(&mut body);
-            let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
-                .into_owned()
-                .collect();
+            let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes()).into_owned().collect();
             let method = request.method().as_str().to_owned();
             let reply = op.lock().unwrap().handle(&method, &url, form, &headers);
-            let mut response =
-                tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
+            let mut response = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
             for (k, v) in reply.headers {
-                response
-                    .add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+                response.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
             }
             let _ = request.respond(response);
         }
@@ -422,10 +379,7 @@ fn target(fake: &Fake) -> Target {
         logout_client: None,
         backchannel: None,
         aidants: Arc::new(Aidants { list: vec![aidant] }),
-        choices: Choices {
-            usager: Some("usager-1".into()),
-            demarche: Some("argent".into()),
-        },
+        choices: Choices { usager: Some("usager-1".into()), demarche: Some("argent".into()) },
         admin: None,
         delegation: None,
     }
@@ -437,21 +391,10 @@ fn run(misbehaviour: Misbehaviour, plan: &str, module: &str) -> ModuleResult {
 
 fn run_on(fake: Fake, plan: &str, module: &str) -> ModuleResult {
     let target = target(&fake);
-    let plan = plans::all()
-        .into_iter()
-        .find(|p| p.name == plan)
-        .expect("plan");
-    let module = plan
-        .modules
-        .iter()
-        .find(|m| m.name == module)
-        .expect("module");
-    let mut browser = Browser::new(
-        &target.issuer,
-        target.tls_root.clone(),
-        target.aidants.clone(),
-        target.choices.clone(),
-    );
+    let plan = plans::all().into_iter().find(|p| p.name == plan).expect("plan");
+    let module = plan.modules.iter().find(|m| m.name == module).expect("module");
+    let mut browser =
+        Browser::new(&target.issuer, target.tls_root.clone(), target.aidants.clone(), target.choices.clone());
     run_module(plan.name, module, &target, &mut browser, plan.mode)
 }
 
@@ -461,13 +404,7 @@ const CONFIG: &str = "oidcc-config-certification-test-plan";
 const DISCOVERY: &str = "oidcc-discovery-endpoint-verification";
 
 fn assert_fails_on(result: &ModuleResult, condition: &str) {
-    assert_eq!(
-        result.status,
-        Status::Failed,
-        "{} should fail: {:#?}",
-        result.module,
-        result.conditions
-    );
+    assert_eq!(result.status, Status::Failed, "{} should fail: {:#?}", result.module, result.conditions);
     assert!(
         result.failed_on(condition),
         "{} should fail on {condition}, failed on: {}",
@@ -489,22 +426,10 @@ fn the_well_behaved_fake_passes() {
         (FORM_POST, "oidcc-server"),
     ] {
         let result = run(Misbehaviour::None, plan, module);
-        assert_eq!(
-            result.status,
-            Status::Passed,
-            "{plan} / {module}: {}\n{:#?}",
-            result.detail(),
-            result.conditions
-        );
+        assert_eq!(result.status, Status::Passed, "{plan} / {module}: {}\n{:#?}", result.detail(), result.conditions);
     }
     let discovery = run(Misbehaviour::None, CONFIG, DISCOVERY);
-    assert_eq!(
-        discovery.status,
-        Status::Passed,
-        "{}\n{:#?}",
-        discovery.detail(),
-        discovery.conditions
-    );
+    assert_eq!(discovery.status, Status::Passed, "{}\n{:#?}", discovery.detail(), discovery.conditions);
 }
 
 #[test]
@@ -512,10 +437,7 @@ fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
     // On loopback too: the suite makes no exception for it, nor does the harness.
     let discovery = run_on(start(Misbehaviour::None, false), CONFIG, DISCOVERY);
     assert_eq!(discovery.status, Status::Failed, "{}", discovery.detail());
-    let mut failed: Vec<&str> = discovery
-        .unmet(Severity::Failure)
-        .map(|c| c.name.as_str())
-        .collect();
+    let mut failed: Vec<&str> = discovery.unmet(Severity::Failure).map(|c| c.name.as_str()).collect();
     failed.sort_unstable();
     assert_eq!(
         failed,
@@ -527,6 +449,11 @@ fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
             "CheckDiscEndpointTokenEndpoint",
             "CheckDiscEndpointUserinfoEndpoint",
             "CheckJwksUri",
+            "EnsureServerConfigurationAuthorizationEndpointIsAnHttpsUrl",
+            "EnsureServerConfigurationIssuerIsAnHttpsUrl",
+            "EnsureServerConfigurationJwksUriIsAnHttpsUrl",
+            "EnsureServerConfigurationTokenEndpointIsAnHttpsUrl",
+            "EnsureServerConfigurationUserinfoEndpointIsAnHttpsUrl",
         ]
     );
     assert!(
@@ -538,26 +465,39 @@ fn a_plain_http_issuer_fails_exactly_the_https_conditions_of_discovery() {
 
 #[test]
 fn wrong_aud_fails_validate_id_token() {
-    assert_fails_on(
-        &run(Misbehaviour::WrongAud, BASIC, "oidcc-server"),
-        "ValidateIdToken",
-    );
+    assert_fails_on(&run(Misbehaviour::WrongAud, BASIC, "oidcc-server"), "ValidateIdToken");
+}
+
+#[test]
+fn an_azp_other_than_the_client_fails_validate_id_token() {
+    let result = run(Misbehaviour::WrongAzp, BASIC, "oidcc-server");
+    assert_fails_on(&result, "ValidateIdToken");
+    let condition = result.conditions.iter().find(|c| c.name == "ValidateIdToken").unwrap();
+    assert!(condition.message.contains("azp"), "{}", condition.message);
+}
+
+#[test]
+fn discovery_without_a_required_member_fails_its_metadata_condition() {
+    let result = run(Misbehaviour::DiscoveryWithoutSubjectTypes, CONFIG, DISCOVERY);
+    assert_fails_on(&result, "EnsureServerConfigurationSubjectTypesSupportedIsAnArrayOfStrings");
+}
+
+#[test]
+fn discovery_with_a_member_of_the_wrong_type_fails_its_metadata_condition() {
+    let result = run(Misbehaviour::DiscoveryWithStringForBoolean, CONFIG, DISCOVERY);
+    assert_fails_on(&result, "EnsureServerConfigurationClaimsParameterSupportedIsABoolean");
+    let failed: Vec<&str> = result.unmet(Severity::Failure).map(|c| c.name.as_str()).collect();
+    assert_eq!(failed, ["EnsureServerConfigurationClaimsParameterSupportedIsABoolean"], "only that member is wrong");
 }
 
 #[test]
 fn missing_nonce_fails_validate_id_token_nonce() {
-    assert_fails_on(
-        &run(Misbehaviour::MissingNonce, BASIC, "oidcc-server"),
-        "ValidateIdTokenNonce",
-    );
+    assert_fails_on(&run(Misbehaviour::MissingNonce, BASIC, "oidcc-server"), "ValidateIdTokenNonce");
 }
 
 #[test]
 fn bad_signature_fails_validate_id_token_signature() {
-    assert_fails_on(
-        &run(Misbehaviour::BadSignature, BASIC, "oidcc-idtoken-signature"),
-        "ValidateIdTokenSignature",
-    );
+    assert_fails_on(&run(Misbehaviour::BadSignature, BASIC, "oidcc-idtoken-signature"), "ValidateIdTokenSignature");
 }
 
 #[test]
@@ -570,33 +510,19 @@ fn kid_absent_from_the_jwks_fails() {
 #[test]
 fn redirect_to_an_unregistered_uri_fails() {
     assert_fails_on(
-        &run(
-            Misbehaviour::RedirectToUnregisteredUri,
-            BASIC,
-            "oidcc-ensure-registered-redirect-uri",
-        ),
+        &run(Misbehaviour::RedirectToUnregisteredUri, BASIC, "oidcc-ensure-registered-redirect-uri"),
         "ExpectRedirectUriErrorPage",
     );
 }
 
 #[test]
 fn a_code_accepted_twice_fails() {
-    assert_fails_on(
-        &run(Misbehaviour::AcceptCodeTwice, BASIC, "oidcc-codereuse"),
-        "CheckTokenEndpointHttpStatus400",
-    );
+    assert_fails_on(&run(Misbehaviour::AcceptCodeTwice, BASIC, "oidcc-codereuse"), "CheckTokenEndpointHttpStatus400");
 }
 
 #[test]
 fn a_form_post_with_the_code_in_the_query_fails() {
-    assert_fails_on(
-        &run(
-            Misbehaviour::CodeInQueryForFormPost,
-            FORM_POST,
-            "oidcc-server",
-        ),
-        "RejectAuthCodeInUrlQuery",
-    );
+    assert_fails_on(&run(Misbehaviour::CodeInQueryForFormPost, FORM_POST, "oidcc-server"), "RejectAuthCodeInUrlQuery");
 }
 
 /// The official suite's plan configurations parse and name the plans the harness runs.
@@ -611,25 +537,16 @@ fn official_configurations_parse() {
             continue;
         }
         let text = std::fs::read_to_string(&path).unwrap();
-        let config: Value =
-            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let config: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let plan = config["_plan"].as_str().unwrap();
-        assert!(
-            names.contains(&plan),
-            "{}: unknown plan {plan}",
-            path.display()
-        );
-        assert!(config["server"]["discoveryUrl"]
-            .as_str()
-            .unwrap()
-            .ends_with("/.well-known/openid-configuration"));
+        assert!(names.contains(&plan), "{}: unknown plan {plan}", path.display());
+        assert!(config["server"]["discoveryUrl"].as_str().unwrap().ends_with("/.well-known/openid-configuration"));
         assert!(config["client"]["client_id"].is_string() && config["alias"].is_string());
         let browser = config["browser"].as_array().unwrap();
         let commands = browser[0]["tasks"].to_string();
         for field in ["email", "password", "otp", "usager", "demarche"] {
             assert!(
-                commands.contains(&format!("'{field}'"))
-                    || commands.contains(&format!("\"{field}\"")),
+                commands.contains(&format!("'{field}'")) || commands.contains(&format!("\"{field}\"")),
                 "{}: no step for {field}",
                 path.display()
             );

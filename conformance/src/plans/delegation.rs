@@ -15,68 +15,33 @@ use crate::target::{Admin, ClientConfig, Delegation};
 
 macro_rules! module {
     ($name:literal, $f:path) => {
-        Module {
-            name: $name,
-            run: $f,
-            configure: true,
-        }
+        Module { name: $name, run: $f, configure: true }
     };
 }
 
 pub fn modules() -> Vec<Module> {
     vec![
         module!("aidants-delegation-act-and-mandate-claims", act_and_mandate),
-        module!(
-            "aidants-delegation-revoked-authorisation-refused",
-            revoked_authorisation
-        ),
-        module!(
-            "aidants-delegation-revoked-mandate-refused",
-            revoked_mandate
-        ),
-        module!(
-            "aidants-delegation-expired-mandate-refused",
-            expired_mandate
-        ),
-        module!(
-            "aidants-delegation-demarche-not-covered-never-offered",
-            not_covered_never_offered
-        ),
-        module!(
-            "aidants-delegation-journal-authorisation-used",
-            journal_authorisation_used
-        ),
+        module!("aidants-delegation-revoked-authorisation-refused", revoked_authorisation),
+        module!("aidants-delegation-revoked-mandate-refused", revoked_mandate),
+        module!("aidants-delegation-expired-mandate-refused", expired_mandate),
+        module!("aidants-delegation-demarche-not-covered-never-offered", not_covered_never_offered),
+        module!("aidants-delegation-journal-authorisation-used", journal_authorisation_used),
     ]
 }
 
 /// `act` (RFC 8693 §4.1, with the helper's identity) in a set of claims.
 pub fn check_act(claims: &Value) -> Check {
-    let act = claims
-        .get("act")
-        .and_then(Value::as_object)
-        .ok_or("no `act` object")?;
+    let act = claims.get("act").and_then(Value::as_object).ok_or("no `act` object")?;
     for member in ["sub", "given_name", "family_name", "email"] {
-        if act
-            .get(member)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
+        if act.get(member).and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(format!("act.{member} is missing or not a string"));
         }
     }
-    let org = act
-        .get("organisation")
-        .and_then(Value::as_object)
-        .ok_or("act.organisation is missing")?;
+    let org = act.get("organisation").and_then(Value::as_object).ok_or("act.organisation is missing")?;
     for member in ["id", "siret", "name"] {
-        if org
-            .get(member)
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty)
-        {
-            return Err(format!(
-                "act.organisation.{member} is missing or not a string"
-            ));
+        if org.get(member).and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(format!("act.organisation.{member} is missing or not a string"));
         }
     }
     let siret = org["siret"].as_str().unwrap_or_default();
@@ -88,22 +53,11 @@ pub fn check_act(claims: &Value) -> Check {
 
 /// `mandate` = `{id, demarche, expires_at}`, live.
 pub fn check_mandate(claims: &Value) -> Check {
-    let mandate = claims
-        .get("mandate")
-        .and_then(Value::as_object)
-        .ok_or("no `mandate` object")?;
-    let id = mandate
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or("mandate.id is missing")?;
-    let demarche = mandate
-        .get("demarche")
-        .and_then(Value::as_str)
-        .ok_or("mandate.demarche is missing")?;
-    let expires = mandate
-        .get("expires_at")
-        .and_then(Value::as_i64)
-        .ok_or("mandate.expires_at is not a number of seconds")?;
+    let mandate = claims.get("mandate").and_then(Value::as_object).ok_or("no `mandate` object")?;
+    let id = mandate.get("id").and_then(Value::as_str).ok_or("mandate.id is missing")?;
+    let demarche = mandate.get("demarche").and_then(Value::as_str).ok_or("mandate.demarche is missing")?;
+    let expires =
+        mandate.get("expires_at").and_then(Value::as_i64).ok_or("mandate.expires_at is not a number of seconds")?;
     if expires <= checks::now() {
         return Err(format!("mandate {id} expired at {expires}"));
     }
@@ -125,26 +79,15 @@ pub fn same_delegation(a: &Value, b: &Value, what: &str) -> Check {
 }
 
 fn admin<'t>(t: &Test<'t>) -> Step<&'t dyn Admin> {
-    t.target.admin.as_deref().ok_or(Abort::Skip(
-        "needs the provider's administration commands".into(),
-    ))
+    t.target.admin.as_deref().ok_or(Abort::Skip("needs the provider's administration commands".into()))
 }
 
 fn seeded(t: &Test<'_>) -> Step<Delegation> {
-    t.target
-        .delegation
-        .clone()
-        .ok_or(Abort::Skip("no seeded delegation data".into()))
+    t.target.delegation.clone().ok_or(Abort::Skip("no seeded delegation data".into()))
 }
 
 /// A flow that picks the given usager and démarche.
-fn flow_for(
-    t: &mut Test<'_>,
-    client: &ClientConfig,
-    usager: &str,
-    demarche: &str,
-    scope: &str,
-) -> Step<Flow> {
+fn flow_for(t: &mut Test<'_>, client: &ClientConfig, usager: &str, demarche: &str, scope: &str) -> Step<Flow> {
     let saved = t.browser.choices.clone();
     t.browser.choices.usager = Some(usager.to_owned());
     t.browser.choices.demarche = Some(demarche.to_owned());
@@ -158,10 +101,7 @@ fn flow_for(
 /// `POST /introspect` (RFC 7662) with the client's credentials.
 fn introspect(t: &mut Test<'_>, client: &ClientConfig, token: &str) -> Step<Option<Value>> {
     let Ok(url) = t.endpoint("introspection_endpoint") else {
-        t.info(
-            "CallIntrospectionEndpoint",
-            "no introspection_endpoint in discovery",
-        );
+        t.info("CallIntrospectionEndpoint", "no introspection_endpoint in discovery");
         return Ok(None);
     };
     let response = t
@@ -178,12 +118,7 @@ fn introspect(t: &mut Test<'_>, client: &ClientConfig, token: &str) -> Step<Opti
 
 fn userinfo_status(t: &mut Test<'_>, token: &str) -> Result<u16, String> {
     let url = t.endpoint("userinfo_endpoint")?;
-    t.http
-        .get(url)
-        .bearer_auth(token)
-        .send()
-        .map(|r| r.status().as_u16())
-        .map_err(|e| e.to_string())
+    t.http.get(url).bearer_auth(token).send().map(|r| r.status().as_u16()).map_err(|e| e.to_string())
 }
 
 fn act_and_mandate(t: &mut Test<'_>) -> Step {
@@ -197,10 +132,9 @@ fn act_and_mandate(t: &mut Test<'_>) -> Step {
     let id = flow.id_token.claims.clone();
     t.check("CheckActClaimInIdToken", F, check_act(&id));
     t.check("CheckMandateClaimInIdToken", F, check_mandate(&id));
-    if let (Some(aidant), Some(sub)) = (
-        t.browser.aidant().map(|a| a.id.clone()),
-        id.pointer("/act/sub").and_then(Value::as_str),
-    ) {
+    if let (Some(aidant), Some(sub)) =
+        (t.browser.aidant().map(|a| a.id.clone()), id.pointer("/act/sub").and_then(Value::as_str))
+    {
         if !aidant.is_empty() {
             t.check(
                 "CheckActSubIsTheHelperWhoLoggedIn",
@@ -219,18 +153,12 @@ fn act_and_mandate(t: &mut Test<'_>) -> Step {
             F,
             match id.pointer("/mandate/demarche").and_then(Value::as_str) {
                 Some(d) if d == wanted => Ok(format!("démarche {d}")),
-                other => Err(format!(
-                    "mandate.demarche {other:?}, the helper chose {wanted}"
-                )),
+                other => Err(format!("mandate.demarche {other:?}, the helper chose {wanted}")),
             },
         );
     }
     let userinfo = flow.userinfo.clone().unwrap_or(Value::Null);
-    t.check(
-        "CheckActAndMandateInUserInfo",
-        F,
-        same_delegation(&id, &userinfo, "userinfo"),
-    );
+    t.check("CheckActAndMandateInUserInfo", F, same_delegation(&id, &userinfo, "userinfo"));
     if let Some(intro) = introspect(t, &client, &flow.tokens.access_token)? {
         t.check(
             "CheckIntrospectionActive",
@@ -241,28 +169,16 @@ fn act_and_mandate(t: &mut Test<'_>) -> Step {
                 Err(format!("introspection says {intro}"))
             },
         );
-        t.check(
-            "CheckActAndMandateInIntrospection",
-            F,
-            same_delegation(&id, &intro, "introspection"),
-        );
+        t.check("CheckActAndMandateInIntrospection", F, same_delegation(&id, &intro, "introspection"));
     }
     Ok(())
 }
 
 /// A fresh mandate for the second usager on `demarche`; returns (mandate id, authorisation id).
-fn fresh_mandate(
-    t: &mut Test<'_>,
-    demarche: &str,
-    expires_at: Option<&str>,
-) -> Step<(String, String, String)> {
+fn fresh_mandate(t: &mut Test<'_>, demarche: &str, expires_at: Option<&str>) -> Step<(String, String, String)> {
     let admin = admin(t)?;
     let seeded = seeded(t)?;
-    let usager = seeded
-        .usagers
-        .last()
-        .map(|u| u.0.clone())
-        .ok_or(Abort::Skip("no usager seeded".into()))?;
+    let usager = seeded.usagers.last().map(|u| u.0.clone()).ok_or(Abort::Skip("no usager seeded".into()))?;
     let aidant = t
         .browser
         .aidant()
@@ -271,11 +187,7 @@ fn fresh_mandate(
         .unwrap_or_default();
     let created = admin.add_mandate(&usager, &aidant, &[demarche], expires_at);
     let (mandate, auths) = t.require("CreateMandate", created)?;
-    let auth = auths
-        .into_iter()
-        .find(|(_, d)| d == demarche)
-        .map(|(id, _)| id)
-        .unwrap_or_default();
+    let auth = auths.into_iter().find(|(_, d)| d == demarche).map(|(id, _)| id).unwrap_or_default();
     Ok((usager, mandate, auth))
 }
 
@@ -305,26 +217,14 @@ fn refused_after(
     t.check(
         "CheckMandateDemarcheIsTheChosenOne",
         F,
-        match flow
-            .id_token
-            .claims
-            .pointer("/mandate/demarche")
-            .and_then(Value::as_str)
-        {
+        match flow.id_token.claims.pointer("/mandate/demarche").and_then(Value::as_str) {
             Some(d) if d == demarche => Ok(format!("démarche {d}")),
             other => Err(format!("mandate.demarche {other:?}, expected {demarche}")),
         },
     );
     let admin = admin(t)?;
-    let aidant = flow
-        .id_token
-        .claims
-        .pointer("/act/sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let ended = end(admin, &mandate, &authorisation)
-        .map(|_| format!("mandate {mandate} ended (helper {aidant})"));
+    let aidant = flow.id_token.claims.pointer("/act/sub").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let ended = end(admin, &mandate, &authorisation).map(|_| format!("mandate {mandate} ended (helper {aidant})"));
     t.require("EndAuthorisation", ended)?;
     let http = t.redeem(&req, &code)?;
     t.expect_token_error(&http, "invalid_grant");
@@ -334,9 +234,7 @@ fn refused_after(
         F,
         match status {
             Ok(s) if s == 401 || s == 403 => Ok(format!("HTTP {s}")),
-            Ok(s) => Err(format!(
-                "userinfo answered HTTP {s} for a token whose authorisation ended"
-            )),
+            Ok(s) => Err(format!("userinfo answered HTTP {s} for a token whose authorisation ended")),
             Err(e) => Err(e),
         },
     );
@@ -352,10 +250,7 @@ fn refused_after(
         );
     }
     if let Some(refresh) = flow.tokens.refresh_token.clone() {
-        let form = vec![
-            ("grant_type".to_owned(), "refresh_token".to_owned()),
-            ("refresh_token".to_owned(), refresh),
-        ];
+        let form = vec![("grant_type".to_owned(), "refresh_token".to_owned()), ("refresh_token".to_owned(), refresh)];
         let http = t.token_call(&client, form)?;
         t.expect_token_error(&http, "invalid_grant");
     } else {
@@ -365,42 +260,18 @@ fn refused_after(
 }
 
 fn revoked_authorisation(t: &mut Test<'_>) -> Step {
-    let aidant = t
-        .target
-        .aidants
-        .list
-        .first()
-        .map(|a| a.id.clone())
-        .unwrap_or_default();
-    refused_after(
-        t,
-        "travail",
-        move |admin, _, auth| admin.revoke_authorisation(auth, &aidant),
-        None,
-    )
+    let aidant = t.target.aidants.list.first().map(|a| a.id.clone()).unwrap_or_default();
+    refused_after(t, "travail", move |admin, _, auth| admin.revoke_authorisation(auth, &aidant), None)
 }
 
 fn revoked_mandate(t: &mut Test<'_>) -> Step {
-    let aidant = t
-        .target
-        .aidants
-        .list
-        .first()
-        .map(|a| a.id.clone())
-        .unwrap_or_default();
-    refused_after(
-        t,
-        "transports",
-        move |admin, mandate, _| admin.revoke_mandate(mandate, &aidant),
-        None,
-    )
+    let aidant = t.target.aidants.list.first().map(|a| a.id.clone()).unwrap_or_default();
+    refused_after(t, "transports", move |admin, mandate, _| admin.revoke_mandate(mandate, &aidant), None)
 }
 
 fn expired_mandate(t: &mut Test<'_>) -> Step {
     let expiry = checks::now() + 12;
-    let rfc3339 = chrono::DateTime::from_timestamp(expiry, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_default();
+    let rfc3339 = chrono::DateTime::from_timestamp(expiry, 0).map(|d| d.to_rfc3339()).unwrap_or_default();
     refused_after(
         t,
         "justice",
@@ -421,78 +292,49 @@ fn not_covered_never_offered(t: &mut Test<'_>) -> Step {
     for (usager, covered) in seeded.usagers.clone() {
         let first = covered.first().cloned().unwrap_or_default();
         let flow = flow_for(t, &client, &usager, &first, "openid")?;
-        let offered: Vec<String> = t
-            .browser
-            .offered
-            .iter()
-            .filter(|(f, _)| f == "demarche")
-            .flat_map(|(_, v)| v.clone())
-            .collect();
-        t.check("CheckOfferedDemarchesAreCoveredByAMandate", F, match offered.iter().find(|d| !covered.contains(d)) {
-            Some(d) => Err(format!("démarche `{d}` offered for usager {usager}, whose mandates cover only {covered:?}")),
-            None if offered.is_empty() => Ok("no démarche page (a single covered démarche)".into()),
-            None => Ok(format!("offered {offered:?} ⊆ {covered:?}")),
-        });
+        let offered: Vec<String> =
+            t.browser.offered.iter().filter(|(f, _)| f == "demarche").flat_map(|(_, v)| v.clone()).collect();
+        t.check(
+            "CheckOfferedDemarchesAreCoveredByAMandate",
+            F,
+            match offered.iter().find(|d| !covered.contains(d)) {
+                Some(d) => {
+                    Err(format!("démarche `{d}` offered for usager {usager}, whose mandates cover only {covered:?}"))
+                }
+                None if offered.is_empty() => Ok("no démarche page (a single covered démarche)".into()),
+                None => Ok(format!("offered {offered:?} ⊆ {covered:?}")),
+            },
+        );
         t.check(
             "CheckMandateDemarcheIsCovered",
             F,
-            match flow
-                .id_token
-                .claims
-                .pointer("/mandate/demarche")
-                .and_then(Value::as_str)
-            {
+            match flow.id_token.claims.pointer("/mandate/demarche").and_then(Value::as_str) {
                 Some(d) if covered.iter().any(|c| c == d) => Ok(format!("mandate.demarche {d}")),
-                other => Err(format!(
-                    "mandate.demarche {other:?} is not covered ({covered:?})"
-                )),
+                other => Err(format!("mandate.demarche {other:?} is not covered ({covered:?})")),
             },
         );
     }
     // A client limited to one démarche never gets another.
-    if let (Ok(admin), Some((usager, covered))) = (
-        admin(t),
-        seeded.usagers.iter().find(|u| u.1.len() > 1).cloned(),
-    ) {
-        let limited = admin.add_client(
-            "conformance-limited",
-            &client.redirect_uri,
-            &[covered[1].as_str()],
-        );
+    if let (Ok(admin), Some((usager, covered))) = (admin(t), seeded.usagers.iter().find(|u| u.1.len() > 1).cloned()) {
+        let limited = admin.add_client("conformance-limited", &client.redirect_uri, &[covered[1].as_str()]);
         let limited = t.require("RegisterClientLimitedToOneDemarche", limited)?;
         let flow = flow_for(t, &limited, &usager, &covered[0], "openid")?;
-        let offered: Vec<String> = t
-            .browser
-            .offered
-            .iter()
-            .filter(|(f, _)| f == "demarche")
-            .flat_map(|(_, v)| v.clone())
-            .collect();
+        let offered: Vec<String> =
+            t.browser.offered.iter().filter(|(f, _)| f == "demarche").flat_map(|(_, v)| v.clone()).collect();
         t.check(
             "CheckClientDemarchesRestrictOffer",
             F,
             match offered.iter().find(|d| **d != covered[1]) {
-                Some(d) => Err(format!(
-                    "démarche `{d}` offered to a client limited to {}",
-                    covered[1]
-                )),
+                Some(d) => Err(format!("démarche `{d}` offered to a client limited to {}", covered[1])),
                 None => Ok(format!("only {} offered", covered[1])),
             },
         );
         t.check(
             "CheckMandateDemarcheIsCovered",
             F,
-            match flow
-                .id_token
-                .claims
-                .pointer("/mandate/demarche")
-                .and_then(Value::as_str)
-            {
+            match flow.id_token.claims.pointer("/mandate/demarche").and_then(Value::as_str) {
                 Some(d) if d == covered[1] => Ok(format!("mandate.demarche {d}")),
-                other => Err(format!(
-                    "mandate.demarche {other:?} for a client limited to {}",
-                    covered[1]
-                )),
+                other => Err(format!("mandate.demarche {other:?} for a client limited to {}", covered[1])),
             },
         );
     }
@@ -511,56 +353,26 @@ fn journal_authorisation_used(t: &mut Test<'_>) -> Step {
     }
     let after = admin.journal(Some("authorisation_used"));
     let after = t.require("ReadJournal", after)?;
-    let max_seq = |entries: &[Value]| {
-        entries
-            .iter()
-            .filter_map(|e| e.get("seq").and_then(Value::as_i64))
-            .max()
-            .unwrap_or(0)
-    };
+    let max_seq =
+        |entries: &[Value]| entries.iter().filter_map(|e| e.get("seq").and_then(Value::as_i64)).max().unwrap_or(0);
     let last_before = max_seq(&before);
-    let new: Vec<&Value> = after
-        .iter()
-        .filter(|e| e.get("seq").and_then(Value::as_i64).unwrap_or(0) > last_before)
-        .collect();
+    let new: Vec<&Value> =
+        after.iter().filter(|e| e.get("seq").and_then(Value::as_i64).unwrap_or(0) > last_before).collect();
     t.check(
         "CheckOneAuthorisationUsedEntryPerExchange",
         F,
         if new.len() == flows.len() {
-            Ok(format!(
-                "{} new entries for {} exchanges",
-                new.len(),
-                flows.len()
-            ))
+            Ok(format!("{} new entries for {} exchanges", new.len(), flows.len()))
         } else {
-            Err(format!(
-                "{} new authorisation_used entries for {} code exchanges",
-                new.len(),
-                flows.len()
-            ))
+            Err(format!("{} new authorisation_used entries for {} code exchanges", new.len(), flows.len()))
         },
     );
     for (entry, id_token) in new.iter().zip(flows.iter()) {
         let field = |e: &Value, n: &str| e.get(n).and_then(Value::as_str).map(str::to_owned);
         let expected = [
-            (
-                "mandate_id",
-                id_token
-                    .claims
-                    .pointer("/mandate/id")
-                    .and_then(Value::as_str),
-            ),
-            (
-                "demarche",
-                id_token
-                    .claims
-                    .pointer("/mandate/demarche")
-                    .and_then(Value::as_str),
-            ),
-            (
-                "aidant_id",
-                id_token.claims.pointer("/act/sub").and_then(Value::as_str),
-            ),
+            ("mandate_id", id_token.claims.pointer("/mandate/id").and_then(Value::as_str)),
+            ("demarche", id_token.claims.pointer("/mandate/demarche").and_then(Value::as_str)),
+            ("aidant_id", id_token.claims.pointer("/act/sub").and_then(Value::as_str)),
             ("client_id", Some(client.client_id.as_str())),
         ];
         let mismatch: Vec<String> = expected
@@ -571,11 +383,7 @@ fn journal_authorisation_used(t: &mut Test<'_>) -> Step {
         t.check(
             "CheckAuthorisationUsedEntryMatchesIdToken",
             F,
-            if mismatch.is_empty() {
-                Ok("entry matches the ID token".into())
-            } else {
-                Err(mismatch.join("; "))
-            },
+            if mismatch.is_empty() { Ok("entry matches the ID token".into()) } else { Err(mismatch.join("; ")) },
         );
         let personal: Vec<&str> = ["given_name", "family_name", "email", "birthdate"]
             .into_iter()
@@ -587,17 +395,11 @@ fn journal_authorisation_used(t: &mut Test<'_>) -> Step {
             if personal.is_empty() {
                 Ok("ids only".into())
             } else {
-                Err(format!(
-                    "personal data in the journal: {}",
-                    personal.join(", ")
-                ))
+                Err(format!("personal data in the journal: {}", personal.join(", ")))
             },
         );
     }
-    t.info(
-        "JournalEntriesSeen",
-        format!("{} authorisation_used entries in total", after.len()),
-    );
+    t.info("JournalEntriesSeen", format!("{} authorisation_used entries in total", after.len()));
     let _ = UserinfoCall::Get;
     let _ = I;
     Ok(())

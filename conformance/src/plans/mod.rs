@@ -15,16 +15,8 @@ pub struct Plan {
 
 pub fn all() -> Vec<Plan> {
     vec![
-        Plan {
-            name: "oidcc-config-certification-test-plan",
-            mode: ResponseMode::Default,
-            modules: config::modules(),
-        },
-        Plan {
-            name: "oidcc-basic-certification-test-plan",
-            mode: ResponseMode::Default,
-            modules: basic::modules(),
-        },
+        Plan { name: "oidcc-config-certification-test-plan", mode: ResponseMode::Default, modules: config::modules() },
+        Plan { name: "oidcc-basic-certification-test-plan", mode: ResponseMode::Default, modules: basic::modules() },
         Plan {
             name: "oidcc-formpost-basic-certification-test-plan",
             mode: ResponseMode::FormPost,
@@ -40,10 +32,6 @@ pub fn all() -> Vec<Plan> {
             mode: ResponseMode::Default,
             modules: logout::backchannel_modules(),
         },
-        Plan {
-            name: "aidants-delegation-test-plan",
-            mode: ResponseMode::Default,
-            modules: delegation::modules(),
-        },
+        Plan { name: "aidants-delegation-test-plan", mode: ResponseMode::Default, modules: delegation::modules() },
     ]
 }

@@ -2,8 +2,10 @@
 
 mod cli;
 mod flow;
+mod front_door;
 mod health;
 mod helpers;
 mod keys;
 mod provider;
+mod readme;
 mod robot;

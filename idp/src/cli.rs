@@ -43,12 +43,12 @@ fn demarche_values() -> PossibleValuesParser {
 
 /// The standard mandate durations, each with its length (read from the store's own rule).
 fn duration_values() -> PossibleValuesParser {
-    PossibleValuesParser::new([DurationKind::Short, DurationKind::Month, DurationKind::Semester, DurationKind::Long].map(
-        |kind| {
+    PossibleValuesParser::new(
+        [DurationKind::Short, DurationKind::Month, DurationKind::Semester, DurationKind::Long].map(|kind| {
             let days = kind.length().map(|d| d.num_days()).unwrap_or_default();
             PossibleValue::new(kind.key()).help(if days == 1 { "1 day".to_owned() } else { format!("{days} days") })
-        },
-    ))
+        }),
+    )
 }
 
 #[derive(Debug, Parser)]

@@ -81,12 +81,8 @@ async fn mandate_commands_say_what_they_changed(backend: Backend) {
     let seeded = json(&idp(&db.url, &["demo", "seed"], None));
     let (org, aidant) = (seeded["organisation"]["id"].as_str().unwrap(), seeded["aidant"]["id"].as_str().unwrap());
     let angela = &seeded["usagers"][0];
-    let old_argent = angela["authorisations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["demarche"] == "argent")
-        .unwrap()["id"]
+    let old_argent = angela["authorisations"].as_array().unwrap().iter().find(|a| a["demarche"] == "argent").unwrap()
+        ["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -116,9 +112,10 @@ async fn mandate_commands_say_what_they_changed(backend: Backend) {
     assert_eq!(replaced.len(), 1, "{created}");
     assert_eq!(replaced[0]["id"], old_argent.as_str());
     assert!(
-        stderr(&add).contains(&format!("replaced authorisation {old_argent} (argent) of mandate {}", angela["mandate_id"]
-            .as_str()
-            .unwrap())),
+        stderr(&add).contains(&format!(
+            "replaced authorisation {old_argent} (argent) of mandate {}",
+            angela["mandate_id"].as_str().unwrap()
+        )),
         "{}",
         stderr(&add)
     );
@@ -222,7 +219,10 @@ fn a_misspelt_database_scheme_is_reported_without_the_password() {
     let out = idp_with(&["migrate"], &[("IDP__DATABASE__URL", "postgress://idp:s3cret-pw@db.example.fr/idp")]);
     assert_eq!(out.status.code(), Some(78));
     let message = stderr(&out);
-    assert!(message.contains("`database.url`") && message.contains("postgress://idp:***@db.example.fr/idp"), "{message}");
+    assert!(
+        message.contains("`database.url`") && message.contains("postgress://idp:***@db.example.fr/idp"),
+        "{message}"
+    );
     assert!(!message.contains("s3cret-pw"), "{message}");
 }
 

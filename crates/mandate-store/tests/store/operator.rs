@@ -75,7 +75,10 @@ fn revoking_twice_says_already_revoked_and_writes_one_entry(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
 
     let before = journal_entries(db);
-    assert_eq!(mandates::revoke_authorisation(&mut conn, &social.id, &w.aidant.id, now()).unwrap(), Revocation::Revoked);
+    assert_eq!(
+        mandates::revoke_authorisation(&mut conn, &social.id, &w.aidant.id, now()).unwrap(),
+        Revocation::Revoked
+    );
     assert_eq!(journal_entries(db), before + 1);
     assert_eq!(
         mandates::revoke_authorisation(&mut conn, &social.id, &w.aidant.id, now()).unwrap(),

@@ -67,10 +67,10 @@ async fn the_readme_flow_works_as_written(backend: Backend) {
     // schema, named to the server and to the script's `idp` commands alike.
     let postgres = match backend {
         Backend::Sqlite => None,
-        Backend::Postgres => match TestDb::postgres() {
-            Some(db) => Some(db),
-            None => return,
-        },
+        Backend::Postgres => {
+            let Some(db) = TestDb::postgres() else { return };
+            Some(db)
+        }
     };
     let (script, blocks) = flow_script();
     assert!(blocks >= 6, "the README's flow blocks are marked ({blocks} found)");

@@ -10,20 +10,38 @@ PG_TEST_DB ?= idp_test
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client.
+## `make run PORT=8090` listens on 127.0.0.1:8090, and the issuer follows (unless IDP__ISSUER
+## or idp.toml sets it).
+PORT ?=
+RUN_ENV = $(if $(PORT),IDP__HTTP__BIND=127.0.0.1:$(PORT))
 run:
+	@[ -x target/debug/idp ] || echo "First build: SQLite, libpq and OpenSSL are compiled from source (about 8 minutes on 2 cores)."
 	$(CARGO) build -p idp
-	@if [ -n "$(DEMO)" ]; then IDP__LOG__FORMAT=pretty ./target/debug/idp demo seed; fi
-	IDP__LOG__FORMAT=$${IDP__LOG__FORMAT:-pretty} ./target/debug/idp serve
+	@if [ -n "$(DEMO)" ]; then $(RUN_ENV) IDP__LOG__FORMAT=pretty ./target/debug/idp demo seed; fi
+	$(RUN_ENV) IDP__LOG__FORMAT=$${IDP__LOG__FORMAT:-pretty} ./target/debug/idp serve
 
-## Run every test, on SQLite and on PostgreSQL.
+## Run every test, on SQLite and on PostgreSQL. Every temporary file of the run goes into one
+## folder (TMPDIR), removed when the run ends (`make test KEEP_TMP=1` keeps it, for the logs of
+## a failure). Outside CI, PostgreSQL tests that found no server are counted at the end.
 test:
-	@if [ -z "$$IDP_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null && pg_isready -q -h $(PG_HOST); then \
+	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/idp-test.XXXXXX"); \
+	if [ -n "$(KEEP_TMP)" ]; then trap 'echo "temporary files kept in $$tmp"' EXIT; else trap 'rm -rf "$$tmp"' EXIT; fi; \
+	export TMPDIR="$$tmp" IDP_TEST_SKIPS_FILE="$$tmp/skipped-on-postgres"; \
+	if [ -z "$$IDP_TEST_POSTGRES_URL" ] && command -v pg_isready >/dev/null && pg_isready -q -h $(PG_HOST); then \
 		psql -h $(PG_HOST) -U $(PG_USER) -tAc "SELECT 1 FROM pg_database WHERE datname = '$(PG_TEST_DB)'" | grep -q 1 \
 			|| psql -h $(PG_HOST) -U $(PG_USER) -qc 'CREATE DATABASE $(PG_TEST_DB)'; \
 		export IDP_TEST_POSTGRES_URL=postgres://$(PG_USER)@$(PG_HOST):5432/$(PG_TEST_DB); \
 		echo "PostgreSQL tests on $$IDP_TEST_POSTGRES_URL"; \
 	fi; \
-	$(CARGO) test --workspace --no-fail-fast && $(MAKE) --no-print-directory conformance
+	status=0; \
+	{ $(CARGO) test --workspace --no-fail-fast && $(MAKE) --no-print-directory conformance; } || status=$$?; \
+	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
+		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
+		server=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^idp '); \
+		echo; \
+		echo "SKIPPED ON POSTGRESQL: $$store store tests and $$server server tests (no IDP_TEST_POSTGRES_URL and no server on $(PG_HOST)); they ran on SQLite only. Under CI this is a failure."; \
+	fi; \
+	exit $$status
 
 build:
 	$(CARGO) build --workspace --release

@@ -4,10 +4,11 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
+use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 use mandate_store::aidants::{self, NewAidant};
 use mandate_store::journal::{self, ChainReport};
-use mandate_store::mandates::{self, NewMandate};
+use mandate_store::mandates::{self, NewMandate, Revocation};
 use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
 use serde_json::json;
@@ -15,8 +16,48 @@ use serde_json::json;
 use crate::configuration::Settings;
 use crate::{passwords, totp};
 
+/// What the process exit status means, for scripts (also in `idp --help` and the README).
+pub mod exit {
+    /// Something failed; the reason is on standard error.
+    pub const FAILURE: u8 = 1;
+    /// The command line itself is wrong (clap's own status for usage errors).
+    pub const USAGE: u8 = 2;
+    /// `idp journal verify` found the chain broken.
+    pub const JOURNAL_BROKEN: u8 = 3;
+    /// The configuration (file or `IDP__` variables) is wrong: EX_CONFIG from sysexits.h.
+    pub const CONFIGURATION: u8 = 78;
+}
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0   success
+  1   failure (the reason is on standard error)
+  2   usage error: unknown command or option, bad argument
+  3   journal broken (idp journal verify)
+  78  configuration error: idp.toml or an IDP_ variable (unknown key, bad value)";
+
+/// The démarches, as `--demarche` takes them, each with what it covers.
+fn demarche_values() -> PossibleValuesParser {
+    PossibleValuesParser::new(Demarche::ALL.map(|d| PossibleValue::new(d.key()).help(d.label_en())))
+}
+
+/// The standard mandate durations, each with its length (read from the store's own rule).
+fn duration_values() -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        [DurationKind::Short, DurationKind::Month, DurationKind::Semester, DurationKind::Long].map(|kind| {
+            let days = kind.length().map(|d| d.num_days()).unwrap_or_default();
+            PossibleValue::new(kind.key()).help(if days == 1 { "1 day".to_owned() } else { format!("{days} days") })
+        }),
+    )
+}
+
 #[derive(Debug, Parser)]
-#[command(name = "idp", version, about = "Aidants IdP: OpenID Connect provider for delegated online formalities")]
+#[command(
+    name = "idp",
+    version,
+    about = "Aidants IdP: OpenID Connect provider for delegated online formalities",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
     /// TOML configuration file (default: ./idp.toml when present). Environment variables
     /// IDP__SECTION__KEY override it.
@@ -96,7 +137,7 @@ pub struct ClientAdd {
     #[arg(long)]
     pub sector_identifier: Option<String>,
     /// A démarche this service may be used for; repeat (default: all).
-    #[arg(long = "demarche")]
+    #[arg(long = "demarche", value_parser = demarche_values())]
     pub demarches: Vec<String>,
     #[arg(long)]
     pub backchannel_logout_uri: Option<String>,
@@ -107,9 +148,10 @@ pub struct ClientAdd {
 
 #[derive(Debug, Subcommand)]
 pub enum MandateCommand {
-    /// Record a mandate (signed outside this tool); prints it as JSON.
+    /// Record a mandate (signed outside this tool); prints it as JSON, with the authorisations
+    /// of older mandates it replaced (same organisation, usager and démarche).
     Add(MandateAdd),
-    /// Revoke a mandate and all its authorisations.
+    /// Revoke a mandate and all its authorisations (says so if it was already revoked).
     Revoke {
         mandate_id: String,
         /// The aidant who revokes (must belong to the mandate's organisation).
@@ -126,9 +168,11 @@ pub struct MandateAdd {
     pub usager: String,
     #[arg(long)]
     pub aidant: String,
-    #[arg(long = "demarche", required = true)]
+    /// A démarche the mandate covers; repeat for several.
+    #[arg(long = "demarche", required = true, value_parser = demarche_values())]
     pub demarches: Vec<String>,
-    #[arg(long, default_value = "long", value_parser = ["short", "month", "semester", "long"], conflicts_with = "expires_at")]
+    /// How long the mandate lasts from now.
+    #[arg(long, default_value = "long", value_parser = duration_values(), conflicts_with = "expires_at")]
     pub duration: String,
     /// A fixed expiry (RFC 3339), instead of a standard duration.
     #[arg(long)]
@@ -137,7 +181,7 @@ pub struct MandateAdd {
 
 #[derive(Debug, Subcommand)]
 pub enum AuthorisationCommand {
-    /// Revoke one démarche of a mandate, leaving the others.
+    /// Revoke one démarche of a mandate, leaving the others (says so if it was already revoked).
     Revoke {
         authorisation_id: String,
         #[arg(long)]
@@ -147,13 +191,18 @@ pub enum AuthorisationCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum DemoCommand {
-    /// Create (once) the demo organisation, helper, usagers, mandates and client; print them.
+    /// Create (once) the demo organisation, helper, usagers, mandates and client; print them
+    /// as JSON, with the ids the other commands take.
     Seed,
+    /// Print the demo helper's current one-time code (from the fixed demo TOTP secret), as an
+    /// authenticator app enrolled with it would show.
+    Code,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
-    /// Register an organisation; prints it as JSON.
+    /// Register an organisation; prints it as JSON. A SIRET already registered is refused,
+    /// naming the organisation that has it.
     Add(OrgAdd),
     /// List organisations as JSON.
     List,
@@ -229,7 +278,7 @@ pub enum JournalCommand {
     },
 }
 
-/// What a command ended with, for the process exit code.
+/// What a command ended with, for the process exit code (see [`exit`]).
 pub enum Outcome {
     Success,
     JournalBroken,
@@ -242,13 +291,7 @@ fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// A database URL without its password, for messages.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
-    }
+    mandate_store::error::redact_credentials(url)
 }
 
 fn print_json(value: &serde_json::Value) {
@@ -318,22 +361,35 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                 },
                 now(),
             )?;
+            for replaced in &created.replaced {
+                eprintln!(
+                    "replaced authorisation {} ({}) of mandate {}: revoked",
+                    replaced.id, replaced.demarche, replaced.mandate_id
+                );
+            }
             print_json(&serde_json::to_value(created)?);
         }
         Command::Mandate(MandateCommand::Revoke { mandate_id, aidant }) => {
             let store = open_store(settings)?;
-            mandates::revoke(&mut *store.conn()?, &mandate_id, &aidant, now())?;
-            eprintln!("mandate {mandate_id} revoked");
+            match mandates::revoke(&mut *store.conn()?, &mandate_id, &aidant, now())? {
+                Revocation::Revoked => eprintln!("mandate {mandate_id} revoked"),
+                Revocation::AlreadyRevoked => eprintln!("mandate {mandate_id} already revoked: nothing changed"),
+            }
         }
         Command::Authorisation(AuthorisationCommand::Revoke { authorisation_id, aidant }) => {
             let store = open_store(settings)?;
-            mandates::revoke_authorisation(&mut *store.conn()?, &authorisation_id, &aidant, now())?;
-            eprintln!("authorisation {authorisation_id} revoked");
+            match mandates::revoke_authorisation(&mut *store.conn()?, &authorisation_id, &aidant, now())? {
+                Revocation::Revoked => eprintln!("authorisation {authorisation_id} revoked"),
+                Revocation::AlreadyRevoked => {
+                    eprintln!("authorisation {authorisation_id} already revoked: nothing changed")
+                }
+            }
         }
         Command::Demo(DemoCommand::Seed) => {
             let store = open_store(settings)?;
             print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
         }
+        Command::Demo(DemoCommand::Code) => println!("{}", crate::admin::demo::current_code()?),
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
         Command::Journal(JournalCommand::Verify) => {
             let store = open_store(settings)?;

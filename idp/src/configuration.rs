@@ -1,28 +1,72 @@
 //! Settings: an optional TOML file, then `IDP__SECTION__KEY` environment variables.
-//! Every value is checked at start; a bad one stops start with a message naming its key.
+//! Every value is checked at start; a bad one stops start with a message naming its key, and so
+//! does a key that names no setting (a typo would otherwise leave the default silently in force).
+//! No message ever shows a password (database URLs are redacted).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
+use config::Source;
+use mandate_store::error::redact_credentials;
 use serde::Deserialize;
 use url::Url;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("configuration: {0}")]
+    #[error("configuration: {}", redact_credentials(&.0.to_string()))]
     Load(#[from] config::ConfigError),
-    #[error("configuration key `{key}`: {reason}")]
+    #[error("configuration key `{key}`: {}", redact_credentials(reason))]
     Invalid { key: &'static str, reason: String },
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Unknown(Vec<UnknownSetting>),
+}
+
+/// A key in the file, or an `IDP_` environment variable, that names no setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnknownSetting {
+    FileKey { file: String, key: String, suggestion: Option<String> },
+    Variable { name: String, suggestion: Option<String> },
+}
+
+impl std::fmt::Display for UnknownSetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UnknownSetting::FileKey { file, key, suggestion } => {
+                write!(f, "configuration file {file}: unknown key `{key}`")?;
+                if let Some(known) = suggestion {
+                    write!(f, "; did you mean `{known}`?")?;
+                }
+                Ok(())
+            }
+            UnknownSetting::Variable { name, suggestion } => {
+                write!(f, "environment variable {name} names no setting (settings are IDP__SECTION__KEY)")?;
+                if let Some(known) = suggestion {
+                    write!(f, "; did you mean {}?", variable_name(known))?;
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { key, reason: reason.into() }
 }
 
+/// `IDP_` variables that are not settings but are read elsewhere: the configuration file's
+/// path, the conformance runner's binary, and the test suite's own (`IDP_TEST_…`).
+const OTHER_VARIABLES: [&str; 2] = ["IDP_CONFIG", "IDP_BIN"];
+const TEST_VARIABLES_PREFIX: &str = "IDP_TEST_";
+
+/// The default port, and the issuer's when neither `issuer` nor `http.bind` is set.
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
     /// The public URL of this provider. Behind a reverse proxy this is configuration, never
-    /// guessed from request headers; every endpoint URL is derived from it.
+    /// guessed from request headers; every endpoint URL is derived from it. Unset, it follows
+    /// `http.bind` (`http://127.0.0.1:PORT`), so moving the port moves both.
+    #[serde(default)]
     pub issuer: String,
     pub http: HttpSettings,
     pub database: DatabaseSettings,
@@ -73,6 +117,121 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// Every setting but `issuer` with its default. The list of known keys, against which the file
+/// and the environment are checked, is read from here.
+fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
+    config::Config::builder()
+        .set_default("http.bind", DEFAULT_BIND)?
+        .set_default("database.url", "sqlite://data/idp.db")?
+        .set_default("database.max_connections", 8)?
+        .set_default("keys.dir", "keys")?
+        .set_default("keys.generate_if_missing", true)?
+        .set_default("session.idle_minutes", 30)?
+        .set_default("session.absolute_hours", 12)?
+        .set_default("login.max_failed_attempts", 5)?
+        .set_default("login.lockout_minutes", 15)?
+        .set_default("log.format", "json")?
+        .set_default("log.filter", "info")
+}
+
+/// Every setting's key, dotted (`database.url`).
+pub fn known_keys() -> Vec<String> {
+    let mut keys = vec!["issuer".to_owned()];
+    if let Ok(map) = builder_with_defaults().and_then(|d| d.build()).and_then(|c| c.collect()) {
+        flatten_keys("", map, &mut keys);
+    }
+    keys.sort();
+    keys
+}
+
+fn flatten_keys(prefix: &str, map: config::Map<String, config::Value>, out: &mut Vec<String>) {
+    for (name, value) in map {
+        let path = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+        match value.kind {
+            config::ValueKind::Table(table) => flatten_keys(&path, table, out),
+            _ => out.push(path),
+        }
+    }
+}
+
+/// `database.url` -> `IDP__DATABASE__URL`.
+fn variable_name(key: &str) -> String {
+    format!("IDP__{}", key.replace('.', "__").to_uppercase())
+}
+
+/// The known key closest to `key`, if one is close enough to be a likely typo.
+fn closest<'a>(key: &str, known: &'a [String]) -> Option<&'a String> {
+    known
+        .iter()
+        .map(|candidate| (strsim::jaro_winkler(key, candidate), candidate))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate)
+}
+
+/// The keys in a configuration file that name no setting.
+pub fn unknown_file_keys(file: &str, keys_in_file: Vec<String>, known: &[String]) -> Vec<UnknownSetting> {
+    keys_in_file
+        .into_iter()
+        .filter(|key| !known.contains(key))
+        .map(|key| UnknownSetting::FileKey { file: file.to_owned(), suggestion: closest(&key, known).cloned(), key })
+        .collect()
+}
+
+/// The environment variables that look meant for this program but name no setting:
+/// `IDP__X__Y` for an unknown `x.y`, and `IDP_…` with one underscore (which is never read as a
+/// setting) unless it is one of the variables read elsewhere.
+pub fn unknown_variables(names: impl IntoIterator<Item = String>, known: &[String]) -> Vec<UnknownSetting> {
+    let mut unknown = Vec::new();
+    for name in names {
+        let upper = name.to_uppercase();
+        let rest = if let Some(rest) = upper.strip_prefix("IDP__") {
+            let key = rest.to_lowercase().replace("__", ".");
+            if known.contains(&key) {
+                continue;
+            }
+            rest
+        } else if let Some(rest) = upper.strip_prefix("IDP_") {
+            if OTHER_VARIABLES.contains(&upper.as_str()) || upper.starts_with(TEST_VARIABLES_PREFIX) {
+                continue;
+            }
+            rest
+        } else {
+            continue;
+        };
+        // `IDP_DATABASE__URL` and `IDP__DATABASE_URL` both mean `database.url`.
+        let key = rest.trim_start_matches('_').to_lowercase().replace("__", ".");
+        let suggestion = if known.contains(&key) { Some(key.clone()) } else { closest(&key, known).cloned() };
+        unknown.push(UnknownSetting::Variable { name, suggestion });
+    }
+    unknown
+}
+
+/// The issuer when none is set: this machine, on the port the server listens on.
+pub fn issuer_for_bind(bind: &str) -> String {
+    let address: SocketAddr = bind.parse().unwrap_or_else(|_| DEFAULT_BIND.parse().expect("a valid default"));
+    let ip = if address.ip().is_unspecified() { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { address.ip() };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
+/// A warning when the issuer names this machine but another port than the one the server
+/// listens on: discovery and every token would then send clients where nothing answers.
+/// (An issuer on another host is a reverse proxy's public URL, whose port is its own.)
+pub fn issuer_port_warning(issuer: &Url, listening: SocketAddr) -> Option<String> {
+    let names_this_machine = match issuer.host()? {
+        url::Host::Domain(name) => name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback() || IpAddr::V4(ip) == listening.ip(),
+        url::Host::Ipv6(ip) => ip.is_loopback() || IpAddr::V6(ip) == listening.ip(),
+    };
+    let issuer_port = issuer.port_or_known_default()?;
+    (names_this_machine && issuer_port != listening.port()).then(|| {
+        format!(
+            "the issuer {issuer} names port {issuer_port} but the server listens on {listening}: clients following \
+             discovery will find nothing there (leave `issuer` unset to follow `http.bind`, or set both)"
+        )
+    })
+}
+
 /// Checked values derived from [`Settings`].
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -82,31 +241,32 @@ pub struct Checked {
 
 impl Settings {
     /// Loads from `file` (required if given explicitly, else `idp.toml` if present) and the
-    /// environment.
+    /// environment, refusing keys and `IDP_` variables that name no setting.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
-        let builder = config::Config::builder()
-            .set_default("issuer", "http://127.0.0.1:8080")?
-            .set_default("http.bind", "127.0.0.1:8080")?
-            .set_default("database.url", "sqlite://data/idp.db")?
-            .set_default("database.max_connections", 8)?
-            .set_default("keys.dir", "keys")?
-            .set_default("keys.generate_if_missing", true)?
-            .set_default("session.idle_minutes", 30)?
-            .set_default("session.absolute_hours", 12)?
-            .set_default("login.max_failed_attempts", 5)?
-            .set_default("login.lockout_minutes", 15)?
-            .set_default("log.format", "json")?
-            .set_default("log.filter", "info")?;
-        let builder = match file {
-            Some(path) => builder.add_source(config::File::from(path).required(true)),
-            None => builder.add_source(config::File::with_name("idp.toml").required(false)),
+        let (file_source, file_name) = match file {
+            Some(path) => (config::File::from(path).required(true), path.display().to_string()),
+            None => (config::File::with_name("idp.toml").required(false), "idp.toml".to_owned()),
         };
-        let settings: Settings = builder
+        let known = known_keys();
+        let mut in_file = Vec::new();
+        flatten_keys("", file_source.collect()?, &mut in_file);
+        let mut unknown = unknown_file_keys(&file_name, in_file, &known);
+        let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        unknown.extend(unknown_variables(names, &known));
+        if !unknown.is_empty() {
+            return Err(ConfigError::Unknown(unknown));
+        }
+        let config = builder_with_defaults()?
+            .add_source(file_source)
             .add_source(
                 config::Environment::with_prefix("IDP").prefix_separator("__").separator("__").try_parsing(true),
             )
-            .build()?
-            .try_deserialize()?;
+            .build()?;
+        let issuer_is_set = config.get_string("issuer").is_ok();
+        let mut settings: Settings = config.try_deserialize()?;
+        if !issuer_is_set {
+            settings.issuer = issuer_for_bind(&settings.http.bind);
+        }
         settings.check()?;
         Ok(settings)
     }
@@ -192,5 +352,70 @@ mod tests {
         let mut s = defaults();
         s.database.url = "idp.db".into();
         assert!(s.check().unwrap_err().to_string().contains("`database.url`"));
+    }
+
+    fn load_file(contents: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("idp.toml");
+        std::fs::write(&file, contents).unwrap();
+        Settings::load(Some(&file))
+    }
+
+    #[test]
+    fn a_misspelt_key_in_the_file_is_refused_with_the_closest_one_and_no_secret() {
+        let error = load_file("[databse]\nurl = \"postgres://idp:s3cret@db/idp\"\n").unwrap_err().to_string();
+        assert!(error.contains("unknown key `databse.url`; did you mean `database.url`?"), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+        let error = load_file("[database]\nulr = \"sqlite://x.db\"\n").unwrap_err().to_string();
+        assert!(error.contains("`database.ulr`; did you mean `database.url`?"), "{error}");
+        let error = load_file("[database]\nurl = \"postgress://idp:s3cret@db/idp\"\n").unwrap_err().to_string();
+        assert!(error.contains("`database.url`") && error.contains("postgress://idp:***@db/idp"), "{error}");
+        assert!(!error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn unknown_and_single_underscore_variables_are_named_with_the_meant_one() {
+        let known = known_keys();
+        let names = [
+            "IDP__DATABASE__ULR",
+            "IDP_DATABASE__URL",
+            "IDP__LOG__FORMAT",
+            "IDP_CONFIG",
+            "IDP_BIN",
+            "IDP_TEST_POSTGRES_URL",
+            "PATH",
+            "IDPX",
+        ];
+        let unknown = unknown_variables(names.map(String::from), &known);
+        let messages: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with("environment variable IDP__DATABASE__ULR names no setting"), "{messages:?}");
+        assert!(messages[0].ends_with("did you mean IDP__DATABASE__URL?"), "{messages:?}");
+        assert!(messages[1].starts_with("environment variable IDP_DATABASE__URL "), "{messages:?}");
+        assert!(messages[1].ends_with("did you mean IDP__DATABASE__URL?"), "{messages:?}");
+    }
+
+    #[test]
+    fn the_issuer_follows_the_listening_port_unless_set() {
+        let s = load_file("[http]\nbind = \"127.0.0.1:8090\"\n").unwrap();
+        assert_eq!(s.issuer, "http://127.0.0.1:8090");
+        let s = load_file("[http]\nbind = \"0.0.0.0:9000\"\n").unwrap();
+        assert_eq!(s.issuer, "http://127.0.0.1:9000", "a wildcard address is reached on loopback");
+        assert_eq!(issuer_for_bind("[::1]:8090"), "http://[::1]:8090");
+        let s = load_file("issuer = \"https://idp.example.fr\"\n[http]\nbind = \"127.0.0.1:8090\"\n").unwrap();
+        assert_eq!(s.issuer, "https://idp.example.fr");
+        assert_eq!(defaults().issuer, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn an_issuer_on_this_machine_but_another_port_is_warned_about() {
+        let at = |u: &str| Url::parse(u).unwrap();
+        let listening: SocketAddr = "127.0.0.1:8090".parse().unwrap();
+        let warning = issuer_port_warning(&at("http://127.0.0.1:8080"), listening).expect("a warning");
+        assert!(warning.contains("port 8080") && warning.contains("127.0.0.1:8090"), "{warning}");
+        assert!(issuer_port_warning(&at("http://localhost:8080"), listening).is_some());
+        assert_eq!(issuer_port_warning(&at("http://127.0.0.1:8090"), listening), None);
+        // Behind a reverse proxy the public URL's port is the proxy's.
+        assert_eq!(issuer_port_warning(&at("https://idp.example.fr"), "0.0.0.0:8080".parse().unwrap()), None);
     }
 }

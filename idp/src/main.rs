@@ -1,17 +1,18 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use idp::cli::{run_admin, Cli, Command, Outcome};
+use idp::cli::{exit, run_admin, Cli, Command, Outcome};
 use idp::configuration::Settings;
 use idp::startup::Application;
 
 fn main() -> ExitCode {
+    // Usage errors exit with clap's status 2 (`exit::USAGE`).
     let cli = Cli::parse();
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("idp: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::CONFIGURATION);
         }
     };
     let result = match cli.command {
@@ -20,10 +21,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
-        Ok(Outcome::JournalBroken) => ExitCode::from(3),
+        Ok(Outcome::JournalBroken) => ExitCode::from(exit::JOURNAL_BROKEN),
         Err(e) => {
             eprintln!("idp: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit::FAILURE)
         }
     }
 }

@@ -117,6 +117,9 @@ impl Application {
         let checked = settings.check()?;
         let listener = TcpListener::bind(checked.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.bind): {e}", checked.bind))?;
+        if let Some(warning) = crate::configuration::issuer_port_warning(&checked.issuer, listener.local_addr()?) {
+            tracing::warn!("{warning}");
+        }
         let state = build_state(settings).await?;
         Self::from_parts(listener, state)
     }

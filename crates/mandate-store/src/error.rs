@@ -6,6 +6,8 @@ use thiserror::Error;
 pub enum StoreError {
     #[error("invalid SIRET {0:?}: expected 14 digits with a valid checksum")]
     InvalidSiret(String),
+    #[error("an organisation with SIRET {siret} already exists: {existing_id} ({existing_name})")]
+    DuplicateSiret { siret: String, existing_id: String, existing_name: String },
     #[error("unknown démarche {0:?}; known: papiers, famille, social, travail, logement, transports, argent, justice, etranger, loisirs")]
     UnknownDemarche(String),
     #[error("unknown mandate duration {0:?}; known: short, month, semester, long")]
@@ -26,9 +28,11 @@ pub enum StoreError {
     AidantInactive,
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://…")]
+    // The URL may hold a password (`postgress://user:secret@…` with a misspelt scheme): the
+    // message shows it redacted.
+    #[error("unsupported database URL {:?}: use sqlite://PATH or postgres://…", redact_credentials(.0))]
     UnsupportedDatabaseUrl(String),
-    #[error("cannot connect to the database: {0}")]
+    #[error("cannot connect to the database: {}", redact_credentials(.0))]
     Connection(String),
     #[error("cannot apply database migrations: {0}")]
     Migration(String),
@@ -39,3 +43,78 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// `text` with the credentials of any URL in it replaced by `***`: the password of
+/// `scheme://user:password@host` and the value of a `password=` parameter (libpq reads both).
+/// For messages and logs, which must never carry a secret.
+pub fn redact_credentials(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = rest.find("://") {
+        let authority_start = found + 3;
+        out.push_str(&rest[..authority_start]);
+        let after = &rest[authority_start..];
+        let authority_len = after.find(['/', '?', '#', ' ', '\t', '\n', '"', '\'', '`']).unwrap_or(after.len());
+        let authority = &after[..authority_len];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.split_once(':') {
+                    Some((user, _password)) => {
+                        out.push_str(user);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &after[authority_len..];
+    }
+    out.push_str(rest);
+    redact_password_parameters(&out)
+}
+
+fn redact_password_parameters(text: &str) -> String {
+    const KEY: &str = "password=";
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut position = 0;
+    while let Some(found) = lower[position..].find(KEY) {
+        let value_start = position + found + KEY.len();
+        out.push_str(&text[position..value_start]);
+        let value_len =
+            text[value_start..].find(['&', ' ', '\t', '\n', '"', '\'', '`']).unwrap_or(text.len() - value_start);
+        if value_len > 0 {
+            out.push_str("***");
+        }
+        position = value_start + value_len;
+    }
+    out.push_str(&text[position..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_redacted_and_the_rest_kept() {
+        assert_eq!(redact_credentials("postgress://idp:s3cret@db:5432/idp"), "postgress://idp:***@db:5432/idp");
+        assert_eq!(
+            redact_credentials("postgres://db/idp?user=idp&password=s3cret&sslmode=require"),
+            "postgres://db/idp?user=idp&password=***&sslmode=require"
+        );
+        assert_eq!(redact_credentials("a: p:w@rd@host/x, b"), "a: p:w@rd@host/x, b", "no scheme, no URL");
+        assert_eq!(redact_credentials("x://u:p@w:rd@h y://u@h"), "x://u:***@h y://u@h");
+        assert_eq!(redact_credentials("sqlite://data/idp.db"), "sqlite://data/idp.db");
+    }
+
+    #[test]
+    fn an_unsupported_database_url_is_named_without_its_password() {
+        let message = StoreError::UnsupportedDatabaseUrl("postgress://user:secret@host/db".into()).to_string();
+        assert!(!message.contains("secret"), "{message}");
+        assert!(message.contains("postgress://user:***@host/db"), "{message}");
+    }
+}

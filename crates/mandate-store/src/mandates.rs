@@ -73,6 +73,17 @@ pub struct NewMandate {
 pub struct MandateWithAuthorisations {
     pub mandate: Mandate,
     pub authorisations: Vec<Authorisation>,
+    /// From [`create`]: the live authorisations of other mandates (same organisation, usager
+    /// and démarche) that this one replaced, now revoked. Empty when a mandate is read back.
+    pub replaced: Vec<Authorisation>,
+}
+
+/// What a revocation did: the operator is told when there was nothing left to revoke (and no
+/// journal entry is written then).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    AlreadyRevoked,
 }
 
 /// Creates a mandate with one authorisation per démarche. Any live authorisation of the same
@@ -132,8 +143,9 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
         diesel::insert_into(mandates::table).values(&mandate).execute(conn)?;
 
         let mut created = Vec::with_capacity(demarches.len());
+        let mut replaced_all = Vec::new();
         for demarche in &demarches {
-            for replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
+            for mut replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
                 revoke_authorisation_row(conn, &replaced.id, &aidant.id, now)?;
                 journal::append(
                     conn,
@@ -147,6 +159,9 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
                         .details(serde_json::json!({"reason": "replaced", "by_mandate": mandate.id})),
                     now,
                 )?;
+                replaced.revoked_at = Some(now);
+                replaced.revoked_by_aidant_id = Some(aidant.id.clone());
+                replaced_all.push(replaced);
             }
             let authorisation = Authorisation {
                 id: new_id(),
@@ -186,7 +201,7 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
                 now,
             )?;
         }
-        Ok(MandateWithAuthorisations { mandate, authorisations: created })
+        Ok(MandateWithAuthorisations { mandate, authorisations: created, replaced: replaced_all })
     })
 }
 
@@ -228,19 +243,24 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<MandateWithAuthori
         .order(authorisations::demarche.asc())
         .select(Authorisation::as_select())
         .load(conn)?;
-    Ok(MandateWithAuthorisations { mandate, authorisations })
+    Ok(MandateWithAuthorisations { mandate, authorisations, replaced: Vec::new() })
 }
 
 /// Revokes a whole mandate and its live authorisations. The aidant must belong to the
-/// mandate's organisation.
-pub fn revoke(conn: &mut DbConnection, mandate_id: &str, aidant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+/// mandate's organisation. A mandate already revoked is left as it is.
+pub fn revoke(
+    conn: &mut DbConnection,
+    mandate_id: &str,
+    aidant_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Revocation> {
     write_transaction(conn, |conn| {
         let found = find(conn, mandate_id)?;
         if !aidants::is_member(conn, aidant_id, &found.mandate.organisation_id)? {
             return Err(StoreError::NotMember { organisation_id: found.mandate.organisation_id.clone() });
         }
         if found.mandate.revoked_at.is_some() {
-            return Ok(());
+            return Ok(Revocation::AlreadyRevoked);
         }
         diesel::update(mandates::table.find(mandate_id))
             .set((mandates::revoked_at.eq(now), mandates::revoked_by_aidant_id.eq(aidant_id)))
@@ -257,17 +277,18 @@ pub fn revoke(conn: &mut DbConnection, mandate_id: &str, aidant_id: &str, now: N
                 .mandate(mandate_id),
             now,
         )?;
-        Ok(())
+        Ok(Revocation::Revoked)
     })
 }
 
-/// Revokes one authorisation, leaving the mandate's others in force.
+/// Revokes one authorisation, leaving the mandate's others in force. An authorisation already
+/// revoked (alone, with its mandate, or replaced by a newer mandate) is left as it is.
 pub fn revoke_authorisation(
     conn: &mut DbConnection,
     authorisation_id: &str,
     aidant_id: &str,
     now: NaiveDateTime,
-) -> StoreResult<()> {
+) -> StoreResult<Revocation> {
     write_transaction(conn, |conn| {
         let (authorisation, mandate): (Authorisation, Mandate) = authorisations::table
             .inner_join(mandates::table)
@@ -280,7 +301,7 @@ pub fn revoke_authorisation(
             return Err(StoreError::NotMember { organisation_id: mandate.organisation_id.clone() });
         }
         if authorisation.revoked_at.is_some() {
-            return Ok(());
+            return Ok(Revocation::AlreadyRevoked);
         }
         revoke_authorisation_row(conn, authorisation_id, aidant_id, now)?;
         let mut entry = NewEntry::new(JournalAction::AuthorisationRevoked)
@@ -293,7 +314,7 @@ pub fn revoke_authorisation(
             entry = entry.demarche(demarche);
         }
         journal::append(conn, entry, now)?;
-        Ok(())
+        Ok(Revocation::Revoked)
     })
 }
 

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use crate::db::{new_id, DbConnection};
+use crate::db::{new_id, write_transaction, DbConnection};
 use crate::domain::Siret;
 use crate::error::{StoreError, StoreResult};
 use crate::schema::organisations;
@@ -41,6 +41,8 @@ pub(crate) fn require_text(field: &'static str, value: &str) -> StoreResult<Stri
     }
 }
 
+/// Registers an organisation. A SIRET names one organisation: a second one with the same SIRET
+/// is refused, naming the first (a unique index backs this rule for every writer).
 pub fn create(conn: &mut DbConnection, new: NewOrganisation, now: NaiveDateTime) -> StoreResult<Organisation> {
     let postcode = new.postcode.trim().to_owned();
     if postcode.len() != 5 || !postcode.bytes().all(|b| b.is_ascii_digit()) {
@@ -56,8 +58,17 @@ pub fn create(conn: &mut DbConnection, new: NewOrganisation, now: NaiveDateTime)
         region: require_text("region", &new.region)?,
         created_at: now,
     };
-    diesel::insert_into(organisations::table).values(&organisation).execute(conn)?;
-    Ok(organisation)
+    write_transaction(conn, |conn| {
+        if let Some(existing) = find_by_siret(conn, &new.siret)? {
+            return Err(StoreError::DuplicateSiret {
+                siret: existing.siret,
+                existing_id: existing.id,
+                existing_name: existing.name,
+            });
+        }
+        diesel::insert_into(organisations::table).values(&organisation).execute(conn)?;
+        Ok(organisation)
+    })
 }
 
 pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Organisation> {
@@ -69,10 +80,9 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Organisation> {
         .ok_or(StoreError::NotFound("organisation"))
 }
 
-pub fn find_by_siret_and_name(conn: &mut DbConnection, siret: &Siret, name: &str) -> StoreResult<Option<Organisation>> {
+pub fn find_by_siret(conn: &mut DbConnection, siret: &Siret) -> StoreResult<Option<Organisation>> {
     Ok(organisations::table
         .filter(organisations::siret.eq(siret.as_str()))
-        .filter(organisations::name.eq(name.trim()))
         .select(Organisation::as_select())
         .first(conn)
         .optional()?)

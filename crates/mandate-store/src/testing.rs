@@ -3,7 +3,9 @@
 //! PostgreSQL tests use the database named by `IDP_TEST_POSTGRES_URL` and a fresh schema per
 //! test (dropped afterwards). When that variable is absent they are skipped with a message,
 //! except under CI (`CI` set), where a missing PostgreSQL is a failure: the backend must be
-//! tested for real there.
+//! tested for real there. Each skip is also appended as one line to the file named by
+//! `IDP_TEST_SKIPS_FILE`, so that `make test` can end by saying how many were skipped instead of
+//! leaving one line per test lost in the output.
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -12,6 +14,7 @@ use diesel::Connection;
 use crate::db::{Backend, Store};
 
 pub const POSTGRES_URL_VAR: &str = "IDP_TEST_POSTGRES_URL";
+pub const SKIPS_FILE_VAR: &str = "IDP_TEST_SKIPS_FILE";
 
 pub struct TestDb {
     pub store: Store,
@@ -67,8 +70,28 @@ pub fn postgres_base_url() -> Option<String> {
         }
         _ => {
             eprintln!("skipped on PostgreSQL: set {POSTGRES_URL_VAR} (make test does it when a server runs)");
+            record_skip();
             None
         }
+    }
+}
+
+/// Appends `<package> <test>` to the `IDP_TEST_SKIPS_FILE` file, when it is set. The test's
+/// name is its thread's (libtest names each test thread after the test).
+fn record_skip() {
+    use std::io::Write;
+    let Some(path) = std::env::var_os(SKIPS_FILE_VAR) else { return };
+    let package = std::env::var("CARGO_PKG_NAME").unwrap_or_else(|_| "?".into());
+    let thread = std::thread::current();
+    let line = format!("{package} {}\n", thread.name().unwrap_or("?"));
+    // One short write in append mode: lines from parallel tests do not interleave.
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!("cannot record the skip in {}: {e}", std::path::Path::new(&path).display());
     }
 }
 

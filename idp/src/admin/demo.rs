@@ -28,9 +28,17 @@ fn demo_usager(conn: &mut DbConnection, issuer: &str, subject: &str, new: NewUsa
     Ok(usagers::create(conn, NewUsager { upstream_issuer: upstream, upstream_subject: subject.into(), ..new }, now())?)
 }
 
+/// The demo helper's one-time code now, as their authenticator app shows it (the demo secret
+/// is fixed and public, so this gives nothing away).
+pub fn current_code() -> anyhow::Result<String> {
+    let unix = u64::try_from(chrono::Utc::now().timestamp())?;
+    Ok(totp::code_at(DEMO_TOTP_SECRET, 30, unix)?)
+}
+
 pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
     let siret = Siret::parse(DEMO_SIRET)?;
-    let organisation = match organisations::find_by_siret_and_name(conn, &siret, DEMO_ORGANISATION)? {
+    // One organisation per SIRET: an organisation registered with the demo SIRET is the demo's.
+    let organisation = match organisations::find_by_siret(conn, &siret)? {
         Some(o) => o,
         None => organisations::create(
             conn,
@@ -125,11 +133,17 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
             )?;
         }
         let live = mandates::live_authorisations(conn, &organisation.id, &usager.id, now())?;
+        // The ids `idp mandate revoke` and `idp authorisation revoke` take.
         usagers_out.push(json!({
             "id": usager.id,
             "given_name": usager.given_name,
             "family_name": usager.family_name,
             "demarches": live.iter().map(|l| l.demarche.key()).collect::<Vec<_>>(),
+            "mandate_id": live.first().map(|l| l.mandate_id.clone()),
+            "authorisations": live
+                .iter()
+                .map(|l| json!({"id": l.authorisation_id, "demarche": l.demarche.key()}))
+                .collect::<Vec<_>>(),
         }));
     }
     let redirect_uris = vec![format!("{issuer}/sandbox/callback"), "http://127.0.0.1:8765/callback".to_owned()];

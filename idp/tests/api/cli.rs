@@ -151,7 +151,8 @@ fn a_bad_configuration_value_stops_start_naming_the_key() {
         .env("IDP__HTTP__BIND", "not-an-address")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    // 78 (EX_CONFIG): a configuration error, told apart from a usage error (2).
+    assert_eq!(out.status.code(), Some(78));
     assert!(stderr(&out).contains("`http.bind`"), "{}", stderr(&out));
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
@@ -159,7 +160,7 @@ fn a_bad_configuration_value_stops_start_naming_the_key() {
         .env("IDP__DATABASE__URL", "idp.db")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(78));
     assert!(stderr(&out).contains("`database.url`"), "{}", stderr(&out));
 }
 

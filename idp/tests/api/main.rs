@@ -2,10 +2,12 @@
 
 mod cli;
 mod flow;
+mod front_door;
 mod health;
 mod helpers;
 mod keys;
 mod pages;
 mod provider;
+mod readme;
 mod robot;
 mod snapshots;

@@ -13,13 +13,14 @@ pub struct World {
     pub usager: Usager,
 }
 
-pub fn organisation(db: &TestDb, name: &str) -> Organisation {
+/// One SIRET names one organisation, so each fixture organisation has its own.
+pub fn organisation(db: &TestDb, name: &str, siret: &str) -> Organisation {
     let mut conn = db.store.conn().unwrap();
     organisations::create(
         &mut conn,
         NewOrganisation {
             name: name.into(),
-            siret: Siret::parse("21750001600019").unwrap(),
+            siret: Siret::parse(siret).unwrap(),
             address: "1 place de l'Hôtel de Ville".into(),
             postcode: "75004".into(),
             city: "Paris".into(),
@@ -73,7 +74,7 @@ pub fn usager(db: &TestDb, subject: &str) -> Usager {
 }
 
 pub fn world(db: &TestDb) -> World {
-    let organisation = organisation(db, "France Services Paris 13");
+    let organisation = organisation(db, "France Services Paris 13", "21750001600019");
     let other_organisation = organisation_named(db, "CCAS de Lyon");
     let aidant = aidant(db, "camille.martin@france-services.example.fr", &[&organisation.id]).unwrap();
     let usager = usager(db, "fc-sub-1");
@@ -81,7 +82,7 @@ pub fn world(db: &TestDb) -> World {
 }
 
 fn organisation_named(db: &TestDb, name: &str) -> Organisation {
-    organisation(db, name)
+    organisation(db, name, "21690123100011")
 }
 
 pub fn mandate(db: &TestDb, w: &World, demarches: &[Demarche], at: NaiveDateTime) -> MandateWithAuthorisations {

@@ -4,6 +4,7 @@ mod bad_input;
 mod fixtures;
 mod journal;
 mod mandates;
+mod operator;
 mod server_secrets;
 
 /// Not a test on its own: the two-process journal test runs this binary twice with

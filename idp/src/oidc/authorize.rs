@@ -140,9 +140,8 @@ async fn silent(
     let found = with_conn(&state.store, move |conn| {
         let Some(grant) = grants::latest_for_session(conn, &sid, &client_id)? else { return Ok(None) };
         let client = clients::find(conn, &client_id)?;
-        let Ok(demarche) = grant.demarche.parse::<Demarche>() else { return Ok(None) };
         let permission =
-            mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
+            mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, grant.demarche, now())?;
         Ok::<_, PageError>(Some((grant, client, permission)))
     })
     .await?;

@@ -7,7 +7,6 @@ pub mod discovery;
 pub mod errors;
 pub mod flow;
 pub mod introspection;
-pub mod live_grant;
 pub mod logout;
 pub mod request;
 pub mod revocation;

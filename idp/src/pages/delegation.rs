@@ -302,7 +302,10 @@ pub async fn confirm_page(
         Ok::<_, PageError>((usagers::find(conn, &usager_id)?, clients::find(conn, &client_id)?))
     })
     .await?;
-    let demarche: Demarche = ctx.pending.demarche.as_deref().unwrap_or("").parse().map_err(PageError::Store)?;
+    let demarche: Demarche = ctx
+        .pending
+        .demarche
+        .ok_or_else(|| PageError::Store(mandate_store::StoreError::UnknownDemarche(String::new())))?;
     let csrf = ctx.browser.csrf_token();
     html(&ConfirmPage {
         t: ctx.t(),
@@ -325,7 +328,7 @@ pub async fn confirm_submit(
     if step != Step::Confirm {
         return Ok(go_to(step, &ctx.pending.id));
     }
-    let Ok(demarche) = ctx.pending.demarche.as_deref().unwrap_or("").parse::<Demarche>() else {
+    let Some(demarche) = ctx.pending.demarche else {
         return Ok(go_to(Step::ChooseDemarche, &ctx.pending.id));
     };
     let (aidant_id, organisation_id) = (ctx.aidant_id.clone(), ctx.organisation_id.clone());

@@ -7,3 +7,4 @@ mod helpers;
 mod keys;
 mod provider;
 mod robot;
+mod single_use;

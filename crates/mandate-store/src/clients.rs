@@ -39,7 +39,17 @@ impl std::fmt::Debug for Client {
 }
 
 /// A list of URIs, stored as a JSON array of strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(transparent)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct UriList(pub Vec<String>);
@@ -47,7 +57,17 @@ pub struct UriList(pub Vec<String>);
 crate::json_text_column!(UriList, "clients.redirect_uris or post_logout_redirect_uris");
 
 /// Démarches, stored as a JSON array of their keys.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(transparent)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct DemarcheList(pub Vec<Demarche>);

@@ -47,13 +47,18 @@ pub enum StoreError {
 impl From<diesel::result::Error> for StoreError {
     fn from(e: diesel::result::Error) -> Self {
         match e {
-            diesel::result::Error::DeserializationError(cause) => match cause.downcast::<CorruptValue>() {
-                Ok(corrupt) => {
-                    let CorruptValue { column, value, reason } = *corrupt;
-                    StoreError::CorruptRow { column, value, reason }
+            diesel::result::Error::DeserializationError(cause) => {
+                // diesel wraps a field's error in `DeserializeFieldError` (naming the field).
+                let corrupt = cause
+                    .downcast_ref::<diesel::result::DeserializeFieldError>()
+                    .and_then(|field| field.error.downcast_ref::<CorruptValue>())
+                    .or_else(|| cause.downcast_ref::<CorruptValue>())
+                    .cloned();
+                match corrupt {
+                    Some(CorruptValue { column, value, reason }) => StoreError::CorruptRow { column, value, reason },
+                    None => StoreError::Database(diesel::result::Error::DeserializationError(cause)),
                 }
-                Err(other) => StoreError::Database(diesel::result::Error::DeserializationError(other)),
-            },
+            }
             other => StoreError::Database(other),
         }
     }

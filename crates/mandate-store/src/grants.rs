@@ -35,7 +35,17 @@ pub struct Grant {
 }
 
 /// The authentication methods used (the `amr` claim), stored as a JSON array.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(transparent)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct Amr(pub Vec<String>);
@@ -44,7 +54,16 @@ crate::json_text_column!(Amr, "grants.amr");
 
 /// The `claims` request parameter (OIDC Core §5.5) as the relying party gave it: a JSON object
 /// whose members (`id_token`, `userinfo`) name the claims asked for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(transparent)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct ClaimsRequest(pub serde_json::Map<String, serde_json::Value>);

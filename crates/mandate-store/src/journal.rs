@@ -22,7 +22,9 @@ use crate::schema::journal_entries;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What happened: the actions the service records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub enum JournalAction {
@@ -91,7 +93,7 @@ impl fmt::Display for JournalAction {
 
 /// An entry's non-personal context (a reason, a hash, a grant type), as JSON. The stored text
 /// is kept as it was read: the entry's hash covers those very bytes.
-#[derive(Debug, Clone, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[derive(Debug, Clone, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Text)]
 pub struct JournalDetails {
     text: String,
@@ -126,6 +128,23 @@ impl diesel::serialize::ToSql<diesel::sql_types::Text, crate::db::MultiBackend> 
         out: &mut diesel::serialize::Output<'b, '_, crate::db::MultiBackend>,
     ) -> diesel::serialize::Result {
         out.set_value((diesel::sql_types::Text, self.text.as_str()));
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for JournalDetails {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.text.as_str());
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for JournalDetails {
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+        std::io::Write::write_all(out, self.text.as_bytes())?;
         Ok(diesel::serialize::IsNull::No)
     }
 }

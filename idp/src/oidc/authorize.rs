@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use mandate_store::authorization_requests::{self, PendingAuthorization};
 use mandate_store::mandates::{self, Permission};
-use mandate_store::{clients, grants, now, sessions, Demarche};
+use mandate_store::{clients, grants, now, sessions};
 
 use super::claims::subject_for;
 use super::flow::{self, go_to, lang_of, next_step, respond_error, PENDING_LIFETIME_MINUTES};

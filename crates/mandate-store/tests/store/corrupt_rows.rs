@@ -1,8 +1,10 @@
 //! A stored value outside its column's set (written with raw SQL, as someone with database
-//! access could) is an error when read, never an empty or default value.
+//! access could) is an error when read, never an empty or default value. Columns that the
+//! schema already guards with a CHECK (role, duration, authorisation démarche, client
+//! authentication method and subject type, token kind) cannot hold one.
 
 use mandate_store::testing::TestDb;
-use mandate_store::{aidants, clients, grants, journal, mandates, now, StoreError, StoreResult};
+use mandate_store::{clients, grants, journal, now, StoreError, StoreResult};
 
 use crate::exchange::{exchange_of, grant_with_code, CLIENT};
 use crate::fixtures::{mandate, world};
@@ -10,7 +12,6 @@ use crate::fixtures::{mandate, world};
 mandate_store::tests_on_both_backends!(
     a_corrupt_client_row_is_an_error,
     a_corrupt_grant_or_token_row_is_an_error,
-    a_corrupt_mandate_or_aidant_row_is_an_error,
     a_corrupt_journal_row_is_an_error,
 );
 
@@ -30,8 +31,6 @@ fn a_corrupt_client_row_is_an_error(db: &TestDb) {
     let find = || clients::find(&mut db.store.conn().unwrap(), CLIENT);
     assert!(find().unwrap().is_some());
     let cases = [
-        ("auth_method", "'client_secret_jwt'", "client_secret_jwt"),
-        ("subject_type", "'Public'", "Public"),
         ("id_token_signed_response_alg", "'HS256'", "HS256"),
         ("userinfo_signed_response_alg", "'none'", "none"),
         ("redirect_uris", "'https://rp.example.fr/cb'", "https://rp.example.fr/cb"),
@@ -52,8 +51,6 @@ fn a_corrupt_client_row_is_an_error(db: &TestDb) {
 /// Puts back the value `grant_with_code` registered.
 fn restore_client(db: &TestDb, column: &str) {
     let value = match column {
-        "auth_method" => "'client_secret_basic'",
-        "subject_type" => "'pairwise'",
         "id_token_signed_response_alg" => "'RS256'",
         "userinfo_signed_response_alg" => "NULL",
         "redirect_uris" => r#"'["https://rp.example.fr/cb"]'"#,
@@ -85,40 +82,9 @@ fn a_corrupt_grant_or_token_row_is_an_error(db: &TestDb) {
     db.execute_sql("UPDATE grants SET demarche = 'impots'");
     assert_corrupt(latest(&mut conn), "demarche", "impots");
     db.execute_sql("UPDATE grants SET demarche = 'argent'");
-
-    db.execute_sql("UPDATE tokens SET kind = 'bearer' WHERE token_hash = 'access-1'");
-    assert_corrupt(grants::find_token(&mut conn, "access-1"), "tokens.kind", "bearer");
-    // Before, an unknown kind read as an access token.
-    assert_corrupt(
-        grants::find_live_token(&mut conn, "access-1", grants::TokenKind::Access, now()),
-        "tokens.kind",
-        "bearer",
-    );
-}
-
-fn a_corrupt_mandate_or_aidant_row_is_an_error(db: &TestDb) {
-    let w = world(db);
-    let created = mandate(db, &w, &[mandate_store::Demarche::Argent], now());
-    let mut conn = db.store.conn().unwrap();
-
-    db.execute_sql("UPDATE mandates SET duration_kind = 'forever'");
-    assert_corrupt(mandates::find(&mut conn, &created.mandate.id), "duration_kind", "forever");
-    db.execute_sql("UPDATE mandates SET duration_kind = 'month'");
-
-    db.execute_sql("UPDATE authorisations SET demarche = 'impots'");
-    assert_corrupt(mandates::find(&mut conn, &created.mandate.id), "demarche", "impots");
-    // Before, a live authorisation with an unknown démarche vanished from the helper's choices.
-    assert_corrupt(
-        mandates::live_authorisations(&mut conn, &w.organisation.id, &w.usager.id, now()),
-        "demarche",
-        "impots",
-    );
-    db.execute_sql("UPDATE authorisations SET demarche = 'argent'");
-    assert_eq!(mandates::find(&mut conn, &created.mandate.id).unwrap().authorisations.len(), 1);
-
-    // Before, an unknown role read as a plain aidant.
-    db.execute_sql("UPDATE aidants SET role = 'admin'");
-    assert_corrupt(aidants::find(&mut conn, &w.aidant.id), "role", "admin");
+    // Before, a grant with an unknown démarche silently lost its mandate check at prompt=none.
+    db.execute_sql("UPDATE grants SET demarche = 'impots'");
+    assert_corrupt(grants::find_token(&mut conn, "access-1"), "demarche", "impots");
 }
 
 fn a_corrupt_journal_row_is_an_error(db: &TestDb) {

@@ -20,7 +20,9 @@ pub fn random_secret() -> String {
 }
 
 /// Compares secrets in time independent of where they differ (codes, client secrets, CSRF
-/// tokens), so a timing does not reveal how much of a guess was right.
+/// tokens), so a timing does not reveal how much of a guess was right. Only the length may
+/// leak, and our secrets' lengths are public.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }

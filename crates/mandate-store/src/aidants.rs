@@ -20,7 +20,7 @@ pub struct Aidant {
     pub profession: String,
     pub phone: Option<String>,
     pub current_organisation_id: String,
-    pub role: String,
+    pub role: Role,
     pub password_hash: String,
     pub totp_secret: String,
     pub totp_step_seconds: i32,
@@ -47,10 +47,6 @@ impl std::fmt::Debug for Aidant {
 }
 
 impl Aidant {
-    pub fn role(&self) -> Role {
-        self.role.parse().unwrap_or(Role::Aidant)
-    }
-
     pub fn is_locked(&self, now: NaiveDateTime) -> bool {
         self.locked_until.is_some_and(|until| until > now)
     }
@@ -86,7 +82,7 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         profession: require_text("profession", &new.profession)?,
         phone: new.phone.filter(|p| !p.trim().is_empty()),
         current_organisation_id: current,
-        role: new.role.key().to_owned(),
+        role: new.role,
         password_hash: new.password_hash,
         totp_secret: new.totp_secret,
         totp_step_seconds: new.totp_step_seconds,

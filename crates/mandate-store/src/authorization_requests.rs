@@ -19,7 +19,7 @@ pub struct PendingAuthorization {
     /// The validated request, as JSON (the server's own format).
     pub params: String,
     pub usager_id: Option<String>,
-    pub demarche: Option<String>,
+    pub demarche: Option<Demarche>,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
 }
@@ -47,7 +47,7 @@ pub fn find(
 
 pub fn choose_usager(conn: &mut DbConnection, id: &str, usager_id: &str) -> StoreResult<()> {
     let n = diesel::update(authorization_requests::table.find(id))
-        .set((authorization_requests::usager_id.eq(usager_id), authorization_requests::demarche.eq(None::<String>)))
+        .set((authorization_requests::usager_id.eq(usager_id), authorization_requests::demarche.eq(None::<Demarche>)))
         .execute(conn)?;
     if n == 0 {
         return Err(StoreError::NotFound("authorization request"));
@@ -60,7 +60,7 @@ pub fn reset_choice(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
     diesel::update(authorization_requests::table.find(id))
         .set((
             authorization_requests::usager_id.eq(None::<String>),
-            authorization_requests::demarche.eq(None::<String>),
+            authorization_requests::demarche.eq(None::<Demarche>),
         ))
         .execute(conn)?;
     Ok(())
@@ -68,7 +68,7 @@ pub fn reset_choice(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
 
 pub fn choose_demarche(conn: &mut DbConnection, id: &str, demarche: Demarche) -> StoreResult<()> {
     let n = diesel::update(authorization_requests::table.find(id))
-        .set(authorization_requests::demarche.eq(demarche.key()))
+        .set(authorization_requests::demarche.eq(demarche))
         .execute(conn)?;
     if n == 0 {
         return Err(StoreError::NotFound("authorization request"));

@@ -2,10 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::DbConnection;
-use crate::domain::Demarche;
+use crate::domain::{ClientAuthMethod, Demarche, SigningAlg, SubjectType};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::clients;
 
@@ -16,19 +16,18 @@ pub struct Client {
     pub name: String,
     #[serde(skip)]
     pub secret_hash: Option<String>,
-    /// JSON array of exact redirect URIs.
-    pub redirect_uris: String,
-    /// JSON array.
-    pub post_logout_redirect_uris: String,
-    pub auth_method: String,
+    /// Exact redirect URIs.
+    pub redirect_uris: UriList,
+    pub post_logout_redirect_uris: UriList,
+    pub auth_method: ClientAuthMethod,
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
-    pub id_token_signed_response_alg: String,
-    pub userinfo_signed_response_alg: Option<String>,
-    pub subject_type: String,
+    pub id_token_signed_response_alg: SigningAlg,
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    pub subject_type: SubjectType,
     pub sector_identifier: String,
-    /// JSON array of démarche keys this service may be used for.
-    pub demarches: String,
+    /// The démarches this service may be used for.
+    pub demarches: DemarcheList,
     pub backchannel_logout_uri: Option<String>,
     pub created_at: NaiveDateTime,
 }
@@ -39,22 +38,54 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn json_list(raw: &str) -> Vec<String> {
-    serde_json::from_str(raw).unwrap_or_default()
-}
+/// A list of URIs, stored as a JSON array of strings.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct UriList(pub Vec<String>);
+
+crate::json_text_column!(UriList, "clients.redirect_uris or post_logout_redirect_uris");
+
+/// Démarches, stored as a JSON array of their keys.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct DemarcheList(pub Vec<Demarche>);
+
+crate::json_text_column!(DemarcheList, "clients.demarches");
 
 impl Client {
-    pub fn redirect_uris(&self) -> Vec<String> {
-        json_list(&self.redirect_uris)
+    pub fn redirect_uris(&self) -> &[String] {
+        &self.redirect_uris.0
     }
-    pub fn post_logout_redirect_uris(&self) -> Vec<String> {
-        json_list(&self.post_logout_redirect_uris)
+    pub fn post_logout_redirect_uris(&self) -> &[String] {
+        &self.post_logout_redirect_uris.0
     }
-    pub fn demarches(&self) -> Vec<Demarche> {
-        json_list(&self.demarches).iter().filter_map(|d| d.parse().ok()).collect()
+    pub fn demarches(&self) -> &[Demarche] {
+        &self.demarches.0
     }
     pub fn is_public(&self) -> bool {
-        self.auth_method == "none"
+        self.auth_method == ClientAuthMethod::None
     }
 }
 
@@ -66,12 +97,12 @@ pub struct NewClient {
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
-    pub auth_method: String,
+    pub auth_method: ClientAuthMethod,
     pub jwks: Option<String>,
     pub jwks_uri: Option<String>,
-    pub id_token_signed_response_alg: String,
-    pub userinfo_signed_response_alg: Option<String>,
-    pub subject_type: String,
+    pub id_token_signed_response_alg: SigningAlg,
+    pub userinfo_signed_response_alg: Option<SigningAlg>,
+    pub subject_type: SubjectType,
     pub sector_identifier: String,
     pub demarches: Vec<Demarche>,
     pub backchannel_logout_uri: Option<String>,
@@ -94,8 +125,8 @@ pub fn create(conn: &mut DbConnection, new: NewClient, now: NaiveDateTime) -> St
         id: new.id,
         name: new.name,
         secret_hash: new.secret_hash,
-        redirect_uris: serde_json::to_string(&new.redirect_uris).unwrap_or_default(),
-        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris).unwrap_or_default(),
+        redirect_uris: UriList(new.redirect_uris),
+        post_logout_redirect_uris: UriList(new.post_logout_redirect_uris),
         auth_method: new.auth_method,
         jwks: new.jwks,
         jwks_uri: new.jwks_uri,
@@ -103,8 +134,7 @@ pub fn create(conn: &mut DbConnection, new: NewClient, now: NaiveDateTime) -> St
         userinfo_signed_response_alg: new.userinfo_signed_response_alg,
         subject_type: new.subject_type,
         sector_identifier: new.sector_identifier,
-        demarches: serde_json::to_string(&new.demarches.iter().map(|d| d.key()).collect::<Vec<_>>())
-            .unwrap_or_default(),
+        demarches: DemarcheList(new.demarches),
         backchannel_logout_uri: new.backchannel_logout_uri,
         created_at: now,
     };

@@ -67,8 +67,22 @@ impl fmt::Display for Siret {
 }
 
 /// The kinds of formality a mandate covers (the mandate scopes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Demarche {
     Papiers,
     Famille,
@@ -150,6 +164,8 @@ impl FromStr for Demarche {
     }
 }
 
+crate::text_enum_column!(Demarche, "demarche");
+
 impl fmt::Display for Demarche {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
@@ -158,8 +174,19 @@ impl fmt::Display for Demarche {
 
 /// How long a mandate lasts. `Custom` is a fixed expiry date (the real service had one for
 /// the end of the health emergency); it is never offered on the mandate form.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum DurationKind {
     Short,
     Month,
@@ -209,6 +236,8 @@ impl FromStr for DurationKind {
     }
 }
 
+crate::text_enum_column!(DurationKind, "duration_kind");
+
 /// An email address, trimmed and lower-cased (addresses compare case-insensitively here).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct Email(String);
@@ -246,8 +275,19 @@ impl fmt::Display for Email {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "lowercase")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum Role {
     Aidant,
     Manager,
@@ -270,6 +310,36 @@ impl FromStr for Role {
             "manager" => Ok(Role::Manager),
             other => Err(StoreError::UnknownRole(other.to_owned())),
         }
+    }
+}
+
+crate::text_enum_column!(Role, "role");
+
+crate::keyed_enum! {
+    /// How a client authenticates at the token, revocation and introspection endpoints
+    /// (OIDC Core §9): by the method it registered, and only that one.
+    pub enum ClientAuthMethod in "auth_method" {
+        ClientSecretBasic = "client_secret_basic",
+        ClientSecretPost = "client_secret_post",
+        PrivateKeyJwt = "private_key_jwt",
+        /// A public client: no secret, PKCE instead.
+        None = "none",
+    }
+}
+
+crate::keyed_enum! {
+    /// The `sub` a client sees (OIDC Core §8): one per sector, or the usager's id.
+    pub enum SubjectType in "subject_type" {
+        Pairwise = "pairwise",
+        Public = "public",
+    }
+}
+
+crate::keyed_enum! {
+    /// The JWS algorithms a client may register for its ID tokens and userinfo (RFC 7518 §3.1).
+    pub enum SigningAlg in "signed_response_alg" {
+        Rs256 = "RS256",
+        Es256 = "ES256",
     }
 }
 

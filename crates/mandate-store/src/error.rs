@@ -1,5 +1,7 @@
 use thiserror::Error;
 
+use crate::text_columns::CorruptValue;
+
 /// Everything the store can refuse or fail with. Validation variants carry what a person
 /// needs to correct the input; infrastructure variants carry the real cause.
 #[derive(Debug, Error)]
@@ -38,8 +40,32 @@ pub enum StoreError {
     Migration(String),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// A stored value that is not one of its column's values: the row was written behind the
+    /// code's back (or by a newer version). Refused, never read as a default.
+    #[error("corrupt row: column {column} holds {value:?} ({reason})")]
+    CorruptRow { column: &'static str, value: String, reason: String },
     #[error("database: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DeserializationError(cause) => {
+                // diesel wraps a field's error in `DeserializeFieldError` (naming the field).
+                let corrupt = cause
+                    .downcast_ref::<diesel::result::DeserializeFieldError>()
+                    .and_then(|field| field.error.downcast_ref::<CorruptValue>())
+                    .or_else(|| cause.downcast_ref::<CorruptValue>())
+                    .cloned();
+                match corrupt {
+                    Some(CorruptValue { column, value, reason }) => StoreError::CorruptRow { column, value, reason },
+                    None => StoreError::Database(diesel::result::Error::DeserializationError(cause)),
+                }
+            }
+            other => StoreError::Database(other),
+        }
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -3,9 +3,10 @@
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{new_id, write_transaction, DbConnection};
+use crate::domain::Demarche;
 use crate::error::{StoreError, StoreResult};
 use crate::schema::{authorization_codes, client_assertion_jtis, grants, tokens};
 
@@ -18,20 +19,62 @@ pub struct Grant {
     pub aidant_id: String,
     pub organisation_id: String,
     pub usager_id: String,
-    pub demarche: String,
+    pub demarche: Demarche,
     pub authorisation_id: String,
     pub mandate_id: String,
     /// Space-separated granted scopes.
     pub scope: String,
-    /// The `claims` request parameter, as JSON.
-    pub claims: Option<String>,
+    /// The `claims` request parameter.
+    pub claims: Option<ClaimsRequest>,
     pub nonce: Option<String>,
     pub auth_time: NaiveDateTime,
     pub acr: String,
-    /// JSON array.
-    pub amr: String,
+    pub amr: Amr,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// The authentication methods used (the `amr` claim), stored as a JSON array.
+#[derive(
+    Debug,
+    Clone,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct Amr(pub Vec<String>);
+
+crate::json_text_column!(Amr, "grants.amr");
+
+/// The `claims` request parameter (OIDC Core §5.5) as the relying party gave it: a JSON object
+/// whose members (`id_token`, `userinfo`) name the claims asked for.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
+#[serde(transparent)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct ClaimsRequest(pub serde_json::Map<String, serde_json::Value>);
+
+crate::json_text_column!(ClaimsRequest, "grants.claims");
+
+impl ClaimsRequest {
+    /// The claim names asked for in one section (`id_token`, `userinfo`).
+    pub fn names_in(&self, section: &str) -> Vec<String> {
+        self.0.get(section).and_then(|s| s.as_object()).map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    }
 }
 
 impl Grant {
@@ -41,8 +84,12 @@ impl Grant {
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|s| s == scope)
     }
-    pub fn amr(&self) -> Vec<String> {
-        serde_json::from_str(&self.amr).unwrap_or_default()
+    pub fn amr(&self) -> &[String] {
+        &self.amr.0
+    }
+    /// A refresh token is issued only when `offline_access` was granted (OIDC Core §11).
+    pub fn allows_refresh(&self) -> bool {
+        self.has_scope("offline_access")
     }
 }
 
@@ -54,11 +101,12 @@ pub struct NewGrant {
     pub aidant_id: String,
     pub organisation_id: String,
     pub usager_id: String,
-    pub demarche: String,
+    pub demarche: Demarche,
     pub authorisation_id: String,
     pub mandate_id: String,
     pub scope: String,
-    pub claims: Option<String>,
+    /// The `claims` request parameter; must be a JSON object.
+    pub claims: Option<serde_json::Value>,
     pub nonce: Option<String>,
     pub auth_time: NaiveDateTime,
     pub acr: String,
@@ -95,6 +143,13 @@ pub fn create_with_code(
     code: NewCode,
     now: NaiveDateTime,
 ) -> StoreResult<Grant> {
+    let claims = match new.claims {
+        None => None,
+        Some(serde_json::Value::Object(members)) => Some(ClaimsRequest(members)),
+        Some(_) => {
+            return Err(StoreError::InvalidField { field: "claims", reason: "must be a JSON object".into() });
+        }
+    };
     let grant = Grant {
         id: new_id(),
         client_id: new.client_id,
@@ -106,11 +161,11 @@ pub fn create_with_code(
         authorisation_id: new.authorisation_id,
         mandate_id: new.mandate_id,
         scope: new.scope,
-        claims: new.claims,
+        claims,
         nonce: new.nonce,
         auth_time: new.auth_time,
         acr: new.acr,
-        amr: serde_json::to_string(&new.amr).unwrap_or_else(|_| "[]".into()),
+        amr: Amr(new.amr),
         created_at: now,
         revoked_at: None,
     };
@@ -132,43 +187,6 @@ pub fn create_with_code(
     Ok(grant)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CodeRedemption {
-    /// First use: the code is now spent.
-    Redeemed {
-        grant: Box<Grant>,
-        code: Box<AuthorizationCode>,
-    },
-    /// Second use: the grant and every token issued from it were revoked (RFC 6749 §4.1.2).
-    Reused,
-    Expired,
-    Unknown,
-}
-
-/// Spends a code, once. A second use revokes the grant and all its tokens.
-pub fn redeem_code(conn: &mut DbConnection, code_hash: &str, now: NaiveDateTime) -> StoreResult<CodeRedemption> {
-    write_transaction(conn, |conn| {
-        let found: Option<(AuthorizationCode, Grant)> = authorization_codes::table
-            .inner_join(grants::table)
-            .filter(authorization_codes::code_hash.eq(code_hash))
-            .select((AuthorizationCode::as_select(), Grant::as_select()))
-            .first(conn)
-            .optional()?;
-        let Some((code, grant)) = found else { return Ok(CodeRedemption::Unknown) };
-        if code.used_at.is_some() {
-            revoke_grant(conn, &grant.id, now)?;
-            return Ok(CodeRedemption::Reused);
-        }
-        if code.expires_at <= now || grant.revoked_at.is_some() {
-            return Ok(CodeRedemption::Expired);
-        }
-        diesel::update(authorization_codes::table.find(code_hash))
-            .set(authorization_codes::used_at.eq(now))
-            .execute(conn)?;
-        Ok(CodeRedemption::Redeemed { grant: Box::new(grant), code: Box::new(code) })
-    })
-}
-
 /// Revokes a grant: its tokens stop working at once.
 pub fn revoke_grant(conn: &mut DbConnection, grant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
     diesel::update(grants::table.find(grant_id).filter(grants::revoked_at.is_null()))
@@ -180,18 +198,11 @@ pub fn revoke_grant(conn: &mut DbConnection, grant_id: &str, now: NaiveDateTime)
     Ok(())
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-}
-
-impl TokenKind {
-    pub fn key(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-        }
+crate::keyed_enum! {
+    /// What a stored token is for.
+    pub enum TokenKind in "tokens.kind" {
+        Access = "access",
+        Refresh = "refresh",
     }
 }
 
@@ -200,7 +211,7 @@ impl TokenKind {
 pub struct Token {
     pub token_hash: String,
     pub grant_id: String,
-    pub kind: String,
+    pub kind: TokenKind,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
@@ -210,14 +221,6 @@ impl Token {
     /// Neither revoked nor expired, on a grant that is not revoked.
     pub fn is_live(&self, grant: &Grant, now: NaiveDateTime) -> bool {
         self.revoked_at.is_none() && self.expires_at > now && grant.revoked_at.is_none()
-    }
-
-    pub fn kind(&self) -> TokenKind {
-        if self.kind == "refresh" {
-            TokenKind::Refresh
-        } else {
-            TokenKind::Access
-        }
     }
 }
 
@@ -232,7 +235,7 @@ pub fn issue_token(
     let token = Token {
         token_hash: token_hash.to_owned(),
         grant_id: grant_id.to_owned(),
-        kind: kind.key().to_owned(),
+        kind,
         created_at: now,
         expires_at: now + lifetime,
         revoked_at: None,
@@ -258,7 +261,7 @@ pub fn find_live_token(
     kind: TokenKind,
     now: NaiveDateTime,
 ) -> StoreResult<Option<(Token, Grant)>> {
-    Ok(find_token(conn, token_hash)?.filter(|(t, g)| t.kind() == kind && t.is_live(g, now)))
+    Ok(find_token(conn, token_hash)?.filter(|(t, g)| t.kind == kind && t.is_live(g, now)))
 }
 
 pub fn revoke_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTime) -> StoreResult<()> {
@@ -268,50 +271,11 @@ pub fn revoke_token(conn: &mut DbConnection, token_hash: &str, now: NaiveDateTim
     Ok(())
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    /// The old refresh token is spent; the new ones are stored.
-    Rotated(Box<Grant>),
-    /// A spent refresh token came back: the whole grant was revoked (it may have leaked).
-    Reused,
-    Invalid,
-}
-
 /// How long newly issued tokens live.
 #[derive(Debug, Clone, Copy)]
 pub struct TokenLifetimes {
     pub access: Duration,
     pub refresh: Duration,
-}
-
-/// Refresh-token rotation: spends `old_hash` and stores the new access and refresh tokens.
-/// A token presented by a client other than its own is `Invalid` and left untouched.
-pub fn rotate_refresh(
-    conn: &mut DbConnection,
-    client_id: &str,
-    old_hash: &str,
-    new_access_hash: &str,
-    new_refresh_hash: &str,
-    lifetimes: TokenLifetimes,
-    now: NaiveDateTime,
-) -> StoreResult<RefreshOutcome> {
-    write_transaction(conn, |conn| {
-        let Some((token, grant)) = find_token(conn, old_hash)? else { return Ok(RefreshOutcome::Invalid) };
-        if grant.client_id != client_id || token.kind() != TokenKind::Refresh || grant.revoked_at.is_some() {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        if token.revoked_at.is_some() {
-            revoke_grant(conn, &grant.id, now)?;
-            return Ok(RefreshOutcome::Reused);
-        }
-        if token.expires_at <= now {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        revoke_token(conn, old_hash, now)?;
-        issue_token(conn, &grant.id, TokenKind::Access, new_access_hash, lifetimes.access, now)?;
-        issue_token(conn, &grant.id, TokenKind::Refresh, new_refresh_hash, lifetimes.refresh, now)?;
-        Ok(RefreshOutcome::Rotated(Box::new(grant)))
-    })
 }
 
 /// The newest unrevoked grant this browser session made for this client (prompt=none reuses it).

@@ -22,8 +22,11 @@ use crate::schema::journal_entries;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// What happened: the actions the service records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
 #[serde(rename_all = "snake_case")]
+#[diesel(sql_type = diesel::sql_types::Text)]
 pub enum JournalAction {
     AidantConnected,
     UsagerIdentityVerified,
@@ -80,9 +83,85 @@ impl FromStr for JournalAction {
     }
 }
 
+crate::text_enum_column!(JournalAction, "journal_entries.action");
+
 impl fmt::Display for JournalAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.key())
+    }
+}
+
+/// An entry's non-personal context (a reason, a hash, a grant type), as JSON. The stored text
+/// is kept as it was read: the entry's hash covers those very bytes.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub struct JournalDetails {
+    text: String,
+    value: serde_json::Value,
+}
+
+impl JournalDetails {
+    pub fn new(value: serde_json::Value) -> JournalDetails {
+        JournalDetails { text: value.to_string(), value }
+    }
+
+    /// The text as stored (what the hash covers).
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    pub fn value(&self) -> &serde_json::Value {
+        &self.value
+    }
+}
+
+/// Listed as the stored text, as it always was.
+impl Serialize for JournalDetails {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, crate::db::MultiBackend> for JournalDetails {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, crate::db::MultiBackend>,
+    ) -> diesel::serialize::Result {
+        out.set_value((diesel::sql_types::Text, self.text.as_str()));
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for JournalDetails {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.text.as_str());
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for JournalDetails {
+    fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+        std::io::Write::write_all(out, self.text.as_bytes())?;
+        Ok(diesel::serialize::IsNull::No)
+    }
+}
+
+impl diesel::deserialize::FromSql<diesel::sql_types::Text, crate::db::MultiBackend> for JournalDetails {
+    fn from_sql(
+        bytes: <crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>,
+    ) -> diesel::deserialize::Result<Self> {
+        let text: String = bytes.from_sql::<String, diesel::sql_types::Text>()?;
+        match serde_json::from_str(&text) {
+            Ok(value) => Ok(JournalDetails { text, value }),
+            Err(e) => Err(Box::new(crate::text_columns::CorruptValue {
+                column: "journal_entries.details",
+                reason: e.to_string(),
+                value: text,
+            })),
+        }
     }
 }
 
@@ -92,16 +171,16 @@ impl fmt::Display for JournalAction {
 pub struct JournalEntry {
     pub seq: i64,
     pub created_at: NaiveDateTime,
-    pub action: String,
+    pub action: JournalAction,
     pub aidant_id: Option<String>,
     pub organisation_id: Option<String>,
     pub usager_id: Option<String>,
     pub mandate_id: Option<String>,
     pub authorisation_id: Option<String>,
-    pub demarche: Option<String>,
+    pub demarche: Option<Demarche>,
     pub client_id: Option<String>,
-    /// JSON object with non-personal context (a reason, a hash, a relying party's name).
-    pub details: Option<String>,
+    /// Non-personal context (a reason, a hash, a relying party's name).
+    pub details: Option<JournalDetails>,
     pub prev_hash: String,
     pub hash: String,
 }
@@ -114,15 +193,15 @@ impl JournalEntry {
         let canonical = serde_json::json!([
             self.seq,
             self.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-            self.action,
+            self.action.key(),
             self.aidant_id,
             self.organisation_id,
             self.usager_id,
             self.mandate_id,
             self.authorisation_id,
-            self.demarche,
+            self.demarche.map(Demarche::key),
             self.client_id,
-            self.details,
+            self.details.as_ref().map(JournalDetails::as_str),
             self.prev_hash,
         ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
@@ -212,15 +291,15 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> S
         let mut stored = JournalEntry {
             seq: prev_seq + 1,
             created_at: crate::db::truncate_to_micros(now),
-            action: entry.action.key().to_owned(),
+            action: entry.action,
             aidant_id: entry.aidant_id,
             organisation_id: entry.organisation_id,
             usager_id: entry.usager_id,
             mandate_id: entry.mandate_id,
             authorisation_id: entry.authorisation_id,
-            demarche: entry.demarche.map(|d| d.key().to_owned()),
+            demarche: entry.demarche,
             client_id: entry.client_id,
-            details: entry.details.map(|d| d.to_string()),
+            details: entry.details.map(JournalDetails::new),
             prev_hash,
             hash: String::new(),
         };
@@ -292,11 +371,11 @@ pub fn entries_for_usager(conn: &mut DbConnection, usager_id: &str) -> StoreResu
 pub fn recent(conn: &mut DbConnection, action: Option<JournalAction>, limit: i64) -> StoreResult<Vec<JournalEntry>> {
     let mut query = journal_entries::table.select(JournalEntry::as_select()).into_boxed();
     if let Some(action) = action {
-        query = query.filter(journal_entries::action.eq(action.key()));
+        query = query.filter(journal_entries::action.eq(action));
     }
     Ok(query.order(journal_entries::seq.desc()).limit(limit).load(conn)?)
 }
 
 pub fn count(conn: &mut DbConnection, action: JournalAction) -> StoreResult<i64> {
-    Ok(journal_entries::table.filter(journal_entries::action.eq(action.key())).count().get_result(conn)?)
+    Ok(journal_entries::table.filter(journal_entries::action.eq(action)).count().get_result(conn)?)
 }

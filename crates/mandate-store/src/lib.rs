@@ -9,6 +9,7 @@ pub mod clients;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod exchange;
 pub mod grants;
 pub mod journal;
 pub mod mandates;
@@ -16,10 +17,11 @@ pub mod organisations;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
+pub mod text_columns;
 pub mod usagers;
 
 pub use db::{now, write_transaction, Backend, DbConnection, Store};
-pub use domain::{Demarche, DurationKind, Email, Role, Siret};
+pub use domain::{ClientAuthMethod, Demarche, DurationKind, Email, Role, SigningAlg, Siret, SubjectType};
 pub use error::{StoreError, StoreResult};
 
 /// SHA-256 of a secret, in hex: how session ids, codes, tokens and client secrets are stored.

@@ -22,7 +22,7 @@ pub struct Mandate {
     pub created_by_aidant_id: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
-    pub duration_kind: String,
+    pub duration_kind: DurationKind,
     pub is_remote: bool,
     pub consent_proof: Option<String>,
     pub attestation_hash: Option<String>,
@@ -41,16 +41,10 @@ impl Mandate {
 pub struct Authorisation {
     pub id: String,
     pub mandate_id: String,
-    pub demarche: String,
+    pub demarche: Demarche,
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by_aidant_id: Option<String>,
-}
-
-impl Authorisation {
-    pub fn demarche(&self) -> Option<Demarche> {
-        self.demarche.parse().ok()
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +127,7 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
             created_by_aidant_id: aidant.id.clone(),
             created_at: now,
             expires_at,
-            duration_kind: new.duration.key().to_owned(),
+            duration_kind: new.duration,
             is_remote: new.is_remote,
             consent_proof: new.consent_proof.clone(),
             attestation_hash: new.attestation_hash.clone(),
@@ -166,7 +160,7 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
             let authorisation = Authorisation {
                 id: new_id(),
                 mandate_id: mandate.id.clone(),
-                demarche: demarche.key().to_owned(),
+                demarche: *demarche,
                 created_at: now,
                 revoked_at: None,
                 revoked_by_aidant_id: None,
@@ -218,7 +212,7 @@ fn live_authorisations_for(
         .filter(mandates::usager_id.eq(usager_id))
         .filter(mandates::revoked_at.is_null())
         .filter(mandates::expires_at.gt(now))
-        .filter(authorisations::demarche.eq(demarche.key()))
+        .filter(authorisations::demarche.eq(demarche))
         .filter(authorisations::revoked_at.is_null())
         .select(Authorisation::as_select())
         .load(conn)?)
@@ -304,15 +298,13 @@ pub fn revoke_authorisation(
             return Ok(Revocation::AlreadyRevoked);
         }
         revoke_authorisation_row(conn, authorisation_id, aidant_id, now)?;
-        let mut entry = NewEntry::new(JournalAction::AuthorisationRevoked)
+        let entry = NewEntry::new(JournalAction::AuthorisationRevoked)
             .aidant(aidant_id)
             .organisation(&mandate.organisation_id)
             .usager(&mandate.usager_id)
             .mandate(&mandate.id)
-            .authorisation(authorisation_id);
-        if let Some(demarche) = authorisation.demarche() {
-            entry = entry.demarche(demarche);
-        }
+            .authorisation(authorisation_id)
+            .demarche(authorisation.demarche);
         journal::append(conn, entry, now)?;
         Ok(Revocation::Revoked)
     })
@@ -370,7 +362,7 @@ pub fn may_act(
         .inner_join(mandates::table)
         .filter(mandates::organisation_id.eq(organisation_id))
         .filter(mandates::usager_id.eq(usager_id))
-        .filter(authorisations::demarche.eq(demarche.key()))
+        .filter(authorisations::demarche.eq(demarche))
         .order(mandates::created_at.desc())
         .select((Authorisation::as_select(), Mandate::as_select()))
         .load(conn)?;
@@ -425,15 +417,13 @@ pub fn live_authorisations(
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(a, m)| {
-            Some(LiveAuthorisation {
-                demarche: a.demarche()?,
-                authorisation_id: a.id,
-                mandate_id: m.id,
-                organisation_id: m.organisation_id,
-                usager_id: m.usager_id,
-                expires_at: m.expires_at,
-            })
+        .map(|(a, m)| LiveAuthorisation {
+            demarche: a.demarche,
+            authorisation_id: a.id,
+            mandate_id: m.id,
+            organisation_id: m.organisation_id,
+            usager_id: m.usager_id,
+            expires_at: m.expires_at,
         })
         .collect())
 }

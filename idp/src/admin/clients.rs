@@ -1,7 +1,7 @@
 //! Registering relying parties: URIs checked, secret generated, printed once, stored hashed.
 
 use mandate_store::clients::{self, Client, NewClient};
-use mandate_store::{now, secret_hash, DbConnection, Demarche, StoreError};
+use mandate_store::{now, secret_hash, ClientAuthMethod, DbConnection, Demarche, SigningAlg, StoreError, SubjectType};
 use serde_json::{json, Value};
 use url::Url;
 
@@ -55,9 +55,8 @@ fn check_uri(field: &'static str, raw: &str) -> Result<Url, RegistrationError> {
 
 /// Registers the client; returns it and its secret (to print once).
 pub fn register(conn: &mut DbConnection, r: ClientRegistration) -> Result<(Client, Option<String>), RegistrationError> {
-    if !AUTH_METHODS.contains(&r.auth_method.as_str()) {
-        return Err(invalid("auth_method", format!("one of {}", AUTH_METHODS.join(", "))));
-    }
+    let auth_method: ClientAuthMethod =
+        r.auth_method.parse().map_err(|_| invalid("auth_method", format!("one of {}", AUTH_METHODS.join(", "))))?;
     if r.redirect_uris.is_empty() {
         return Err(invalid("redirect_uri", "at least one is required"));
     }
@@ -69,15 +68,12 @@ pub fn register(conn: &mut DbConnection, r: ClientRegistration) -> Result<(Clien
     for uri in r.post_logout_redirect_uris.iter().chain(r.backchannel_logout_uri.iter()) {
         check_uri("post_logout_redirect_uri/backchannel_logout_uri", uri)?;
     }
-    for alg in std::iter::once(&r.id_token_alg).chain(r.userinfo_alg.iter()) {
-        if alg != "RS256" && alg != "ES256" {
-            return Err(invalid("signing algorithm", "RS256 or ES256"));
-        }
-    }
-    if r.subject_type != "pairwise" && r.subject_type != "public" {
-        return Err(invalid("subject_type", "pairwise or public"));
-    }
-    if r.auth_method == "private_key_jwt" {
+    let signing_alg = |alg: &str| alg.parse::<SigningAlg>().map_err(|_| invalid("signing algorithm", "RS256 or ES256"));
+    let id_token_alg = signing_alg(&r.id_token_alg)?;
+    let userinfo_alg = r.userinfo_alg.as_deref().map(signing_alg).transpose()?;
+    let subject_type: SubjectType =
+        r.subject_type.parse().map_err(|_| invalid("subject_type", "pairwise or public"))?;
+    if auth_method == ClientAuthMethod::PrivateKeyJwt {
         match (&r.jwks, &r.jwks_uri) {
             (Some(jwks), None) => {
                 let parsed: Value = serde_json::from_str(jwks).map_err(|e| invalid("jwks", e.to_string()))?;
@@ -94,8 +90,8 @@ pub fn register(conn: &mut DbConnection, r: ClientRegistration) -> Result<(Clien
             _ => return Err(invalid("jwks", "private_key_jwt needs exactly one of a JWKS or a JWKS URI")),
         }
     }
-    let secret = match r.auth_method.as_str() {
-        "client_secret_basic" | "client_secret_post" => {
+    let secret = match auth_method {
+        ClientAuthMethod::ClientSecretBasic | ClientAuthMethod::ClientSecretPost => {
             let secret = r.secret.clone().unwrap_or_else(random_secret);
             // FranceConnect requires client secrets of at least 32 characters.
             if secret.len() < 32 {
@@ -114,12 +110,12 @@ pub fn register(conn: &mut DbConnection, r: ClientRegistration) -> Result<(Clien
             secret_hash: secret.as_deref().map(secret_hash),
             redirect_uris: r.redirect_uris.clone(),
             post_logout_redirect_uris: r.post_logout_redirect_uris.clone(),
-            auth_method: r.auth_method.clone(),
+            auth_method,
             jwks: r.jwks.clone(),
             jwks_uri: r.jwks_uri.clone(),
-            id_token_signed_response_alg: r.id_token_alg.clone(),
-            userinfo_signed_response_alg: r.userinfo_alg.clone(),
-            subject_type: r.subject_type.clone(),
+            id_token_signed_response_alg: id_token_alg,
+            userinfo_signed_response_alg: userinfo_alg,
+            subject_type,
             sector_identifier: r.sector_identifier.clone().or(sector).unwrap_or_default(),
             demarches,
             backchannel_logout_uri: r.backchannel_logout_uri.clone(),

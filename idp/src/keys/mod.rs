@@ -74,6 +74,16 @@ impl SigningAlg {
     }
 }
 
+/// The algorithm a client registered, as the store keeps it.
+impl From<mandate_store::SigningAlg> for SigningAlg {
+    fn from(alg: mandate_store::SigningAlg) -> SigningAlg {
+        match alg {
+            mandate_store::SigningAlg::Rs256 => SigningAlg::Rs256,
+            mandate_store::SigningAlg::Es256 => SigningAlg::Es256,
+        }
+    }
+}
+
 impl fmt::Display for SigningAlg {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

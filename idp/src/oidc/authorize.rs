@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use mandate_store::authorization_requests::{self, PendingAuthorization};
 use mandate_store::mandates::{self, Permission};
-use mandate_store::{clients, grants, now, sessions, Demarche};
+use mandate_store::{clients, grants, now, sessions};
 
 use super::claims::subject_for;
 use crate::blocking::with_conn;
@@ -146,9 +146,8 @@ async fn silent(
     let found = with_conn(&state.store, move |conn| {
         let Some(grant) = grants::latest_for_session(conn, &sid, &client_id)? else { return Ok(None) };
         let client = clients::find(conn, &client_id)?;
-        let Ok(demarche) = grant.demarche.parse::<Demarche>() else { return Ok(None) };
         let permission =
-            mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, demarche, now())?;
+            mandates::may_act(conn, &grant.aidant_id, &grant.organisation_id, &grant.usager_id, grant.demarche, now())?;
         Ok::<_, PageError>(Some((grant, client, permission)))
     })
     .await?;

@@ -4,9 +4,11 @@
 use chrono::NaiveDateTime;
 use mandate_store::aidants::Aidant;
 use mandate_store::clients::Client;
+use mandate_store::exchange::GrantContext;
 use mandate_store::grants::Grant;
 use mandate_store::organisations::Organisation;
 use mandate_store::usagers::Usager;
+use mandate_store::SubjectType;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -22,10 +24,24 @@ pub struct Subject<'a> {
     pub mandate_expires_at: NaiveDateTime,
 }
 
+impl<'a> Subject<'a> {
+    /// What a token about a live grant speaks of.
+    pub fn of(context: &'a GrantContext) -> Subject<'a> {
+        Subject {
+            grant: &context.grant,
+            client: &context.client,
+            usager: &context.usager,
+            aidant: &context.aidant,
+            organisation: &context.organisation,
+            mandate_expires_at: context.authorisation.expires_at,
+        }
+    }
+}
+
 /// The `sub` a client sees for a usager: pairwise per sector unless registered public
 /// (OIDC Core §8.1). Derived, so it is stable without storing it.
 pub fn subject_for(client: &Client, usager_id: &str, issuer: &str) -> String {
-    if client.subject_type == "public" {
+    if client.subject_type == SubjectType::Public {
         return usager_id.to_owned();
     }
     let digest = Sha256::digest(format!("{}|{}|{}", client.sector_identifier, usager_id, issuer).as_bytes());
@@ -128,12 +144,7 @@ fn usager_claim(usager: &Usager, name: &str) -> Option<Value> {
 
 /// Claim names asked through the `claims` parameter for one section (`id_token`, `userinfo`).
 fn requested_in(grant: &Grant, section: &str) -> Vec<String> {
-    grant
-        .claims
-        .as_deref()
-        .and_then(|raw| serde_json::from_str::<Value>(raw).ok())
-        .and_then(|claims| claims.get(section).and_then(|s| s.as_object()).map(|o| o.keys().cloned().collect()))
-        .unwrap_or_default()
+    grant.claims.as_ref().map(|claims| claims.names_in(section)).unwrap_or_default()
 }
 
 /// Adds the usager's claims named in `names` (those they have, first mention wins), then

@@ -7,7 +7,7 @@ use base64::Engine;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use mandate_store::clients::{self, Client};
-use mandate_store::{grants, now, secret_hash};
+use mandate_store::{grants, now, secret_hash, ClientAuthMethod};
 
 use super::errors::TokenError;
 use super::request::Params;
@@ -92,14 +92,14 @@ pub async fn authenticate(
         }
         Presented::Basic { id, secret } => {
             let client = find_client(state, &id).await?;
-            if client.auth_method != "client_secret_basic" {
+            if client.auth_method != ClientAuthMethod::ClientSecretBasic {
                 return Err(wrong_method());
             }
             check_secret(client, &secret)
         }
         Presented::Post { id, secret } => {
             let client = find_client(state, &id).await?;
-            if client.auth_method != "client_secret_post" {
+            if client.auth_method != ClientAuthMethod::ClientSecretPost {
                 return Err(wrong_method());
             }
             check_secret(client, &secret)
@@ -161,7 +161,7 @@ async fn verify_assertion(
         return Err(invalid("client_id differs from the assertion's iss"));
     }
     let client = find_client(state, &issuer).await?;
-    if client.auth_method != "private_key_jwt" {
+    if client.auth_method != ClientAuthMethod::PrivateKeyJwt {
         return Err(TokenError::invalid_client("this client must authenticate with its registered method"));
     }
     if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {

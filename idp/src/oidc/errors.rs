@@ -3,61 +3,118 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+use mandate_store::exchange::{CodeRefusal, RefreshRefusal};
+use mandate_store::mandates::Refusal;
 use mandate_store::StoreError;
 use serde_json::json;
 
+/// Errors of the token, revocation and introspection endpoints (RFC 6749 §5.2), each with the
+/// description sent to the client.
 #[derive(Debug, thiserror::Error)]
-#[error("{error}: {description}")]
-pub struct TokenError {
-    pub status: StatusCode,
-    pub error: &'static str,
-    pub description: String,
+pub enum TokenError {
+    #[error("invalid_request: {0}")]
+    InvalidRequest(String),
+    #[error("invalid_client: {0}")]
+    InvalidClient(String),
+    #[error("invalid_grant: {0}")]
+    InvalidGrant(String),
+    #[error("unsupported_grant_type: {0}")]
+    UnsupportedGrantType(String),
+    #[error("server_error: {0}")]
+    ServerError(String),
 }
 
 impl TokenError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> TokenError {
-        let status = match error {
-            "invalid_client" => StatusCode::UNAUTHORIZED,
-            "server_error" => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        TokenError { status, error, description: description.into() }
-    }
     pub fn invalid_request(d: impl Into<String>) -> TokenError {
-        TokenError::new("invalid_request", d)
+        TokenError::InvalidRequest(d.into())
     }
     pub fn invalid_client(d: impl Into<String>) -> TokenError {
-        TokenError::new("invalid_client", d)
+        TokenError::InvalidClient(d.into())
     }
     pub fn invalid_grant(d: impl Into<String>) -> TokenError {
-        TokenError::new("invalid_grant", d)
+        TokenError::InvalidGrant(d.into())
     }
-}
 
-fn internal(what: &dyn std::fmt::Display) -> TokenError {
-    tracing::error!(error = %what, "token endpoint failure");
-    TokenError::new("server_error", "internal error")
+    /// The RFC 6749 §5.2 `error` code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TokenError::InvalidRequest(_) => "invalid_request",
+            TokenError::InvalidClient(_) => "invalid_client",
+            TokenError::InvalidGrant(_) => "invalid_grant",
+            TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
+            TokenError::ServerError(_) => "server_error",
+        }
+    }
+
+    pub fn description(&self) -> &str {
+        match self {
+            TokenError::InvalidRequest(d)
+            | TokenError::InvalidClient(d)
+            | TokenError::InvalidGrant(d)
+            | TokenError::UnsupportedGrantType(d)
+            | TokenError::ServerError(d) => d,
+        }
+    }
 }
 
 impl From<StoreError> for TokenError {
     fn from(e: StoreError) -> Self {
-        internal(&e)
+        tracing::error!(error = %e, "token endpoint failure");
+        TokenError::ServerError("internal error".into())
     }
+}
+
+impl From<CodeRefusal> for TokenError {
+    fn from(refusal: CodeRefusal) -> Self {
+        TokenError::InvalidGrant(match refusal {
+            CodeRefusal::Unknown => "unknown code".into(),
+            CodeRefusal::Expired => "the code has expired".into(),
+            CodeRefusal::Reused => "the code was already used; the tokens it gave were revoked".into(),
+            CodeRefusal::OtherClient => "the code was issued to another client".into(),
+            CodeRefusal::RedirectUriMismatch => "redirect_uri differs from the authorization request's".into(),
+            CodeRefusal::VerifierMismatch => "code_verifier does not match the code_challenge".into(),
+            CodeRefusal::UnexpectedVerifier => "code_verifier sent but no code_challenge was".into(),
+            CodeRefusal::Mandate(refusal) => format!("the mandate no longer allows this ({})", refusal_key(refusal)),
+        })
+    }
+}
+
+impl From<RefreshRefusal> for TokenError {
+    fn from(refusal: RefreshRefusal) -> Self {
+        TokenError::InvalidGrant(
+            match refusal {
+                RefreshRefusal::Invalid => "invalid or expired refresh token",
+                RefreshRefusal::Reused => "refresh token already used; the grant was revoked",
+                RefreshRefusal::Mandate(_) => "the mandate no longer allows this",
+            }
+            .into(),
+        )
+    }
+}
+
+/// The refusal's name as the store spells it (`mandate_revoked` …).
+fn refusal_key(refusal: Refusal) -> String {
+    serde_json::to_value(refusal).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 impl ResponseError for TokenError {
     fn status_code(&self) -> StatusCode {
-        self.status
+        match self {
+            TokenError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            TokenError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
     }
 
     fn error_response(&self) -> HttpResponse {
-        let mut response = HttpResponse::build(self.status);
+        let status = self.status_code();
+        let mut response = HttpResponse::build(status);
         response.insert_header(("Cache-Control", "no-store")).insert_header(("Pragma", "no-cache"));
-        if self.status == StatusCode::UNAUTHORIZED {
+        if status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: a client that tried HTTP authentication gets a challenge back.
             response.insert_header(("WWW-Authenticate", "Basic realm=\"aidants-idp\""));
         }
-        response.json(json!({"error": self.error, "error_description": self.description}))
+        response.json(json!({"error": self.code(), "error_description": self.description()}))
     }
 }
 

@@ -2,14 +2,13 @@
 //! answer includes who acted (`act`) and under which mandate.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use mandate_store::grants;
-use mandate_store::{now, secret_hash};
+use mandate_store::grants::{self, TokenKind};
+use mandate_store::{exchange, now, secret_hash};
 use serde_json::json;
 
-use super::claims::{act_claim, mandate_claim, subject_for};
+use super::claims::{act_claim, mandate_claim, subject_for, Subject};
 use super::client_auth::authenticate;
 use super::errors::TokenError;
-use super::live_grant;
 use super::request::Params;
 use crate::blocking::with_conn;
 use crate::state::AppState;
@@ -30,7 +29,8 @@ pub async fn introspect(
         if !token.is_live(&grant, now()) || grant.client_id != client_id {
             return Ok(None);
         }
-        Ok(live_grant::check(conn, grant)?.ok().map(|g| (token, g)))
+        // A grant whose mandate ended is revoked here as anywhere else it is noticed.
+        Ok(exchange::check_grant(conn, grant, now())?.ok().map(|g| (token, g)))
     })
     .await?;
     let body = match found {
@@ -39,14 +39,17 @@ pub async fn introspect(
             "active": true,
             "scope": live.grant.scope,
             "client_id": live.grant.client_id,
-            "token_type": if token.kind == "refresh" { "refresh_token" } else { "Bearer" },
+            "token_type": match token.kind {
+                TokenKind::Refresh => "refresh_token",
+                TokenKind::Access => "Bearer",
+            },
             "exp": token.expires_at.and_utc().timestamp(),
             "iat": token.created_at.and_utc().timestamp(),
             "sub": subject_for(&live.client, &live.usager.id, &state.settings.issuer),
             "aud": live.grant.client_id,
             "iss": state.settings.issuer,
             "act": act_claim(&live.aidant, &live.organisation),
-            "mandate": mandate_claim(&live.subject()),
+            "mandate": mandate_claim(&Subject::of(&live)),
         }),
     };
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))

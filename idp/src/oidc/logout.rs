@@ -217,7 +217,7 @@ async fn send_backchannel_logout(state: &AppState, sid: &str, client: &Client, u
     if let Some(usager_id) = usager_id {
         claims["sub"] = json!(subject_for(client, usager_id, &state.settings.issuer));
     }
-    let alg = client.id_token_signed_response_alg.parse().unwrap_or(SigningAlg::Rs256);
+    let alg = SigningAlg::from(client.id_token_signed_response_alg);
     let token = match state.keys.sign(alg, "logout+jwt", &claims) {
         Ok(t) => t,
         Err(e) => {

@@ -6,7 +6,6 @@ pub mod client_auth;
 pub mod discovery;
 pub mod errors;
 pub mod introspection;
-pub mod live_grant;
 pub mod logout;
 pub mod revocation;
 pub mod token;

@@ -24,7 +24,7 @@ pub async fn revoke(
         // RFC 7009 §2.2: an unknown token, or one of another client, is answered 200 all the same.
         if let Some((token, grant)) = grants::find_token(conn, &hash)? {
             if grant.client_id == client.id {
-                match token.kind() {
+                match token.kind {
                     TokenKind::Refresh => grants::revoke_grant(conn, &grant.id, now())?,
                     TokenKind::Access => grants::revoke_token(conn, &hash, now())?,
                 }

@@ -2,13 +2,13 @@
 //! form body (RFC 6750 §2.1, §2.2), never the query. JSON, or a signed JWT when registered.
 
 use actix_web::{web, HttpRequest, HttpResponse};
+use mandate_store::exchange;
 use mandate_store::grants::{self, TokenKind};
 use mandate_store::{now, secret_hash};
 use serde_json::{json, Value};
 
-use super::claims::userinfo_claims;
+use super::claims::{userinfo_claims, Subject};
 use super::errors::BearerError;
-use super::live_grant;
 use super::request::Params;
 use crate::blocking::with_conn;
 use crate::keys::SigningAlg;
@@ -50,23 +50,16 @@ async fn userinfo(
     let hash = secret_hash(&token);
     let live = with_conn(&state.store, move |conn| {
         let Some((_, grant)) = grants::find_live_token(conn, &hash, TokenKind::Access, now())? else {
-            return Ok::<_, BearerError>(Err("the access token is invalid, expired or revoked"));
+            return Err(BearerError::invalid_token("the access token is invalid, expired or revoked"));
         };
-        let grant_id = grant.id.clone();
-        match live_grant::check(conn, grant)? {
-            Ok(live) => Ok(Ok(live)),
-            Err(_) => {
-                grants::revoke_grant(conn, &grant_id, now())?;
-                Ok(Err("the mandate no longer allows this"))
-            }
-        }
+        exchange::check_grant(conn, grant, now())?
+            .map_err(|_| BearerError::invalid_token("the mandate no longer allows this"))
     })
-    .await?
-    .map_err(BearerError::invalid_token)?;
+    .await?;
 
-    let mut claims = userinfo_claims(&live.subject(), &state.settings.issuer);
-    let response = match live.client.userinfo_signed_response_alg.as_deref().map(str::parse::<SigningAlg>) {
-        Some(Ok(alg)) => {
+    let mut claims = userinfo_claims(&Subject::of(&live), &state.settings.issuer);
+    let response = match live.client.userinfo_signed_response_alg.map(SigningAlg::from) {
+        Some(alg) => {
             claims.insert("iss".into(), json!(state.settings.issuer));
             claims.insert("aud".into(), json!(live.client.id));
             claims.insert("iat".into(), json!(now().and_utc().timestamp()));
@@ -76,7 +69,7 @@ async fn userinfo(
             })?;
             HttpResponse::Ok().content_type("application/jwt").insert_header(("Cache-Control", "no-store")).body(jwt)
         }
-        _ => HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Value::Object(claims)),
+        None => HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(Value::Object(claims)),
     };
     Ok(response)
 }

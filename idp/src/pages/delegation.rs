@@ -241,7 +241,9 @@ pub async fn confirm_page(
         Ok::<_, PageError>((usagers::find(conn, &usager_id)?, clients::find(conn, &client_id)?))
     })
     .await?;
-    let demarche: Demarche = pending.stored.demarche.as_deref().unwrap_or("").parse().map_err(PageError::Store)?;
+    let Some(demarche) = pending.stored.demarche else {
+        return Ok(go_to(Step::ChooseDemarche, &pending));
+    };
     let csrf = helper.browser.csrf_token(&state);
     html(&ConfirmPage {
         t: pending.lang.texts(),
@@ -262,7 +264,7 @@ pub async fn confirm_submit(
     if let Some(step) = before_confirm(&pending) {
         return Ok(go_to(step, &pending));
     }
-    let Ok(demarche) = pending.stored.demarche.as_deref().unwrap_or("").parse::<Demarche>() else {
+    let Some(demarche) = pending.stored.demarche else {
         return Ok(go_to(Step::ChooseDemarche, &pending));
     };
     let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());

@@ -35,11 +35,11 @@ pub fn issue(
         aidant_id: aidant_id.to_owned(),
         organisation_id: live.organisation_id.clone(),
         usager_id: live.usager_id.clone(),
-        demarche: live.demarche.key().to_owned(),
+        demarche: live.demarche,
         authorisation_id: live.authorisation_id.clone(),
         mandate_id: live.mandate_id.clone(),
         scope: request.scope_string(),
-        claims: request.claims.as_ref().map(|c| c.to_string()),
+        claims: request.claims.clone(),
         nonce: request.nonce.clone(),
         // `auth_time` is when both factors were last given, not when the code is made.
         auth_time: session.authenticated_at.unwrap_or(now),

@@ -292,22 +292,23 @@ fn essential_acr_values(claims: Option<&serde_json::Value>) -> Option<Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mandate_store::clients::{DemarcheList, UriList};
 
     fn client(auth_method: &str) -> Client {
         Client {
             id: "service-impots".into(),
             name: "Impôts".into(),
             secret_hash: None,
-            redirect_uris: r#"["https://rp.example.fr/cb"]"#.into(),
-            post_logout_redirect_uris: "[]".into(),
-            auth_method: auth_method.into(),
+            redirect_uris: UriList(vec!["https://rp.example.fr/cb".into()]),
+            post_logout_redirect_uris: UriList::default(),
+            auth_method: auth_method.parse().unwrap(),
             jwks: None,
             jwks_uri: None,
-            id_token_signed_response_alg: "RS256".into(),
+            id_token_signed_response_alg: mandate_store::SigningAlg::Rs256,
             userinfo_signed_response_alg: None,
-            subject_type: "pairwise".into(),
+            subject_type: mandate_store::SubjectType::Pairwise,
             sector_identifier: "rp.example.fr".into(),
-            demarches: r#"["argent","logement"]"#.into(),
+            demarches: DemarcheList(vec![Demarche::Argent, Demarche::Logement]),
             backchannel_logout_uri: None,
             created_at: chrono::NaiveDateTime::default(),
         }

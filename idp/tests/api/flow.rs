@@ -111,7 +111,7 @@ async fn basic_client_logs_a_helper_in_as_a_usager(backend: Backend) {
             .unwrap();
     assert_eq!(used.len(), 1);
     assert_eq!(used[0].client_id.as_deref(), Some(DEMO_CLIENT_ID));
-    assert_eq!(used[0].demarche.as_deref(), Some("argent"));
+    assert_eq!(used[0].demarche.map(mandate_store::Demarche::key), Some("argent"));
     assert_eq!(used[0].usager_id.as_deref(), Some(demo.usager_id(0).as_str()));
 }
 

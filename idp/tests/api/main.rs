@@ -10,4 +10,5 @@ mod pages;
 mod provider;
 mod readme;
 mod robot;
+mod single_use;
 mod snapshots;

@@ -38,7 +38,7 @@ fn appends_form_a_verifiable_chain(db: &TestDb) {
     let mut conn = db.store.conn().unwrap();
     let e = journal::append(&mut conn, used(1), now()).unwrap();
     assert_eq!(e.seq, 4);
-    assert_eq!(e.demarche.as_deref(), Some("argent"));
+    assert_eq!(e.demarche, Some(Demarche::Argent));
     match verify(&db.store) {
         ChainReport::Intact { entries, head_hash } => {
             assert_eq!(entries, 4);
@@ -47,7 +47,7 @@ fn appends_form_a_verifiable_chain(db: &TestDb) {
         broken => panic!("{broken:?}"),
     }
     let entries = journal::entries_for_usager(&mut conn, &w.usager.id).unwrap();
-    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.key()).collect();
     assert_eq!(actions, ["authorisation_created", "authorisation_created", "attestation_created"]);
     assert_eq!(entries[1].prev_hash, entries[0].hash);
 }

@@ -1,6 +1,8 @@
 //! The store's behaviour, on SQLite and on PostgreSQL.
 
 mod bad_input;
+mod corrupt_rows;
+mod exchange;
 mod fixtures;
 mod journal;
 mod mandates;

@@ -65,7 +65,7 @@ fn revoked_mandate_is_refused(db: &TestDb) {
 fn revoking_one_authorisation_keeps_the_others(db: &TestDb) {
     let w = world(db);
     let created = mandate(db, &w, &[Demarche::Argent, Demarche::Social], now());
-    let argent = created.authorisations.iter().find(|a| a.demarche == "argent").unwrap();
+    let argent = created.authorisations.iter().find(|a| a.demarche == Demarche::Argent).unwrap();
     let mut conn = db.store.conn().unwrap();
     mandates::revoke_authorisation(&mut conn, &argent.id, &w.aidant.id, now()).unwrap();
     assert_eq!(

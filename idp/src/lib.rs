@@ -14,7 +14,6 @@ pub mod passwords;
 pub mod protocol;
 pub mod routes;
 pub mod startup;
-pub mod state;
 pub mod telemetry;
 pub mod totp;
 pub mod web;

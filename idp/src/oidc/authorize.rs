@@ -6,9 +6,9 @@ use mandate_store::authorization_requests::{self, PendingAuthorization};
 use mandate_store::mandates::{self, Permission};
 use mandate_store::{clients, grants, now, sessions};
 
-use super::claims::subject_for;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
+use crate::protocol::claims::subject_for;
 use crate::protocol::flow::{auth_state, next_step, AuthState, PENDING_LIFETIME_MINUTES};
 use crate::protocol::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
 use crate::web::authorization_response::{self, respond_error};

@@ -10,10 +10,10 @@ use mandate_store::clients::{self, Client};
 use mandate_store::{grants, now, secret_hash, ClientAuthMethod};
 
 use super::errors::TokenError;
-use super::request::Params;
 use crate::blocking::with_conn;
 use crate::encoding::constant_time_eq;
-use crate::state::AppState;
+use crate::protocol::request::Params;
+use crate::web::AppState;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// A client assertion may not claim to live longer than this.

@@ -4,8 +4,8 @@ use actix_web::{web, HttpResponse};
 use mandate_store::Demarche;
 use serde_json::json;
 
-use super::request::{ACR_VALUES_SUPPORTED, SCOPES_SUPPORTED};
-use crate::state::AppState;
+use crate::protocol::request::{ACR_VALUES_SUPPORTED, SCOPES_SUPPORTED};
+use crate::web::AppState;
 
 pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
     let s = &state.settings;

@@ -6,12 +6,12 @@ use mandate_store::grants::{self, TokenKind};
 use mandate_store::{exchange, now, secret_hash};
 use serde_json::json;
 
-use super::claims::{act_claim, mandate_claim, subject_for, Subject};
 use super::client_auth::authenticate;
 use super::errors::TokenError;
-use super::request::Params;
 use crate::blocking::with_conn;
-use crate::state::AppState;
+use crate::protocol::claims::{act_claim, mandate_claim, subject_for, Subject};
+use crate::protocol::request::Params;
+use crate::web::AppState;
 
 pub async fn introspect(
     req: HttpRequest,

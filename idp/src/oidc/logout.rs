@@ -8,10 +8,10 @@ use mandate_store::{grants, now, sessions};
 use serde_json::{json, Value};
 use url::Url;
 
-use super::claims::subject_for;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
+use crate::protocol::claims::subject_for;
 use crate::protocol::request::Params;
 use crate::web::session::expired_cookie;
 use crate::web::AppState;

@@ -1,7 +1,6 @@
 //! The OpenID Connect provider: one module per protocol surface.
 
 pub mod authorize;
-pub mod claims;
 pub mod client_auth;
 pub mod discovery;
 pub mod errors;
@@ -10,6 +9,3 @@ pub mod logout;
 pub mod revocation;
 pub mod token;
 pub mod userinfo;
-
-// The request rules moved to the protocol core; this keeps `super::request` paths working.
-pub(crate) use crate::protocol::request;

@@ -6,9 +6,9 @@ use mandate_store::{now, secret_hash};
 
 use super::client_auth::authenticate;
 use super::errors::TokenError;
-use super::request::Params;
 use crate::blocking::with_conn;
-use crate::state::AppState;
+use crate::protocol::request::Params;
+use crate::web::AppState;
 
 pub async fn revoke(
     req: HttpRequest,

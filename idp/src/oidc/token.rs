@@ -3,20 +3,20 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use mandate_store::clients::Client;
-use mandate_store::exchange::{self, CodeExchange, CodeRefusal, GrantContext, NewTokens, PkceProof};
+use mandate_store::exchange::{self, CodeExchange, CodeRefusal, GrantContext, NewTokens};
 use mandate_store::grants::TokenLifetimes;
 use mandate_store::{now, secret_hash};
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 
-use super::claims::{id_token_claims, Subject};
 use super::client_auth::authenticate;
 use super::errors::TokenError;
-use super::request::Params;
 use crate::blocking::with_conn;
-use crate::encoding::{b64url, random_secret};
+use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
-use crate::state::AppState;
+use crate::protocol::claims::{id_token_claims, Subject};
+use crate::protocol::pkce::pkce_proof;
+use crate::protocol::request::Params;
+use crate::web::AppState;
 
 pub const ACCESS_TOKEN_SECONDS: i64 = 600;
 pub const REFRESH_TOKEN_SECONDS: i64 = 12 * 3600;
@@ -56,22 +56,6 @@ async fn by_grant_type(req: &HttpRequest, form: &Params, state: &AppState) -> Re
             Err(TokenError::UnsupportedGrantType("grant_type must be authorization_code or refresh_token".into()))
         }
         None => Err(TokenError::invalid_request("grant_type is required")),
-    }
-}
-
-/// RFC 7636 §4.6: what the client proved with `code_verifier`. The S256 challenge is computed
-/// here, where the protocol lives, and compared by the store inside the code's one transaction
-/// (so the store needs no hashing rule, and the comparison cannot drift from the claim).
-pub fn pkce_proof(verifier: Option<&str>) -> PkceProof {
-    match verifier {
-        None => PkceProof::Absent,
-        Some(v)
-            if (43..=128).contains(&v.len())
-                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b)) =>
-        {
-            PkceProof::S256(b64url(&Sha256::digest(v.as_bytes())))
-        }
-        Some(_) => PkceProof::Malformed,
     }
 }
 
@@ -157,24 +141,4 @@ async fn refresh_token(state: &AppState, client: Client, form: &Params) -> Resul
     })
     .await?;
     token_body(state, &context, &access, Some(&refresh))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::pkce_proof;
-    use mandate_store::exchange::PkceProof;
-
-    #[test]
-    fn pkce_s256_rfc7636_appendix_b() {
-        assert_eq!(
-            pkce_proof(Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")),
-            PkceProof::S256("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into())
-        );
-        assert_ne!(
-            pkce_proof(Some("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXl")),
-            PkceProof::S256("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into())
-        );
-        assert_eq!(pkce_proof(Some("short")), PkceProof::Malformed);
-        assert_eq!(pkce_proof(None), PkceProof::Absent);
-    }
 }

@@ -7,12 +7,12 @@ use mandate_store::grants::{self, TokenKind};
 use mandate_store::{now, secret_hash};
 use serde_json::{json, Value};
 
-use super::claims::{userinfo_claims, Subject};
 use super::errors::BearerError;
-use super::request::Params;
 use crate::blocking::with_conn;
 use crate::keys::SigningAlg;
-use crate::state::AppState;
+use crate::protocol::claims::{userinfo_claims, Subject};
+use crate::protocol::request::Params;
+use crate::web::AppState;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, BearerError> {
     userinfo(&req, None, &state).await

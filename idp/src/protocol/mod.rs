@@ -2,6 +2,8 @@
 //! does the helper stand in the flow, what does a code record), tested without a socket.
 //! Nothing here knows about actix, pages or cookies.
 
+pub mod claims;
 pub mod code;
 pub mod flow;
+pub mod pkce;
 pub mod request;

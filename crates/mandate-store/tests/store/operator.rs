@@ -60,7 +60,7 @@ fn a_new_mandate_says_which_authorisations_it_replaced(db: &TestDb) {
     let w = world(db);
     let first = mandate(db, &w, &[Demarche::Argent, Demarche::Famille], now() - Duration::days(2));
     let second = mandate(db, &w, &[Demarche::Argent, Demarche::Social], now());
-    let argent_of_first = first.authorisations.iter().find(|a| a.demarche() == Some(Demarche::Argent)).unwrap();
+    let argent_of_first = first.authorisations.iter().find(|a| a.demarche == Demarche::Argent).unwrap();
     assert_eq!(second.replaced.len(), 1, "{:?}", second.replaced);
     assert_eq!(second.replaced[0].id, argent_of_first.id);
     assert_eq!(second.replaced[0].mandate_id, first.mandate.id);
@@ -71,7 +71,7 @@ fn a_new_mandate_says_which_authorisations_it_replaced(db: &TestDb) {
 fn revoking_twice_says_already_revoked_and_writes_one_entry(db: &TestDb) {
     let w = world(db);
     let created = mandate(db, &w, &[Demarche::Argent, Demarche::Social], now());
-    let social = created.authorisations.iter().find(|a| a.demarche() == Some(Demarche::Social)).unwrap();
+    let social = created.authorisations.iter().find(|a| a.demarche == Demarche::Social).unwrap();
     let mut conn = db.store.conn().unwrap();
 
     let before = journal_entries(db);
@@ -93,7 +93,7 @@ fn revoking_twice_says_already_revoked_and_writes_one_entry(db: &TestDb) {
         mandates::revoke(&mut conn, &created.mandate.id, &w.aidant.id, now()).unwrap(),
         Revocation::AlreadyRevoked
     );
-    let argent = created.authorisations.iter().find(|a| a.demarche() == Some(Demarche::Argent)).unwrap();
+    let argent = created.authorisations.iter().find(|a| a.demarche == Demarche::Argent).unwrap();
     assert_eq!(
         mandates::revoke_authorisation(&mut conn, &argent.id, &w.aidant.id, now()).unwrap(),
         Revocation::AlreadyRevoked,

@@ -6,7 +6,7 @@ PG_HOST ?= 127.0.0.1
 PG_USER ?= postgres
 PG_TEST_DB ?= idp_test
 
-.PHONY: run test build bench conformance clean
+.PHONY: run test lint build bench conformance clean
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client.
@@ -34,7 +34,8 @@ test:
 		echo "PostgreSQL tests on $$IDP_TEST_POSTGRES_URL"; \
 	fi; \
 	status=0; \
-	{ $(CARGO) test --workspace --no-fail-fast && $(MAKE) --no-print-directory conformance; } || status=$$?; \
+	{ $(MAKE) --no-print-directory lint && $(CARGO) test --workspace --no-fail-fast \
+		&& $(MAKE) --no-print-directory conformance; } || status=$$?; \
 	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
 		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
 		server=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^idp '); \
@@ -43,14 +44,21 @@ test:
 	fi; \
 	exit $$status
 
+## Formatting and lints, as `make test` runs them first: any rustfmt difference or clippy
+## warning fails.
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
 build:
 	$(CARGO) build --workspace --release
 
 ## Run the OpenID certification plans (conformance/) against the server, started on SQLite and
 ## then on PostgreSQL; prints one table and fails on any FAILED module.
 ## `make conformance ARGS="--backend sqlite --plan oidcc-basic-certification-test-plan"` narrows it.
+## (Built as `cargo test --workspace` builds, so that after the tests nothing is compiled again.)
 conformance:
-	$(CARGO) build -p idp -p conformance
+	$(CARGO) build --workspace --all-targets
 	IDP_BIN=$(CURDIR)/target/debug/idp ./target/debug/conformance $(ARGS)
 
 clean:

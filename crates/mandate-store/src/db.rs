@@ -23,15 +23,6 @@ pub enum DbConnection {
     Postgres(PgConnection),
 }
 
-impl DbConnection {
-    pub fn backend(&self) -> Backend {
-        match self {
-            DbConnection::Sqlite(_) => Backend::Sqlite,
-            DbConnection::Postgres(_) => Backend::Postgres,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -142,8 +133,12 @@ impl r2d2::ManageConnection for ConnectionManager {
         Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// As diesel's own r2d2 manager: a connection given back while its thread panics, or left
+    /// inside a transaction diesel could not end, must not serve the next request.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager as _;
+        std::thread::panicking()
+            || <DbConnection as diesel::Connection>::TransactionManager::is_broken_transaction_manager(conn)
     }
 }
 

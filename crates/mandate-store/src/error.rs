@@ -1,7 +1,5 @@
 use thiserror::Error;
 
-use crate::text_columns::CorruptValue;
-
 /// Everything the store can refuse or fail with. Validation variants carry what a person
 /// needs to correct the input; infrastructure variants carry the real cause.
 #[derive(Debug, Error)]
@@ -144,3 +142,20 @@ mod tests {
         assert!(message.contains("postgress://user:***@host/db"), "{message}");
     }
 }
+
+/// A stored value that is not one of its column's values (written behind the code's back, or by
+/// a newer version). Carried inside diesel's deserialization error up to `StoreError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorruptValue {
+    pub column: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for CorruptValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "corrupt value {:?} in column {}: {}", self.value, self.column, self.reason)
+    }
+}
+
+impl std::error::Error for CorruptValue {}

@@ -156,7 +156,7 @@ impl diesel::deserialize::FromSql<diesel::sql_types::Text, crate::db::MultiBacke
         let text: String = bytes.from_sql::<String, diesel::sql_types::Text>()?;
         match serde_json::from_str(&text) {
             Ok(value) => Ok(JournalDetails { text, value }),
-            Err(e) => Err(Box::new(crate::text_columns::CorruptValue {
+            Err(e) => Err(Box::new(crate::error::CorruptValue {
                 column: "journal_entries.details",
                 reason: e.to_string(),
                 value: text,

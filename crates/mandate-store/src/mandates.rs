@@ -462,12 +462,3 @@ pub fn usagers_with_live_mandates(
     }
     Ok(found)
 }
-
-/// Every mandate of an organisation, newest first.
-pub fn list_for_organisation(conn: &mut DbConnection, organisation_id: &str) -> StoreResult<Vec<Mandate>> {
-    Ok(mandates::table
-        .filter(mandates::organisation_id.eq(organisation_id))
-        .order(mandates::created_at.desc())
-        .select(Mandate::as_select())
-        .load(conn)?)
-}

@@ -4,27 +4,8 @@
 //!
 //! Both go through the `MultiBackend` that `#[derive(diesel::MultiConnection)]` generates: a
 //! value reads as a `String` on either backend and is parsed here. A row that does not parse
-//! fails the query with [`CorruptValue`], which the store reports as
+//! fails the query with [`CorruptValue`](crate::error::CorruptValue), which the store reports as
 //! [`StoreError::CorruptRow`](crate::StoreError::CorruptRow): never a silent default.
-
-use std::fmt;
-
-/// A stored value that is not one of its column's values (written behind the code's back, or by
-/// a newer version). Carried inside diesel's deserialization error up to `StoreError`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorruptValue {
-    pub column: &'static str,
-    pub value: String,
-    pub reason: String,
-}
-
-impl fmt::Display for CorruptValue {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "corrupt value {:?} in column {}: {}", self.value, self.column, self.reason)
-    }
-}
-
-impl std::error::Error for CorruptValue {}
 
 /// Stores an enum with `key(self) -> &'static str` and `FromStr` as its key, in column(s)
 /// `$column`. The enum itself derives `AsExpression` and `FromSqlRow` with `sql_type = Text`.
@@ -69,7 +50,7 @@ macro_rules! text_enum_column {
             ) -> diesel::deserialize::Result<Self> {
                 let raw: String = bytes.from_sql::<String, diesel::sql_types::Text>()?;
                 raw.parse::<$ty>().map_err(|e| {
-                    Box::new($crate::text_columns::CorruptValue { column: $column, reason: e.to_string(), value: raw })
+                    Box::new($crate::error::CorruptValue { column: $column, reason: e.to_string(), value: raw })
                         as Box<dyn std::error::Error + Send + Sync>
                 })
             }
@@ -121,7 +102,7 @@ macro_rules! json_text_column {
             ) -> diesel::deserialize::Result<Self> {
                 let raw: String = bytes.from_sql::<String, diesel::sql_types::Text>()?;
                 serde_json::from_str::<$ty>(&raw).map_err(|e| {
-                    Box::new($crate::text_columns::CorruptValue { column: $column, reason: e.to_string(), value: raw })
+                    Box::new($crate::error::CorruptValue { column: $column, reason: e.to_string(), value: raw })
                         as Box<dyn std::error::Error + Send + Sync>
                 })
             }

@@ -77,9 +77,10 @@ pub fn choose_demarche(conn: &mut DbConnection, id: &str, demarche: Demarche) ->
 }
 
 /// The request was answered (code issued or error returned): it cannot be continued.
-pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
-    diesel::delete(authorization_requests::table.find(id)).execute(conn)?;
-    Ok(())
+/// Ends a pending request once it is answered; false when it was already gone (answered by a
+/// concurrent submit, or expired and purged), so that one request yields at most one code.
+pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<bool> {
+    Ok(diesel::delete(authorization_requests::table.find(id)).execute(conn)? == 1)
 }
 
 /// Removes expired requests; returns how many.

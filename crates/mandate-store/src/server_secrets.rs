@@ -32,7 +32,7 @@ pub fn get_or_create(
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {}
         Err(e) => return Err(e.into()),
     }
-    Ok(find(conn, name)?.ok_or(crate::StoreError::NotFound("server secret"))?)
+    find(conn, name)?.ok_or(crate::StoreError::NotFound("server secret"))
 }
 
 fn find(conn: &mut DbConnection, name: &str) -> StoreResult<Option<String>> {

@@ -56,7 +56,8 @@ impl Step {
 
     /// The page of this step for the pending request `pending_id` (none: the login alone).
     pub fn url(self, pending_id: &str) -> String {
-        format!("{}?request={}", self.path(), pending_id)
+        let id: String = url::form_urlencoded::byte_serialize(pending_id.as_bytes()).collect();
+        format!("{}?request={id}", self.path())
     }
 }
 
@@ -141,5 +142,7 @@ mod tests {
         s.last_seen_at = at(2);
         assert_eq!(auth_state(&s, at(40), idle), AuthState::NeedsSecondFactor { full_login: false });
         assert_eq!(Step::SecondFactor.url("p1"), "/login/otp?request=p1");
+        // The id comes from the browser before it is checked: it is encoded, never raw.
+        assert_eq!(Step::Login.url("a&b c"), "/login?request=a%26b+c");
     }
 }

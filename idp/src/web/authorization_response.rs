@@ -5,8 +5,8 @@ use actix_web::HttpResponse;
 use mandate_store::authorization_requests;
 use mandate_store::grants;
 use mandate_store::mandates::LiveAuthorisation;
-use mandate_store::now;
 use mandate_store::sessions::Session;
+use mandate_store::{now, StoreError};
 use url::Url;
 
 use super::i18n::Lang;
@@ -31,14 +31,23 @@ pub async fn issue_code(
     let issued = code::issue(request, session, aidant_id, live, random_secret(), now());
     let pending_id = pending_id.map(str::to_owned);
     let (grant, binding) = (issued.grant, issued.binding);
-    with_conn(&state.store, move |conn| {
-        grants::create_with_code(conn, grant, binding, now())?;
-        if let Some(id) = pending_id {
-            authorization_requests::delete(conn, &id)?;
-        }
-        Ok::<_, PageError>(())
+    let answered = with_conn(&state.store, move |conn| {
+        let answered = mandate_store::write_transaction(conn, |conn| {
+            // The pending request is spent first: of two submits at once, only one gets a code.
+            if let Some(id) = pending_id {
+                if !authorization_requests::delete(conn, &id)? {
+                    return Ok::<_, StoreError>(false);
+                }
+            }
+            grants::create_with_code(conn, grant, binding, now())?;
+            Ok(true)
+        })?;
+        Ok::<_, PageError>(answered)
     })
     .await?;
+    if !answered {
+        return Err(PageError::request_expired(Lang::of_request(request)));
+    }
     state.metrics.codes_issued.inc();
     let mut params = vec![("code", issued.code)];
     if let Some(s) = &request.state {

@@ -9,7 +9,11 @@
 //!
 //! A handler may ask for several: the session, the form body and the pending request are each
 //! read once per request and shared between them (actix creates every extractor's future
-//! before awaiting any, so the first to ask starts the work and the others wait for it).
+//! before awaiting any, so the first to ask starts the work and the others wait for it). A
+//! shared future is kept in the request it belongs to, so it must own no `HttpRequest` (that
+//! would be a reference cycle: the request never freed): each takes what it needs out of the
+//! request first. The first of these extractors takes the request's body; a handler must not
+//! also ask for `web::Form` or `Bytes`, or they would find the body gone.
 
 use std::rc::Rc;
 
@@ -17,6 +21,7 @@ use actix_web::dev::Payload;
 use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
+use futures_util::StreamExt as _;
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
 use mandate_store::{now, sessions};
 use serde::de::DeserializeOwned;
@@ -69,8 +74,9 @@ fn app_state(req: &HttpRequest) -> web::Data<AppState> {
 
 /// The live session named by the cookie, if any (read once per request).
 fn current_session(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<BrowserSession>, PageError>> {
-    let req2 = req.clone();
-    memo(req, move || async move { session::current(&req2, &app_state(&req2)).await }.boxed_local())
+    let secret = session::cookie_secret(req);
+    let state = app_state(req);
+    memo(req, move || async move { session::current(secret, &state).await }.boxed_local())
 }
 
 /// A submitted form's body, read once per request. GET requests and other content types have
@@ -87,30 +93,40 @@ impl FormBody {
 fn form_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<FormBody, PageError>> {
     let is_form = req.content_type() == "application/x-www-form-urlencoded";
     let mut taken = payload.take();
-    let req2 = req.clone();
     memo(req, move || {
         async move {
             if !is_form {
                 return Ok(FormBody::default());
             }
-            // Bytes' own limit (256 KiB) bounds what is read; pages never need more than this.
-            let bytes = Bytes::from_request(&req2, &mut taken).await.ok().filter(|b| b.len() <= FORM_LIMIT);
-            bytes.map(FormBody).ok_or(PageError::bad_request(|t| t.bad_form, Lang::Fr))
+            // Read straight from the stream, never past the limit: pages need no more.
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = taken.next().await {
+                let chunk = chunk.map_err(|_| PageError::bad_request(|t| t.bad_form, Lang::Fr))?;
+                if body.len() + chunk.len() > FORM_LIMIT {
+                    return Err(PageError::bad_request(|t| t.bad_form, Lang::Fr));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(FormBody(body.freeze()))
         }
         .boxed_local()
     })
 }
 
+/// The `request` parameter of the query, if any.
+fn request_in_query(req: &HttpRequest) -> Option<String> {
+    url::form_urlencoded::parse(req.query_string().as_bytes())
+        .find(|(k, _)| k == "request")
+        .map(|(_, v)| v.into_owned())
+}
+
 /// The `request` parameter naming the pending authorization request, from the query or the
 /// submitted form; `None` when absent or empty.
 async fn request_id(
-    req: &HttpRequest,
+    in_query: Option<String>,
     body: LocalBoxFuture<'static, Result<FormBody, PageError>>,
 ) -> Result<Option<String>, PageError> {
-    let from_query = url::form_urlencoded::parse(req.query_string().as_bytes())
-        .find(|(k, _)| k == "request")
-        .map(|(_, v)| v.into_owned());
-    let id = match from_query {
+    let id = match in_query {
         Some(id) => Some(id),
         None => body.await?.field("request"),
     };
@@ -123,11 +139,11 @@ impl FromRequest for BrowserSession {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let current = current_session(req);
-        let req = req.clone();
+        let state = app_state(req);
         async move {
             match current.await? {
                 Some(browser) => Ok(browser),
-                None => session::create(&app_state(&req)).await,
+                None => session::create(&state).await,
             }
         }
         .boxed_local()
@@ -156,12 +172,12 @@ fn pending_lookup(
 ) -> LocalBoxFuture<'static, Result<Option<PendingAuthorization>, PageError>> {
     let body = form_body(req, payload);
     let current = current_session(req);
-    let req2 = req.clone();
+    let in_query = request_in_query(req);
+    let state = app_state(req);
     memo(req, move || {
         async move {
-            let Some(id) = request_id(&req2, body).await? else { return Ok(None) };
+            let Some(id) = request_id(in_query, body).await? else { return Ok(None) };
             let browser = current.await?.ok_or(PageError::request_expired(Lang::Fr))?;
-            let state = app_state(&req2);
             let sid = browser.session.sid.clone();
             let stored = with_conn(&state.store, move |conn| authorization_requests::find(conn, &id, &sid, now()))
                 .await?
@@ -224,10 +240,10 @@ impl FromRequest for SignedInHelper {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let current = current_session(req);
         let body = form_body(req, payload);
-        let req = req.clone();
+        let in_query = request_in_query(req);
+        let state = app_state(req);
         async move {
-            let state = app_state(&req);
-            let request = request_id(&req, body).await?;
+            let request = request_id(in_query, body).await?;
             let sign_in = |step: Step| PageError::SignIn {
                 location: request.as_deref().map_or_else(|| step.path().to_owned(), |id| step.url(id)),
             };
@@ -270,9 +286,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
         let body = form_body(req, payload);
         let lookup = pending_lookup(req, payload);
         let current = current_session(req);
-        let req = req.clone();
+        let state = app_state(req);
         async move {
-            let state = app_state(&req);
             let body = body.await?;
             let browser = current.await?.ok_or(PageError::csrf_failed(Lang::Fr))?;
             let lang = lookup.await?.map_or(Lang::Fr, |p| p.lang);

@@ -62,11 +62,14 @@ pub fn expired_cookie(state: &AppState) -> Cookie<'static> {
     c
 }
 
-/// The live session named by the request's cookie, if any.
-pub(super) async fn current(req: &HttpRequest, state: &AppState) -> Result<Option<BrowserSession>, PageError> {
-    let Some(secret) = req.cookie(COOKIE).map(|c| c.value().to_owned()).filter(|s| !s.is_empty()) else {
-        return Ok(None);
-    };
+/// The secret of the request's session cookie, if it has a non-empty one.
+pub(super) fn cookie_secret(req: &HttpRequest) -> Option<String> {
+    req.cookie(COOKIE).map(|c| c.value().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// The live session named by a cookie secret, if any.
+pub(super) async fn current(secret: Option<String>, state: &AppState) -> Result<Option<BrowserSession>, PageError> {
+    let Some(secret) = secret else { return Ok(None) };
     let hash = secret_hash(&secret);
     let found = with_conn(&state.store, move |conn| sessions::find_live(conn, &hash, now())).await?;
     Ok(found.map(|session| BrowserSession { secret, session, set_cookie: false }))

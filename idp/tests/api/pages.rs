@@ -11,6 +11,7 @@ use crate::robot::{input_value, location, query_params, seed, Robot, CALLBACK};
 crate::on_both_backends!(
     delegation_pages_send_a_helper_not_signed_in_to_the_step_they_owe,
     pages_asked_without_their_request_answer_with_a_readable_page,
+    a_confirmation_sent_twice_at_once_gives_one_code,
 );
 
 fn demo_request() -> Vec<(&'static str, &'static str)> {
@@ -92,4 +93,29 @@ async fn pages_asked_without_their_request_answer_with_a_readable_page(backend: 
         .unwrap();
     assert_eq!(response.status(), 403);
     assert!(response.text().await.unwrap().contains("Le formulaire a expiré"));
+}
+
+async fn a_confirmation_sent_twice_at_once_gives_one_code(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let demo = seed(&app);
+    let mut robot = Robot::new(&app);
+    let first = robot.authorize(&demo_request()).await;
+    let (_, html) = robot.log_in_until(first, "name=\"usager\"").await;
+    let csrf = input_value(&html, "csrf_token").unwrap();
+    let request = input_value(&html, "request").unwrap();
+    let usager = demo.usager_id(0);
+    robot.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request), ("usager", &usager)]).await;
+    robot
+        .post_form("/delegation/demarche", &[("csrf_token", &csrf), ("request", &request), ("demarche", "logement")])
+        .await;
+    let confirm = [("csrf_token", csrf.as_str()), ("request", request.as_str())];
+    let (a, b) = tokio::join!(
+        robot.post_form("/delegation/confirm", &confirm),
+        robot.post_form("/delegation/confirm", &confirm)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [302, 400], "one code, and the second submit told the request is spent");
+    let winner = if a.status() == 302 { a } else { b };
+    assert!(location(&winner).starts_with(CALLBACK) && location(&winner).contains("code="));
 }

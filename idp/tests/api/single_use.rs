@@ -32,10 +32,13 @@ async fn fresh_code(robot: &mut Robot<'_>, usager: &str) -> String {
     query_params(&callback)["code"].clone()
 }
 
+/// A token request: its form fields, and the client id and secret sent as Basic credentials.
+type TokenRequest<'a> = (Vec<(&'a str, String)>, (String, String));
+
 /// Sends every form to /token at once, each with its client's Basic credentials; returns the
 /// statuses and bodies in the order given. The requests are all built first, then spawned
 /// together: none starts before the test yields, and then they all go out concurrently.
-async fn post_all_at_once(app: &TestApp, requests: Vec<(Vec<(&str, String)>, (String, String))>) -> Vec<(u16, Value)> {
+async fn post_all_at_once(app: &TestApp, requests: Vec<TokenRequest<'_>>) -> Vec<(u16, Value)> {
     let built: Vec<_> = requests
         .into_iter()
         .map(|(form, (id, secret))| {

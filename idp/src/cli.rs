@@ -357,7 +357,6 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                     custom_expires_at,
                     is_remote: false,
                     consent_proof: None,
-                    attestation_hash: None,
                 },
                 now(),
             )?;

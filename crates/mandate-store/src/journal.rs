@@ -39,10 +39,14 @@ pub enum JournalAction {
     OrganisationSwitched,
     SecondFactorAdded,
     SecondFactorRemoved,
+    UsagerCreated,
+    MandateCreated,
+    AttestationPrinted,
+    UpstreamLoginFailed,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 11] = [
+    pub const ALL: [JournalAction; 15] = [
         JournalAction::AidantConnected,
         JournalAction::UsagerIdentityVerified,
         JournalAction::AttestationCreated,
@@ -54,6 +58,10 @@ impl JournalAction {
         JournalAction::OrganisationSwitched,
         JournalAction::SecondFactorAdded,
         JournalAction::SecondFactorRemoved,
+        JournalAction::UsagerCreated,
+        JournalAction::MandateCreated,
+        JournalAction::AttestationPrinted,
+        JournalAction::UpstreamLoginFailed,
     ];
 
     pub fn key(self) -> &'static str {
@@ -69,6 +77,10 @@ impl JournalAction {
             JournalAction::OrganisationSwitched => "organisation_switched",
             JournalAction::SecondFactorAdded => "second_factor_added",
             JournalAction::SecondFactorRemoved => "second_factor_removed",
+            JournalAction::UsagerCreated => "usager_created",
+            JournalAction::MandateCreated => "mandate_created",
+            JournalAction::AttestationPrinted => "attestation_printed",
+            JournalAction::UpstreamLoginFailed => "upstream_login_failed",
         }
     }
 }

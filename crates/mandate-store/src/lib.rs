@@ -4,6 +4,7 @@
 //! the rules about time are tested without waiting. Nothing here knows about HTTP or OIDC.
 
 pub mod aidants;
+pub mod attestation;
 pub mod authorization_requests;
 pub mod clients;
 pub mod db;
@@ -12,12 +13,14 @@ pub mod error;
 pub mod exchange;
 pub mod grants;
 pub mod journal;
+pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
 pub mod text_columns;
+pub mod upstream_logins;
 pub mod usagers;
 
 pub use db::{now, write_transaction, Backend, DbConnection, Store};

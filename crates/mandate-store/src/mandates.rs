@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::aidants;
+use crate::attestation;
 use crate::db::{new_id, write_transaction, DbConnection};
 use crate::domain::{Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
@@ -28,6 +29,12 @@ pub struct Mandate {
     pub attestation_hash: Option<String>,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by_aidant_id: Option<String>,
+    /// The per-mandate salt of the attestation hash (absent on mandates older than attestations).
+    pub attestation_salt: Option<String>,
+    /// The version of the mandate text the attestation prints.
+    pub template_version: Option<String>,
+    /// The mandate this one renewed, if it is a renewal.
+    pub renewed_from_id: Option<String>,
 }
 
 impl Mandate {
@@ -59,8 +66,6 @@ pub struct NewMandate {
     pub is_remote: bool,
     /// How a remote usager consented (e.g. the hash of the one-time code exchange).
     pub consent_proof: Option<String>,
-    /// SHA-256 of the printed attestation.
-    pub attestation_hash: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +77,37 @@ pub struct MandateWithAuthorisations {
     pub replaced: Vec<Authorisation>,
 }
 
+impl MandateWithAuthorisations {
+    /// The démarches a renewal may keep: those whose authorisation was never revoked (alone, or
+    /// replaced by a newer mandate).
+    pub fn renewable_demarches(&self) -> Vec<Demarche> {
+        self.authorisations
+            .iter()
+            .filter(|a| a.revoked_at.is_none())
+            .map(|a| a.demarche)
+            .collect()
+    }
+
+    /// Where the mandate stands at `now`.
+    pub fn status(&self, now: NaiveDateTime) -> MandateStatus {
+        if self.mandate.revoked_at.is_some() {
+            MandateStatus::Revoked
+        } else if self.mandate.expires_at <= now {
+            MandateStatus::Expired
+        } else {
+            MandateStatus::Live
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MandateStatus {
+    Live,
+    Expired,
+    Revoked,
+}
+
 /// What a revocation did: the operator is told when there was nothing left to revoke (and no
 /// journal entry is written then).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,10 +116,21 @@ pub enum Revocation {
     AlreadyRevoked,
 }
 
-/// Creates a mandate with one authorisation per démarche. Any live authorisation of the same
-/// organisation + usager + démarche is revoked first: there are never two live ones.
-/// The whole change and its journal entries are one transaction.
+/// Creates a mandate with one authorisation per démarche, and its attestation (hash written into
+/// the journal). Any live authorisation of the same organisation + usager + démarche is revoked
+/// first: there are never two live ones. The whole change and its journal entries are one
+/// transaction.
 pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> StoreResult<MandateWithAuthorisations> {
+    write_transaction(conn, |conn| create_in(conn, new, None, now))
+}
+
+fn create_in(
+    conn: &mut DbConnection,
+    new: NewMandate,
+    renewed_from: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<MandateWithAuthorisations> {
+    let now = crate::db::truncate_to_micros(now);
     let mut demarches = new.demarches.clone();
     demarches.sort();
     demarches.dedup();
@@ -110,92 +157,171 @@ pub fn create(conn: &mut DbConnection, new: NewMandate, now: NaiveDateTime) -> S
         });
     }
 
-    write_transaction(conn, |conn| {
-        let aidant = aidants::find(conn, &new.aidant_id)?;
-        if !aidant.active {
-            return Err(StoreError::AidantInactive);
-        }
-        if !aidants::is_member(conn, &aidant.id, &new.organisation_id)? {
-            return Err(StoreError::NotMember { organisation_id: new.organisation_id.clone() });
-        }
-        crate::usagers::find(conn, &new.usager_id)?;
+    let aidant = aidants::find(conn, &new.aidant_id)?;
+    if !aidant.active {
+        return Err(StoreError::AidantInactive);
+    }
+    if !aidants::is_member(conn, &aidant.id, &new.organisation_id)? {
+        return Err(StoreError::NotMember { organisation_id: new.organisation_id.clone() });
+    }
+    crate::usagers::find(conn, &new.usager_id)?;
 
-        let mandate = Mandate {
+    let salt = attestation::new_salt();
+    let mut mandate = Mandate {
+        id: new_id(),
+        organisation_id: new.organisation_id.clone(),
+        usager_id: new.usager_id.clone(),
+        created_by_aidant_id: aidant.id.clone(),
+        created_at: now,
+        expires_at: crate::db::truncate_to_micros(expires_at),
+        duration_kind: new.duration,
+        is_remote: new.is_remote,
+        consent_proof: new.consent_proof.clone(),
+        attestation_hash: None,
+        revoked_at: None,
+        revoked_by_aidant_id: None,
+        attestation_salt: Some(salt.clone()),
+        template_version: Some(attestation::TEMPLATE_VERSION.to_owned()),
+        renewed_from_id: renewed_from.map(str::to_owned),
+    };
+    diesel::insert_into(mandates::table).values(&mandate).execute(conn)?;
+
+    let mut created = Vec::with_capacity(demarches.len());
+    let mut replaced_all = Vec::new();
+    for demarche in &demarches {
+        for mut replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
+            revoke_authorisation_row(conn, &replaced.id, &aidant.id, now)?;
+            journal::append(
+                conn,
+                NewEntry::new(JournalAction::AuthorisationRevoked)
+                    .aidant(&aidant.id)
+                    .organisation(&new.organisation_id)
+                    .usager(&new.usager_id)
+                    .mandate(&replaced.mandate_id)
+                    .authorisation(&replaced.id)
+                    .demarche(*demarche)
+                    .details(serde_json::json!({"reason": "replaced", "by_mandate": mandate.id})),
+                now,
+            )?;
+            replaced.revoked_at = Some(now);
+            replaced.revoked_by_aidant_id = Some(aidant.id.clone());
+            replaced_all.push(replaced);
+        }
+        let authorisation = Authorisation {
             id: new_id(),
-            organisation_id: new.organisation_id.clone(),
-            usager_id: new.usager_id.clone(),
-            created_by_aidant_id: aidant.id.clone(),
+            mandate_id: mandate.id.clone(),
+            demarche: *demarche,
             created_at: now,
-            expires_at,
-            duration_kind: new.duration,
-            is_remote: new.is_remote,
-            consent_proof: new.consent_proof.clone(),
-            attestation_hash: new.attestation_hash.clone(),
             revoked_at: None,
             revoked_by_aidant_id: None,
         };
-        diesel::insert_into(mandates::table).values(&mandate).execute(conn)?;
+        diesel::insert_into(authorisations::table).values(&authorisation).execute(conn)?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::AuthorisationCreated)
+                .aidant(&aidant.id)
+                .organisation(&new.organisation_id)
+                .usager(&new.usager_id)
+                .mandate(&mandate.id)
+                .authorisation(&authorisation.id)
+                .demarche(*demarche)
+                .details(serde_json::json!({
+                    "duration": mandate.duration_kind,
+                    "remote": mandate.is_remote,
+                })),
+            now,
+        )?;
+        created.push(authorisation);
+    }
 
-        let mut created = Vec::with_capacity(demarches.len());
-        let mut replaced_all = Vec::new();
-        for demarche in &demarches {
-            for mut replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
-                revoke_authorisation_row(conn, &replaced.id, &aidant.id, now)?;
-                journal::append(
-                    conn,
-                    NewEntry::new(JournalAction::AuthorisationRevoked)
-                        .aidant(&aidant.id)
-                        .organisation(&new.organisation_id)
-                        .usager(&new.usager_id)
-                        .mandate(&replaced.mandate_id)
-                        .authorisation(&replaced.id)
-                        .demarche(*demarche)
-                        .details(serde_json::json!({"reason": "replaced", "by_mandate": mandate.id})),
-                    now,
-                )?;
-                replaced.revoked_at = Some(now);
-                replaced.revoked_by_aidant_id = Some(aidant.id.clone());
-                replaced_all.push(replaced);
-            }
-            let authorisation = Authorisation {
-                id: new_id(),
-                mandate_id: mandate.id.clone(),
-                demarche: *demarche,
-                created_at: now,
-                revoked_at: None,
-                revoked_by_aidant_id: None,
-            };
-            diesel::insert_into(authorisations::table).values(&authorisation).execute(conn)?;
-            journal::append(
-                conn,
-                NewEntry::new(JournalAction::AuthorisationCreated)
-                    .aidant(&aidant.id)
-                    .organisation(&new.organisation_id)
-                    .usager(&new.usager_id)
-                    .mandate(&mandate.id)
-                    .authorisation(&authorisation.id)
-                    .demarche(*demarche)
-                    .details(serde_json::json!({
-                        "duration": mandate.duration_kind,
-                        "remote": mandate.is_remote,
-                    })),
-                now,
-            )?;
-            created.push(authorisation);
+    // The attestation states what was just stored; its hash goes into the row and the journal.
+    let data = attestation::data(conn, &mandate)?;
+    let hash = data.hash(&salt);
+    diesel::update(mandates::table.find(&mandate.id)).set(mandates::attestation_hash.eq(&hash)).execute(conn)?;
+    mandate.attestation_hash = Some(hash);
+    journal::append(
+        conn,
+        NewEntry::new(JournalAction::MandateCreated)
+            .aidant(&aidant.id)
+            .organisation(&new.organisation_id)
+            .usager(&new.usager_id)
+            .mandate(&mandate.id)
+            .details(data.journal_details(&salt)),
+        now,
+    )?;
+    Ok(MandateWithAuthorisations { mandate, authorisations: created, replaced: replaced_all })
+}
+
+/// Renews a mandate: a new mandate for the same usager and organisation, with the same or fewer
+/// démarches (among those still in force on the old one) and a new duration, without a new
+/// upstream login. The old mandate ends (its remaining authorisations are replaced), and the
+/// journal links old and new.
+pub fn renew(
+    conn: &mut DbConnection,
+    mandate_id: &str,
+    aidant_id: &str,
+    demarches: Vec<Demarche>,
+    duration: DurationKind,
+    now: NaiveDateTime,
+) -> StoreResult<MandateWithAuthorisations> {
+    if duration == DurationKind::Custom {
+        return Err(StoreError::InvalidField { field: "duration", reason: "a renewal takes a standard duration".into() });
+    }
+    write_transaction(conn, |conn| {
+        let old = find(conn, mandate_id)?;
+        if !aidants::is_member(conn, aidant_id, &old.mandate.organisation_id)? {
+            return Err(StoreError::NotMember { organisation_id: old.mandate.organisation_id.clone() });
         }
-        if let Some(hash) = &mandate.attestation_hash {
-            journal::append(
-                conn,
-                NewEntry::new(JournalAction::AttestationCreated)
-                    .aidant(&aidant.id)
-                    .organisation(&new.organisation_id)
-                    .usager(&new.usager_id)
-                    .mandate(&mandate.id)
-                    .details(serde_json::json!({"attestation_sha256": hash})),
-                now,
-            )?;
+        if old.mandate.revoked_at.is_some() {
+            return Err(StoreError::InvalidField {
+                field: "mandate",
+                reason: "a revoked mandate cannot be renewed: create a new one with the usager".into(),
+            });
         }
-        Ok(MandateWithAuthorisations { mandate, authorisations: created, replaced: replaced_all })
+        let renewable = old.renewable_demarches();
+        if let Some(extra) = demarches.iter().find(|d| !renewable.contains(d)) {
+            return Err(StoreError::InvalidField {
+                field: "demarches",
+                reason: format!("{extra} is not among the démarches in force on the mandate renewed"),
+            });
+        }
+        let created = create_in(
+            conn,
+            NewMandate {
+                organisation_id: old.mandate.organisation_id.clone(),
+                usager_id: old.mandate.usager_id.clone(),
+                aidant_id: aidant_id.to_owned(),
+                demarches,
+                duration,
+                custom_expires_at: None,
+                is_remote: false,
+                consent_proof: None,
+            },
+            Some(mandate_id),
+            now,
+        )?;
+        // The old mandate ends with its renewal (démarches left out of it end too).
+        diesel::update(mandates::table.find(mandate_id))
+            .set((mandates::revoked_at.eq(now), mandates::revoked_by_aidant_id.eq(aidant_id)))
+            .execute(conn)?;
+        diesel::update(
+            authorisations::table
+                .filter(authorisations::mandate_id.eq(mandate_id))
+                .filter(authorisations::revoked_at.is_null()),
+        )
+        .set((authorisations::revoked_at.eq(now), authorisations::revoked_by_aidant_id.eq(aidant_id)))
+        .execute(conn)?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::MandateRenewed)
+                .aidant(aidant_id)
+                .organisation(&old.mandate.organisation_id)
+                .usager(&old.mandate.usager_id)
+                .mandate(&created.mandate.id)
+                .details(serde_json::json!({"renewed_from": mandate_id, "renewed_by": created.mandate.id})),
+            now,
+        )?;
+        Ok(created)
     })
 }
 
@@ -453,12 +579,92 @@ pub fn usagers_with_live_mandates(
         .load(conn)?;
     // Filtered here rather than in SQL: case-folding (and accents) differ between backends.
     if let Some(term) = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
-        found.retain(|u| {
-            let haystack =
-                format!("{} {} {}", u.given_name, u.family_name, u.preferred_username.as_deref().unwrap_or(""))
-                    .to_lowercase();
-            term.split_whitespace().all(|word| haystack.contains(word))
-        });
+        found.retain(|u| u.matches(&term));
     }
     Ok(found)
+}
+
+/// Mandates, newest first, with their authorisations: of one organisation, one usager, or both.
+pub fn list(
+    conn: &mut DbConnection,
+    organisation_id: Option<&str>,
+    usager_id: Option<&str>,
+) -> StoreResult<Vec<MandateWithAuthorisations>> {
+    let mut query = mandates::table.into_boxed();
+    if let Some(organisation_id) = organisation_id {
+        query = query.filter(mandates::organisation_id.eq(organisation_id.to_owned()));
+    }
+    if let Some(usager_id) = usager_id {
+        query = query.filter(mandates::usager_id.eq(usager_id.to_owned()));
+    }
+    let found: Vec<Mandate> =
+        query.order((mandates::created_at.desc(), mandates::id.asc())).select(Mandate::as_select()).load(conn)?;
+    let ids: Vec<&str> = found.iter().map(|m| m.id.as_str()).collect();
+    let mut all: Vec<Authorisation> = authorisations::table
+        .filter(authorisations::mandate_id.eq_any(&ids))
+        .order(authorisations::demarche.asc())
+        .select(Authorisation::as_select())
+        .load(conn)?;
+    Ok(found
+        .into_iter()
+        .map(|mandate| {
+            let (mine, rest): (Vec<Authorisation>, Vec<Authorisation>) =
+                std::mem::take(&mut all).into_iter().partition(|a| a.mandate_id == mandate.id);
+            all = rest;
+            MandateWithAuthorisations { mandate, authorisations: mine, replaced: Vec::new() }
+        })
+        .collect())
+}
+
+/// A usager of the organisation with what is in force for them: the home page's line.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsagerOverview {
+    pub usager: Usager,
+    pub live: Vec<LiveAuthorisation>,
+}
+
+impl UsagerOverview {
+    /// The first expiry among the live authorisations.
+    pub fn next_expiry(&self) -> Option<NaiveDateTime> {
+        self.live.iter().map(|l| l.expires_at).min()
+    }
+}
+
+/// The usagers with at least one live authorisation in the organisation, each with those
+/// authorisations, sorted by family name; `search` filters on names as
+/// [`usagers_with_live_mandates`] does. One query for the authorisations.
+pub fn organisation_overview(
+    conn: &mut DbConnection,
+    organisation_id: &str,
+    search: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<Vec<UsagerOverview>> {
+    let usagers = usagers_with_live_mandates(conn, organisation_id, search, now)?;
+    let rows: Vec<(Authorisation, Mandate)> = authorisations::table
+        .inner_join(mandates::table)
+        .filter(mandates::organisation_id.eq(organisation_id))
+        .filter(mandates::revoked_at.is_null())
+        .filter(mandates::expires_at.gt(now))
+        .filter(authorisations::revoked_at.is_null())
+        .order(authorisations::demarche.asc())
+        .select((Authorisation::as_select(), Mandate::as_select()))
+        .load(conn)?;
+    Ok(usagers
+        .into_iter()
+        .map(|usager| {
+            let live = rows
+                .iter()
+                .filter(|(_, m)| m.usager_id == usager.id)
+                .map(|(a, m)| LiveAuthorisation {
+                    authorisation_id: a.id.clone(),
+                    mandate_id: m.id.clone(),
+                    organisation_id: m.organisation_id.clone(),
+                    usager_id: m.usager_id.clone(),
+                    demarche: a.demarche,
+                    expires_at: m.expires_at,
+                })
+                .collect();
+            UsagerOverview { usager, live }
+        })
+        .collect())
 }

@@ -79,6 +79,9 @@ diesel::table! {
         attestation_hash -> Nullable<Text>,
         revoked_at -> Nullable<Timestamp>,
         revoked_by_aidant_id -> Nullable<Text>,
+        attestation_salt -> Nullable<Text>,
+        template_version -> Nullable<Text>,
+        renewed_from_id -> Nullable<Text>,
     }
 }
 
@@ -240,5 +243,31 @@ diesel::table! {
         name -> Text,
         value -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mandate_drafts (id) {
+        id -> Text,
+        session_sid -> Text,
+        aidant_id -> Text,
+        organisation_id -> Text,
+        demarches -> Text,
+        duration_kind -> Nullable<Text>,
+        usager_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    upstream_logins (state_hash) {
+        state_hash -> Text,
+        session_sid -> Text,
+        draft_id -> Nullable<Text>,
+        nonce -> Text,
+        code_verifier -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }

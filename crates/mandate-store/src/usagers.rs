@@ -140,6 +140,129 @@ pub fn find_by_upstream(conn: &mut DbConnection, issuer: &str, subject: &str) ->
         .optional()?)
 }
 
+/// An identity as an upstream provider verified it (FranceConnect's pivot identity and more).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub birthdate: String,
+    pub gender: String,
+    pub birthplace: String,
+    pub birthcountry: String,
+    pub email: String,
+    pub preferred_username: Option<String>,
+}
+
+/// Who came back from upstream: a usager already known by (issuer, subject), or a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    Known(Usager),
+    Created(Usager),
+}
+
+impl Recorded {
+    pub fn usager(&self) -> &Usager {
+        match self {
+            Recorded::Known(u) | Recorded::Created(u) => u,
+        }
+    }
+}
+
+/// Records an identity verified upstream: the same person (issuer, subject) is found again and
+/// their identity refreshed, never duplicated; a new one is created. Journalled (ids only) as
+/// usager created and identity verified, by `aidant_id` for `organisation_id`, in one transaction.
+pub fn record_upstream_identity(
+    conn: &mut DbConnection,
+    identity: UpstreamIdentity,
+    aidant_id: &str,
+    organisation_id: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Recorded> {
+    let new = NewUsager {
+        given_name: identity.given_name,
+        family_name: identity.family_name,
+        birthdate: identity.birthdate,
+        gender: identity.gender,
+        birthplace: identity.birthplace,
+        birthcountry: identity.birthcountry,
+        email: identity.email,
+        preferred_username: identity.preferred_username.filter(|p| !p.trim().is_empty()),
+        upstream_issuer: identity.issuer,
+        upstream_subject: identity.subject,
+        ..Default::default()
+    };
+    validate(&new)?;
+    crate::db::write_transaction(conn, |conn| {
+        let recorded = match find_by_upstream(conn, &new.upstream_issuer, &new.upstream_subject)? {
+            Some(known) => {
+                diesel::update(usagers::table.find(&known.id))
+                    .set((
+                        usagers::given_name.eq(new.given_name.trim()),
+                        usagers::family_name.eq(new.family_name.trim()),
+                        usagers::birthdate.eq(&new.birthdate),
+                        usagers::gender.eq(&new.gender),
+                        usagers::birthplace.eq(&new.birthplace),
+                        usagers::birthcountry.eq(&new.birthcountry),
+                        usagers::email.eq(new.email.trim()),
+                        usagers::preferred_username.eq(&new.preferred_username),
+                    ))
+                    .execute(conn)?;
+                Recorded::Known(find(conn, &known.id)?)
+            }
+            None => {
+                let usager = create(conn, new.clone(), now)?;
+                crate::journal::append(
+                    conn,
+                    crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerCreated)
+                        .aidant(aidant_id)
+                        .organisation(organisation_id)
+                        .usager(&usager.id),
+                    now,
+                )?;
+                Recorded::Created(usager)
+            }
+        };
+        crate::journal::append(
+            conn,
+            crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerIdentityVerified)
+                .aidant(aidant_id)
+                .organisation(organisation_id)
+                .usager(&recorded.usager().id)
+                .details(serde_json::json!({"upstream_issuer": new.upstream_issuer})),
+            now,
+        )?;
+        Ok(recorded)
+    })
+}
+
+/// Every usager, sorted by family name, optionally filtered by words of their names.
+pub fn list(conn: &mut DbConnection, search: Option<&str>) -> StoreResult<Vec<Usager>> {
+    let mut found: Vec<Usager> = usagers::table
+        .order((usagers::family_name.asc(), usagers::given_name.asc()))
+        .select(Usager::as_select())
+        .load(conn)?;
+    if let Some(term) = search.map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+        found.retain(|u| u.matches(&term));
+    }
+    Ok(found)
+}
+
+impl Usager {
+    /// Whether every word of a lower-cased search term appears in the usager's names.
+    pub fn matches(&self, term: &str) -> bool {
+        let haystack = format!(
+            "{} {} {}",
+            self.given_name,
+            self.family_name,
+            self.preferred_username.as_deref().unwrap_or("")
+        )
+        .to_lowercase();
+        term.split_whitespace().all(|word| haystack.contains(word))
+    }
+}
+
 /// Erases a usager at the end of retention: their mandates go with them (cascade); the
 /// journal keeps its entries, which hold ids only.
 pub fn erase(conn: &mut DbConnection, id: &str) -> StoreResult<()> {

@@ -127,7 +127,6 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
                     custom_expires_at: None,
                     is_remote: false,
                     consent_proof: None,
-                    attestation_hash: None,
                 },
                 now(),
             )?;

@@ -432,7 +432,6 @@ async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend:
                 custom_expires_at: None,
                 is_remote: false,
                 consent_proof: None,
-                attestation_hash: None,
             },
             now(),
         )

@@ -39,7 +39,6 @@ fn new_mandate(w: &crate::fixtures::World) -> NewMandate {
         custom_expires_at: None,
         is_remote: false,
         consent_proof: None,
-        attestation_hash: None,
     }
 }
 

@@ -98,7 +98,6 @@ pub fn mandate(db: &TestDb, w: &World, demarches: &[Demarche], at: NaiveDateTime
             custom_expires_at: None,
             is_remote: false,
             consent_proof: None,
-            attestation_hash: Some("ab".repeat(32)),
         },
         at,
     )

@@ -33,7 +33,7 @@ fn used(i: usize) -> NewEntry {
 
 fn appends_form_a_verifiable_chain(db: &TestDb) {
     let w = world(db);
-    // A mandate with an attestation: 2 authorisations created + 1 attestation created.
+    // A mandate: 2 authorisations created, then the mandate with its attestation hash.
     mandate(db, &w, &[Demarche::Argent, Demarche::Social], now());
     let mut conn = db.store.conn().unwrap();
     let e = journal::append(&mut conn, used(1), now()).unwrap();
@@ -48,7 +48,7 @@ fn appends_form_a_verifiable_chain(db: &TestDb) {
     }
     let entries = journal::entries_for_usager(&mut conn, &w.usager.id).unwrap();
     let actions: Vec<&str> = entries.iter().map(|e| e.action.key()).collect();
-    assert_eq!(actions, ["authorisation_created", "authorisation_created", "attestation_created"]);
+    assert_eq!(actions, ["authorisation_created", "authorisation_created", "mandate_created"]);
     assert_eq!(entries[1].prev_hash, entries[0].hash);
 }
 

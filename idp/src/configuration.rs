@@ -74,6 +74,8 @@ pub struct Settings {
     pub session: SessionSettings,
     pub login: LoginSettings,
     pub log: LogSettings,
+    pub upstream: UpstreamSettings,
+    pub demo: DemoSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +119,80 @@ pub struct LogSettings {
     pub filter: String,
 }
 
+/// The upstream identity provider the usager proves who they are with (FranceConnect in
+/// production): this server is its relying party.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UpstreamSettings {
+    /// The provider's issuer URL (its discovery document is read from
+    /// `{issuer}/.well-known/openid-configuration`). Empty: none configured (in demo mode, the
+    /// demo upstream provider served by this very server stands in).
+    pub issuer: String,
+    pub client_id: String,
+    /// A file holding the client secret, read once at start (kept out of the configuration
+    /// file so that the file can be shared and the secret cannot be logged with it).
+    pub client_secret_file: String,
+    /// Where the provider sends the usager back. Empty: `{issuer}/espace-aidant/franceconnect/retour`.
+    pub redirect_uri: String,
+    /// Connect and total timeout of each call to the provider.
+    pub timeout_seconds: u64,
+    /// The eIDAS level asked for (`acr_values`) and required of the ID token's `acr`.
+    pub acr_values: String,
+    /// FranceConnect's claim-named scopes.
+    pub scopes: String,
+    /// Read from `client_secret_file` by [`Settings::load`].
+    #[serde(skip)]
+    pub client_secret: Option<ClientSecret>,
+}
+
+/// Demo mode: the demo upstream provider under `/demo-upstream`, with fictitious citizens.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DemoSettings {
+    pub enabled: bool,
+}
+
+/// A client secret: shown as `***` by `Debug`, so that printing the settings never leaks it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientSecret(String);
+
+impl ClientSecret {
+    pub fn new(secret: impl Into<String>) -> ClientSecret {
+        ClientSecret(secret.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ClientSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientSecret(***)")
+    }
+}
+
+/// The demo upstream provider's only client: this server, in demo mode. Fixed and public like
+/// the other demo values (`idp demo seed`); the provider answers only in demo mode.
+pub const DEMO_UPSTREAM_CLIENT_ID: &str = "aidants-idp-demo";
+pub const DEMO_UPSTREAM_CLIENT_SECRET: &str = "demo-upstream-secret-for-local-use-only-0123456789";
+/// Where the demo upstream provider lives, under the issuer.
+pub const DEMO_UPSTREAM_PATH: &str = "/demo-upstream";
+/// The upstream login's redirect URI, under the issuer, unless `upstream.redirect_uri` says otherwise.
+pub const UPSTREAM_CALLBACK_PATH: &str = "/espace-aidant/franceconnect/retour";
+
+/// The upstream provider as this server uses it: configured, or the demo one in demo mode.
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: ClientSecret,
+    pub redirect_uri: String,
+    pub scopes: String,
+    pub acr_values: String,
+    pub timeout: std::time::Duration,
+    /// The demo upstream provider of this server stands in for FranceConnect.
+    pub is_demo: bool,
+}
+
 /// Every setting but `issuer` with its default. The list of known keys, against which the file
 /// and the environment are checked, is read from here.
 fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
@@ -131,7 +207,18 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("login.max_failed_attempts", 5)?
         .set_default("login.lockout_minutes", 15)?
         .set_default("log.format", "json")?
-        .set_default("log.filter", "info")
+        .set_default("log.filter", "info")?
+        .set_default("upstream.issuer", "")?
+        .set_default("upstream.client_id", "")?
+        .set_default("upstream.client_secret_file", "")?
+        .set_default("upstream.redirect_uri", "")?
+        .set_default("upstream.timeout_seconds", 5)?
+        .set_default("upstream.acr_values", "eidas1")?
+        .set_default(
+            "upstream.scopes",
+            "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username",
+        )?
+        .set_default("demo.enabled", false)
 }
 
 /// Every setting's key, dotted (`database.url`).
@@ -232,6 +319,21 @@ pub fn issuer_port_warning(issuer: &Url, listening: SocketAddr) -> Option<String
     })
 }
 
+/// The secret in `path` (one line; surrounding whitespace is not part of it), `None` when no
+/// file is named. The error names the file, never its contents.
+fn read_client_secret(path: &str) -> Result<Option<ClientSecret>, ConfigError> {
+    if path.is_empty() {
+        return Ok(None);
+    }
+    let key = "upstream.client_secret_file";
+    let contents = std::fs::read_to_string(path).map_err(|e| invalid(key, format!("cannot read {path}: {e}")))?;
+    let secret = contents.trim();
+    if secret.is_empty() {
+        return Err(invalid(key, format!("{path} is empty")));
+    }
+    Ok(Some(ClientSecret::new(secret)))
+}
+
 /// Checked values derived from [`Settings`].
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -267,6 +369,7 @@ impl Settings {
         if !issuer_is_set {
             settings.issuer = issuer_for_bind(&settings.http.bind);
         }
+        settings.upstream.client_secret = read_client_secret(&settings.upstream.client_secret_file)?;
         settings.check()?;
         Ok(settings)
     }
@@ -307,7 +410,77 @@ impl Settings {
         if self.log.format != "json" && self.log.format != "pretty" {
             return Err(invalid("log.format", "json or pretty"));
         }
+        self.check_upstream()?;
         Ok(Checked { issuer, bind })
+    }
+
+    fn check_upstream(&self) -> Result<(), ConfigError> {
+        let u = &self.upstream;
+        if u.timeout_seconds == 0 {
+            return Err(invalid("upstream.timeout_seconds", "must be at least 1"));
+        }
+        if !u.scopes.split_whitespace().any(|s| s == "openid") {
+            return Err(invalid("upstream.scopes", "must contain openid (OpenID Connect Core §3.1.2.1)"));
+        }
+        if !u.redirect_uri.is_empty() {
+            let uri = Url::parse(&u.redirect_uri)
+                .map_err(|e| invalid("upstream.redirect_uri", format!("{:?} is not a URL: {e}", u.redirect_uri)))?;
+            if uri.fragment().is_some() {
+                return Err(invalid("upstream.redirect_uri", "must have no fragment (RFC 6749 §3.1.2)"));
+            }
+        }
+        if u.issuer.is_empty() {
+            return Ok(());
+        }
+        let issuer = Url::parse(&u.issuer)
+            .map_err(|e| invalid("upstream.issuer", format!("{:?} is not a URL: {e}", u.issuer)))?;
+        if issuer.scheme() != "https" && issuer.scheme() != "http" {
+            return Err(invalid("upstream.issuer", "must be an http(s) URL"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() || u.issuer.ends_with('/') {
+            return Err(invalid(
+                "upstream.issuer",
+                "must have no query, no fragment and no trailing '/' (it is compared verbatim with the tokens' iss)",
+            ));
+        }
+        if u.client_id.trim().is_empty() {
+            return Err(invalid("upstream.client_id", "required when upstream.issuer is set"));
+        }
+        if u.client_secret.is_none() {
+            return Err(invalid("upstream.client_secret_file", "required when upstream.issuer is set"));
+        }
+        Ok(())
+    }
+
+    /// The upstream provider to send usagers to: `[upstream]` when its issuer is set, else the
+    /// demo upstream provider of this server in demo mode, else none.
+    pub fn upstream_client(&self) -> Option<UpstreamClient> {
+        let u = &self.upstream;
+        let redirect_uri =
+            if u.redirect_uri.is_empty() { self.url(UPSTREAM_CALLBACK_PATH) } else { u.redirect_uri.clone() };
+        let timeout = std::time::Duration::from_secs(u.timeout_seconds);
+        let (issuer, client_id, client_secret, is_demo) = if !u.issuer.is_empty() {
+            (u.issuer.clone(), u.client_id.clone(), u.client_secret.clone()?, false)
+        } else if self.demo.enabled {
+            (
+                self.url(DEMO_UPSTREAM_PATH),
+                DEMO_UPSTREAM_CLIENT_ID.to_owned(),
+                ClientSecret::new(DEMO_UPSTREAM_CLIENT_SECRET),
+                true,
+            )
+        } else {
+            return None;
+        };
+        Some(UpstreamClient {
+            issuer,
+            client_id,
+            client_secret,
+            redirect_uri,
+            scopes: u.scopes.clone(),
+            acr_values: u.acr_values.clone(),
+            timeout,
+            is_demo,
+        })
     }
 
     /// Whether cookies must be `Secure`: whenever the public URL is https.
@@ -405,6 +578,56 @@ mod tests {
         let s = load_file("issuer = \"https://idp.example.fr\"\n[http]\nbind = \"127.0.0.1:8090\"\n").unwrap();
         assert_eq!(s.issuer, "https://idp.example.fr");
         assert_eq!(defaults().issuer, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_upstream_is_configured_or_the_demo_one_or_none() {
+        let s = defaults();
+        assert!(s.upstream_client().is_none(), "no upstream and no demo mode");
+        let demo = load_file("[demo]\nenabled = true\n").unwrap();
+        let upstream = demo.upstream_client().expect("the demo upstream");
+        assert_eq!(upstream.issuer, "http://127.0.0.1:8080/demo-upstream");
+        assert_eq!(upstream.redirect_uri, "http://127.0.0.1:8080/espace-aidant/franceconnect/retour");
+        assert_eq!(upstream.client_id, DEMO_UPSTREAM_CLIENT_ID);
+        assert_eq!(upstream.acr_values, "eidas1");
+        assert!(upstream.scopes.starts_with("openid given_name family_name birthdate"));
+        assert!(upstream.is_demo);
+
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret-value\n").unwrap();
+        let configured = load_file(&format!(
+            "[upstream]\nissuer = \"https://fc.example.fr/api/v2\"\nclient_id = \"abc\"\nclient_secret_file = \"{}\"\n\
+             timeout_seconds = 2\n[demo]\nenabled = true\n",
+            secret.display()
+        ))
+        .unwrap();
+        let upstream = configured.upstream_client().unwrap();
+        assert_eq!(upstream.issuer, "https://fc.example.fr/api/v2", "a configured upstream wins over the demo");
+        assert_eq!(upstream.client_secret.expose(), "s3cret-value");
+        assert_eq!(upstream.timeout, std::time::Duration::from_secs(2));
+        assert!(!upstream.is_demo);
+        assert!(!format!("{configured:?}").contains("s3cret"), "the secret is never printed");
+    }
+
+    #[test]
+    fn upstream_settings_are_checked() {
+        let error = load_file("[upstream]\nissuer = \"https://fc.example.fr\"\nclient_id = \"abc\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`upstream.client_secret_file`"), "{error}");
+        let error = load_file("[upstream]\nclient_secret_file = \"/nonexistent/secret\"\n").unwrap_err().to_string();
+        assert!(error.contains("`upstream.client_secret_file`") && error.contains("cannot read"), "{error}");
+        let error = load_file("[upstream]\nscopes = \"given_name\"\n").unwrap_err().to_string();
+        assert!(error.contains("`upstream.scopes`"), "{error}");
+        let error = load_file("[upstream]\ntimeout_seconds = 0\n").unwrap_err().to_string();
+        assert!(error.contains("`upstream.timeout_seconds`"), "{error}");
+        let error = load_file("[upstream]\nissuer = \"https://fc.example.fr/\"\n").unwrap_err().to_string();
+        assert!(error.contains("`upstream.issuer`"), "{error}");
+        let error = load_file("[upstream]\nissuer_url = \"https://fc.example.fr\"\n").unwrap_err().to_string();
+        assert!(error.contains("did you mean `upstream.issuer`?"), "{error}");
+        let error = load_file("[demo]\nenable = true\n").unwrap_err().to_string();
+        assert!(error.contains("did you mean `demo.enabled`?"), "{error}");
     }
 
     #[test]

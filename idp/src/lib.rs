@@ -12,6 +12,7 @@ pub mod oidc;
 pub mod pages;
 pub mod passwords;
 pub mod protocol;
+pub mod relying_party;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

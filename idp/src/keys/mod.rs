@@ -10,6 +10,7 @@ mod files;
 mod generation;
 mod jwk;
 mod signer;
+mod standalone;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use files::KeyFile;
+pub use standalone::StandaloneKey;
 use signer::{CompactJws, SigningKey};
 
 #[derive(Debug, thiserror::Error)]

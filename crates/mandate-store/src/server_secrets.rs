@@ -35,6 +35,7 @@ pub fn get_or_create(
     find(conn, name)?.ok_or(crate::StoreError::NotFound("server secret"))
 }
 
-fn find(conn: &mut DbConnection, name: &str) -> StoreResult<Option<String>> {
+/// The secret called `name`, if one was made.
+pub fn find(conn: &mut DbConnection, name: &str) -> StoreResult<Option<String>> {
     Ok(server_secrets::table.find(name).select(server_secrets::value).first(conn).optional()?)
 }

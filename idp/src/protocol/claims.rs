@@ -78,7 +78,7 @@ pub fn mandate_claim(s: &Subject<'_>) -> Value {
 }
 
 /// The identity claims each scope releases (OIDC Core §5.4, FranceConnect's claim scopes).
-fn claims_of_scope(scope: &str) -> &'static [&'static str] {
+pub fn claims_of_scope(scope: &str) -> &'static [&'static str] {
     match scope {
         "profile" => &["name", "given_name", "family_name", "birthdate", "gender", "preferred_username"],
         "email" => &["email", "email_verified"],

@@ -31,6 +31,15 @@ impl CsrfKey {
         mac
     }
 
+    /// A key for another purpose (`purpose` names it), derived from this one: the same on every
+    /// replica, and knowing it gives nothing about this key or CSRF tokens.
+    pub fn derive(&self, purpose: &str) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        mac.update(b"derive|");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
     /// The token that forms of this session carry.
     pub fn token(&self, session_secret: &str) -> String {
         b64url(&self.mac(session_secret).finalize().into_bytes())

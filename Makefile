@@ -9,11 +9,12 @@ PG_TEST_DB ?= idp_test
 .PHONY: run test lint build bench conformance clean
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
-## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client.
+## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client,
+## and serves in demo mode (the demo upstream provider stands in for FranceConnect).
 ## `make run PORT=8090` listens on 127.0.0.1:8090, and the issuer follows (unless IDP__ISSUER
 ## or idp.toml sets it).
 PORT ?=
-RUN_ENV = $(if $(PORT),IDP__HTTP__BIND=127.0.0.1:$(PORT))
+RUN_ENV = $(if $(PORT),IDP__HTTP__BIND=127.0.0.1:$(PORT)) $(if $(DEMO),IDP__DEMO__ENABLED=true)
 run:
 	@[ -x target/debug/idp ] || echo "First build: SQLite, libpq and OpenSSL are compiled from source (about 8 minutes on 2 cores)."
 	$(CARGO) build -p idp

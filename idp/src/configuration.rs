@@ -612,9 +612,8 @@ mod tests {
 
     #[test]
     fn upstream_settings_are_checked() {
-        let error = load_file("[upstream]\nissuer = \"https://fc.example.fr\"\nclient_id = \"abc\"\n")
-            .unwrap_err()
-            .to_string();
+        let error =
+            load_file("[upstream]\nissuer = \"https://fc.example.fr\"\nclient_id = \"abc\"\n").unwrap_err().to_string();
         assert!(error.contains("`upstream.client_secret_file`"), "{error}");
         let error = load_file("[upstream]\nclient_secret_file = \"/nonexistent/secret\"\n").unwrap_err().to_string();
         assert!(error.contains("`upstream.client_secret_file`") && error.contains("cannot read"), "{error}");

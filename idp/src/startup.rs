@@ -8,10 +8,13 @@ use actix_web::{web, App, HttpServer};
 use mandate_store::Store;
 
 use crate::configuration::Settings;
+use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
 use crate::pages::{delegation, home, login};
 use crate::routes::health;
+use crate::sandbox::{self, Sandbox};
+use crate::upstream::{self, UpstreamLogin};
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
 use crate::web::AppState;
@@ -45,6 +48,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
         .route("/delegation/confirm", web::get().to(delegation::confirm_page))
         .route("/delegation/confirm", web::post().to(delegation::confirm_submit));
+    // Upstream identity: the demo upstream provider (404 unless demo mode is on), the usager's
+    // upstream login for the new-mandate wizard, and the practice service.
+    cfg.route("/demo-upstream/.well-known/openid-configuration", web::get().to(demo_upstream::discovery))
+        .route("/demo-upstream/jwks", web::get().to(demo_upstream::jwks))
+        .route("/demo-upstream/authorize", web::get().to(demo_upstream::authorize_get))
+        .route("/demo-upstream/authorize", web::post().to(demo_upstream::authorize_post))
+        .route("/demo-upstream/authorize/decision", web::post().to(demo_upstream::decision))
+        .route("/demo-upstream/token", web::post().to(demo_upstream::token))
+        .route("/demo-upstream/userinfo", web::get().to(demo_upstream::userinfo_get))
+        .route("/demo-upstream/userinfo", web::post().to(demo_upstream::userinfo_post))
+        .route("/espace-aidant/franceconnect/connexion", web::post().to(upstream::start))
+        .route("/espace-aidant/franceconnect/retour", web::get().to(upstream::callback))
+        .route("/sandbox", web::get().to(sandbox::index))
+        .route("/sandbox/commencer", web::get().to(sandbox::start))
+        .route("/sandbox/callback", web::get().to(sandbox::callback));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -127,12 +145,32 @@ impl Application {
     pub fn from_parts(listener: TcpListener, state: AppState) -> anyhow::Result<Application> {
         let port = listener.local_addr()?.port();
         let prometheus = state.metrics.middleware.clone();
+        // Relying parties and the demo provider keep caches and codes every worker must share.
+        let upstream = web::Data::new(
+            UpstreamLogin::from_settings(&state.settings).map_err(|e| anyhow::anyhow!("upstream login: {e}"))?,
+        );
+        match state.settings.upstream_client() {
+            Some(client) => {
+                tracing::info!(issuer = %client.issuer, demo = client.is_demo, "upstream identity provider")
+            }
+            None => tracing::warn!(
+                "no upstream identity provider: usagers cannot prove who they are for a new mandate \
+                 (set [upstream], or demo.enabled for the demo upstream provider)"
+            ),
+        }
+        let sandbox = web::Data::new(
+            Sandbox::new(&state.settings, &state.csrf).map_err(|e| anyhow::anyhow!("practice service: {e}"))?,
+        );
+        let demo_upstream = web::Data::new(DemoUpstream::new(&state.settings));
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(prometheus.clone())
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(data.clone())
+                .app_data(upstream.clone())
+                .app_data(sandbox.clone())
+                .app_data(demo_upstream.clone())
                 .configure(configure)
         })
         .listen(listener)?

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use files::KeyFile;
-pub use standalone::StandaloneKey;
 use signer::{CompactJws, SigningKey};
+pub use standalone::StandaloneKey;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {

@@ -87,9 +87,7 @@ impl RpError {
                 FailureReason::Unavailable
             }
             RpError::IdToken(TokenError::NonceMismatch) => FailureReason::NonceMismatch,
-            RpError::ResponseIssuer | RpError::IdToken(_) | RpError::SignedUserinfo(_) => {
-                FailureReason::InvalidIdToken
-            }
+            RpError::ResponseIssuer | RpError::IdToken(_) | RpError::SignedUserinfo(_) => FailureReason::InvalidIdToken,
             RpError::SubjectMismatch => FailureReason::InvalidIdentity,
         }
     }

@@ -129,21 +129,22 @@ impl<'a> SignedJwt<'a> {
     fn claims(&self, key: &Jwk, mut validation: Validation) -> Result<Map<String, Value>, TokenError> {
         let decoding = DecodingKey::from_jwk(key).map_err(|_| TokenError::BadSignature)?;
         validation.algorithms = vec![self.header.alg];
-        let data = jsonwebtoken::decode::<Map<String, Value>>(self.token, &decoding, &validation).map_err(|e| {
-            match e.kind() {
-                ErrorKind::InvalidSignature
-                | ErrorKind::InvalidAlgorithm
-                | ErrorKind::InvalidEcdsaKey
-                | ErrorKind::InvalidRsaKey(_) => TokenError::BadSignature,
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-                ErrorKind::InvalidAudience => TokenError::WrongAudience,
-                ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
-                    TokenError::MissingClaim(claim.clone())
+        let data =
+            jsonwebtoken::decode::<Map<String, Value>>(self.token, &decoding, &validation).map_err(|e| {
+                match e.kind() {
+                    ErrorKind::InvalidSignature
+                    | ErrorKind::InvalidAlgorithm
+                    | ErrorKind::InvalidEcdsaKey
+                    | ErrorKind::InvalidRsaKey(_) => TokenError::BadSignature,
+                    ErrorKind::ExpiredSignature => TokenError::Expired,
+                    ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                    ErrorKind::InvalidAudience => TokenError::WrongAudience,
+                    ErrorKind::MissingRequiredClaim(claim) | ErrorKind::InvalidClaimFormat(claim) => {
+                        TokenError::MissingClaim(claim.clone())
+                    }
+                    _ => TokenError::Malformed(e.to_string()),
                 }
-                _ => TokenError::Malformed(e.to_string()),
-            }
-        })?;
+            })?;
         Ok(data.claims)
     }
 }
@@ -158,14 +159,18 @@ pub struct Expected<'a> {
 }
 
 /// OIDC Core §3.1.3.7: signature, `iss`, `aud` (and `azp`), `exp`, `iat`, `nonce`, `acr`.
-pub fn verify_id_token(jwt: &SignedJwt<'_>, key: &Jwk, expected: &Expected<'_>) -> Result<Map<String, Value>, TokenError> {
+pub fn verify_id_token(
+    jwt: &SignedJwt<'_>,
+    key: &Jwk,
+    expected: &Expected<'_>,
+) -> Result<Map<String, Value>, TokenError> {
     let mut validation = Validation::new(jwt.header.alg);
     validation.leeway = LEEWAY_SECONDS;
     validation.set_issuer(&[expected.issuer]);
     validation.set_audience(&[expected.client_id]);
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     let claims = jwt.claims(key, validation)?;
-    if !claims.get("sub").and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+    if claims.get("sub").and_then(Value::as_str).is_none_or(str::is_empty) {
         return Err(TokenError::MissingClaim("sub".into()));
     }
     if !claims.get("iat").is_some_and(Value::is_number) {

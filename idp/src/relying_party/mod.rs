@@ -254,7 +254,12 @@ impl RelyingParty {
 
     /// The token request with `client_secret_basic` (RFC 6749 §2.3.1: id and secret
     /// form-urlencoded, then Basic). Returns the ID token and the access token.
-    async fn exchange(&self, provider: &Provider, code: &str, code_verifier: &str) -> Result<(String, String), RpError> {
+    async fn exchange(
+        &self,
+        provider: &Provider,
+        code: &str,
+        code_verifier: &str,
+    ) -> Result<(String, String), RpError> {
         let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let response = self
             .http

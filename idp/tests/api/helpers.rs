@@ -32,12 +32,18 @@ pub fn test_settings(database_url: &str, keys_dir: &Path) -> Settings {
 impl TestApp {
     /// `None` when the backend is not available here (PostgreSQL outside CI).
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        TestApp::spawn_with(backend, |_| {}).await
+    }
+
+    /// Like [`TestApp::spawn`], with settings changed by `adjust` (the issuer is already set).
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
         let db = TestDb::for_backend(backend)?;
         let keys = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let mut settings = test_settings(&db.url, keys.path());
         settings.issuer = format!("http://127.0.0.1:{port}");
+        adjust(&mut settings);
         let state = build_state(settings.clone()).await.unwrap();
         let app = Application::from_parts(listener, state).unwrap();
         tokio::spawn(app.run_until_stopped());

@@ -10,5 +10,7 @@ mod pages;
 mod provider;
 mod readme;
 mod robot;
+mod sandbox;
 mod single_use;
 mod snapshots;
+mod upstream;

@@ -153,7 +153,8 @@ impl Application {
             Some(client) => {
                 tracing::info!(issuer = %client.issuer, demo = client.is_demo, "upstream identity provider")
             }
-            None => tracing::warn!(
+            // The embedded default: nothing to warn about, but the operator should know.
+            None => tracing::info!(
                 "no upstream identity provider: usagers cannot prove who they are for a new mandate \
                  (set [upstream], or demo.enabled for the demo upstream provider)"
             ),

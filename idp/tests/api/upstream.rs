@@ -790,3 +790,22 @@ async fn a_draft_of_another_session_or_without_duration_is_refused(backend: Back
     let forged = helper.robot.post_form(START, &[("brouillon", &undecided.id)]).await;
     assert_eq!(forged.status(), 403);
 }
+
+#[test]
+fn an_unreadable_client_secret_file_stops_start_as_a_configuration_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}/idp.db", dir.path().display());
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
+    let output = command
+        .args(["serve"])
+        .env_remove("IDP_CONFIG")
+        .env("IDP__DATABASE__URL", &database)
+        .env("IDP__UPSTREAM__ISSUER", "https://fc.example.fr")
+        .env("IDP__UPSTREAM__CLIENT_ID", "abc")
+        .env("IDP__UPSTREAM__CLIENT_SECRET_FILE", dir.path().join("missing-secret"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(i32::from(idp::cli::exit::CONFIGURATION)));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`upstream.client_secret_file`") && stderr.contains("missing-secret"), "{stderr}");
+}

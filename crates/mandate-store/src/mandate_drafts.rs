@@ -47,7 +47,10 @@ pub fn create(
     demarches.sort();
     demarches.dedup();
     if demarches.is_empty() {
-        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
+        return Err(StoreError::InvalidField {
+            field: "demarches",
+            reason: "at least one démarche is required".into(),
+        });
     }
     let draft = MandateDraft {
         id: new_id(),
@@ -65,7 +68,12 @@ pub fn create(
 }
 
 /// The draft `id` of this browser session, if it has not expired.
-pub fn find(conn: &mut DbConnection, id: &str, session_sid: &str, now: NaiveDateTime) -> StoreResult<Option<MandateDraft>> {
+pub fn find(
+    conn: &mut DbConnection,
+    id: &str,
+    session_sid: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Option<MandateDraft>> {
     Ok(mandate_drafts::table
         .find(id)
         .filter(mandate_drafts::session_sid.eq(session_sid))
@@ -80,9 +88,14 @@ pub fn set_demarches(conn: &mut DbConnection, id: &str, demarches: Vec<Demarche>
     demarches.sort();
     demarches.dedup();
     if demarches.is_empty() {
-        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
+        return Err(StoreError::InvalidField {
+            field: "demarches",
+            reason: "at least one démarche is required".into(),
+        });
     }
-    diesel::update(mandate_drafts::table.find(id)).set(mandate_drafts::demarches.eq(DemarcheList(demarches))).execute(conn)?;
+    diesel::update(mandate_drafts::table.find(id))
+        .set(mandate_drafts::demarches.eq(DemarcheList(demarches)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -90,7 +103,9 @@ pub fn set_duration(conn: &mut DbConnection, id: &str, duration: DurationKind) -
     if duration == DurationKind::Custom {
         return Err(StoreError::InvalidField { field: "duration", reason: "choose a standard duration".into() });
     }
-    diesel::update(mandate_drafts::table.find(id)).set(mandate_drafts::duration_kind.eq(Some(duration))).execute(conn)?;
+    diesel::update(mandate_drafts::table.find(id))
+        .set(mandate_drafts::duration_kind.eq(Some(duration)))
+        .execute(conn)?;
     Ok(())
 }
 

@@ -81,11 +81,7 @@ impl MandateWithAuthorisations {
     /// The démarches a renewal may keep: those whose authorisation was never revoked (alone, or
     /// replaced by a newer mandate).
     pub fn renewable_demarches(&self) -> Vec<Demarche> {
-        self.authorisations
-            .iter()
-            .filter(|a| a.revoked_at.is_none())
-            .map(|a| a.demarche)
-            .collect()
+        self.authorisations.iter().filter(|a| a.revoked_at.is_none()).map(|a| a.demarche).collect()
     }
 
     /// Where the mandate stands at `now`.
@@ -265,7 +261,10 @@ pub fn renew(
     now: NaiveDateTime,
 ) -> StoreResult<MandateWithAuthorisations> {
     if duration == DurationKind::Custom {
-        return Err(StoreError::InvalidField { field: "duration", reason: "a renewal takes a standard duration".into() });
+        return Err(StoreError::InvalidField {
+            field: "duration",
+            reason: "a renewal takes a standard duration".into(),
+        });
     }
     write_transaction(conn, |conn| {
         let old = find(conn, mandate_id)?;

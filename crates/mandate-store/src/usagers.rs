@@ -252,13 +252,9 @@ pub fn list(conn: &mut DbConnection, search: Option<&str>) -> StoreResult<Vec<Us
 impl Usager {
     /// Whether every word of a lower-cased search term appears in the usager's names.
     pub fn matches(&self, term: &str) -> bool {
-        let haystack = format!(
-            "{} {} {}",
-            self.given_name,
-            self.family_name,
-            self.preferred_username.as_deref().unwrap_or("")
-        )
-        .to_lowercase();
+        let haystack =
+            format!("{} {} {}", self.given_name, self.family_name, self.preferred_username.as_deref().unwrap_or(""))
+                .to_lowercase();
         term.split_whitespace().all(|word| haystack.contains(word))
     }
 }

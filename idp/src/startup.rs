@@ -10,7 +10,7 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{delegation, home, login};
+use crate::pages::{delegation, helper_space as space, home, login};
 use crate::routes::health;
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
@@ -44,7 +44,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/delegation/demarche", web::get().to(delegation::demarche_page))
         .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
         .route("/delegation/confirm", web::get().to(delegation::confirm_page))
-        .route("/delegation/confirm", web::post().to(delegation::confirm_submit));
+        .route("/delegation/confirm", web::post().to(delegation::confirm_submit))
+        // The helper's space.
+        .route("/espace-aidant", web::get().to(space::home::home))
+        .route("/espace-aidant/organisation", web::post().to(space::home::switch_organisation))
+        .route("/espace-aidant/mandats/nouveau", web::get().to(space::new_mandate::demarches_page))
+        .route("/espace-aidant/mandats/nouveau", web::post().to(space::new_mandate::demarches_submit))
+        .route("/espace-aidant/mandats/nouveau/duree", web::get().to(space::new_mandate::duration_page))
+        .route("/espace-aidant/mandats/nouveau/duree", web::post().to(space::new_mandate::duration_submit))
+        .route("/espace-aidant/mandats/nouveau/identite", web::get().to(space::new_mandate::identity_page))
+        .route("/espace-aidant/mandats/nouveau/recapitulatif", web::get().to(space::new_mandate::recap_page))
+        .route("/espace-aidant/mandats/nouveau/recapitulatif", web::post().to(space::new_mandate::recap_submit))
+        .route("/espace-aidant/usagers/{id}", web::get().to(space::usager::page))
+        .route("/espace-aidant/autorisations/{id}/revocation", web::post().to(space::usager::revoke_authorisation))
+        .route("/espace-aidant/mandats/{id}/revocation", web::post().to(space::usager::revoke_mandate))
+        .route("/espace-aidant/mandats/{id}/renouvellement", web::get().to(space::usager::renew_form))
+        .route("/espace-aidant/mandats/{id}/renouvellement", web::post().to(space::usager::renew_submit));
 }
 
 /// Opens the store named by the settings and applies pending migrations.

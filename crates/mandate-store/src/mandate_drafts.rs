@@ -114,8 +114,8 @@ pub fn set_usager(conn: &mut DbConnection, id: &str, usager_id: &str) -> StoreRe
     Ok(())
 }
 
-/// Ends a draft (the mandate was created, or the helper gave up).
-pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
-    diesel::delete(mandate_drafts::table.find(id)).execute(conn)?;
-    Ok(())
+/// Ends a draft (the mandate is being created, or the helper gave up); `false` when it was
+/// already gone, so that of two submissions of one draft only one goes on.
+pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<bool> {
+    Ok(diesel::delete(mandate_drafts::table.find(id)).execute(conn)? == 1)
 }

@@ -365,6 +365,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<MandateWithAuthori
     Ok(MandateWithAuthorisations { mandate, authorisations, replaced: Vec::new() })
 }
 
+/// The mandate an authorisation belongs to.
+pub fn find_by_authorisation(
+    conn: &mut DbConnection,
+    authorisation_id: &str,
+) -> StoreResult<MandateWithAuthorisations> {
+    let mandate_id: String = authorisations::table
+        .find(authorisation_id)
+        .select(authorisations::mandate_id)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("authorisation"))?;
+    find(conn, &mandate_id)
+}
+
 /// Revokes a whole mandate and its live authorisations. The aidant must belong to the
 /// mandate's organisation. A mandate already revoked is left as it is.
 pub fn revoke(

@@ -3,6 +3,8 @@
 //! signature who may run it (see `web::extract`).
 
 pub mod delegation;
+pub mod helper_space;
 pub mod home;
 pub mod login;
+pub mod second_factor;
 pub mod templates;

@@ -97,6 +97,8 @@ pub struct Texts {
     pub home_title: &'static str,
     pub home_connected_as: &'static str,
     pub redirecting: &'static str,
+    pub not_found: &'static str,
+    pub not_your_organisation: &'static str,
 }
 
 pub static FR: Texts = Texts {
@@ -152,6 +154,8 @@ pub static FR: Texts = Texts {
     home_title: "Aidants IdP",
     home_connected_as: "Vous êtes connecté en tant que",
     redirecting: "Redirection vers le service…",
+    not_found: "Cette page n'existe pas ou plus. Revenez à l'accueil de votre espace.",
+    not_your_organisation: "Cette page concerne une autre structure que la vôtre : vous ne pouvez pas l'ouvrir.",
 };
 
 pub static EN: Texts = Texts {
@@ -208,6 +212,8 @@ pub static EN: Texts = Texts {
     home_title: "Aidants IdP",
     home_connected_as: "You are signed in as",
     redirecting: "Redirecting to the service…",
+    not_found: "This page does not exist, or no longer does. Go back to your space's home page.",
+    not_your_organisation: "This page belongs to another organisation than yours: you cannot open it.",
 };
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ mod cli;
 mod flow;
 mod front_door;
 mod health;
+mod helper_space;
 mod helpers;
 mod keys;
 mod pages;

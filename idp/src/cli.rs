@@ -13,6 +13,7 @@ use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
 use serde_json::json;
 
+use crate::admin::records::{self, Format};
 use crate::configuration::Settings;
 use crate::{passwords, totp};
 
@@ -85,6 +86,9 @@ pub enum Command {
     /// Relying parties (clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Usagers (the people helped).
+    #[command(subcommand)]
+    Usager(UsagerCommand),
     /// Mandates.
     #[command(subcommand)]
     Mandate(MandateCommand),
@@ -158,6 +162,81 @@ pub enum MandateCommand {
         #[arg(long)]
         aidant: String,
     },
+    /// List mandates, newest first, with their démarches and state.
+    List {
+        #[arg(long)]
+        organisation: Option<String>,
+        #[arg(long)]
+        usager: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one mandate: parties, démarches, dates, attestation hash.
+    Show {
+        mandate_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Renew a mandate with the same or fewer démarches and a new duration; the old one ends.
+    /// Prints the new mandate as JSON.
+    Renew {
+        mandate_id: String,
+        /// The aidant who renews (must belong to the mandate's organisation).
+        #[arg(long)]
+        aidant: String,
+        /// A démarche to keep; repeat (default: all those still in force).
+        #[arg(long = "demarche", value_parser = demarche_values())]
+        demarches: Vec<String>,
+        #[arg(long, default_value = "long", value_parser = duration_values())]
+        duration: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsagerCommand {
+    /// Record a usager whose identity was checked outside this tool; prints it as JSON.
+    Add(UsagerAdd),
+    /// List usagers, by family name.
+    List {
+        /// Only usagers whose names contain every word of this.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one usager's identity and mandates.
+    Show {
+        usager_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UsagerAdd {
+    #[arg(long)]
+    pub given_name: String,
+    #[arg(long)]
+    pub family_name: String,
+    /// YYYY-MM-DD, with 00 for an unknown month or day (FranceConnect's format).
+    #[arg(long)]
+    pub birthdate: String,
+    #[arg(long, value_parser = ["female", "male"])]
+    pub gender: String,
+    /// INSEE commune code of the birthplace (empty when born abroad).
+    #[arg(long, default_value = "")]
+    pub birthplace: String,
+    /// INSEE country code of birth (99100 for France).
+    #[arg(long, default_value = "99100")]
+    pub birthcountry: String,
+    #[arg(long)]
+    pub email: String,
+    /// The provider that verified the identity and the person's subject there (default: this
+    /// operator, with a new subject).
+    #[arg(long)]
+    pub upstream_issuer: Option<String>,
+    #[arg(long, requires = "upstream_issuer")]
+    pub upstream_subject: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -367,6 +446,47 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                 );
             }
             print_json(&serde_json::to_value(created)?);
+        }
+        Command::Usager(UsagerCommand::Add(args)) => records::add_usager(
+            &open_store(settings)?,
+            mandate_store::usagers::NewUsager {
+                given_name: args.given_name,
+                family_name: args.family_name,
+                birthdate: args.birthdate,
+                gender: args.gender,
+                birthplace: args.birthplace,
+                birthcountry: args.birthcountry,
+                email: args.email,
+                upstream_issuer: args.upstream_issuer.unwrap_or_default(),
+                upstream_subject: args.upstream_subject.unwrap_or_default(),
+                ..Default::default()
+            },
+        )?,
+        Command::Usager(UsagerCommand::List { search, format }) => {
+            records::list_usagers(&open_store(settings)?, search.as_deref(), format)?
+        }
+        Command::Usager(UsagerCommand::Show { usager_id, format }) => {
+            records::show_usager(&open_store(settings)?, &usager_id, format)?
+        }
+        Command::Mandate(MandateCommand::List { organisation, usager, format }) => {
+            let store = open_store(settings)?;
+            records::list_mandates(&store, organisation.as_deref(), usager.as_deref(), format)?;
+        }
+        Command::Mandate(MandateCommand::Show { mandate_id, format }) => {
+            records::show_mandate(&open_store(settings)?, &mandate_id, format)?;
+        }
+        Command::Mandate(MandateCommand::Renew { mandate_id, aidant, demarches, duration }) => {
+            let demarches = demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
+            let store = open_store(settings)?;
+            let mut conn = store.conn()?;
+            let demarches = if demarches.is_empty() {
+                mandates::find(&mut conn, &mandate_id)?.renewable_demarches()
+            } else {
+                demarches
+            };
+            let renewed = mandates::renew(&mut conn, &mandate_id, &aidant, demarches, duration.parse()?, now())?;
+            eprintln!("mandate {mandate_id} renewed by mandate {}", renewed.mandate.id);
+            print_json(&serde_json::to_value(renewed)?);
         }
         Command::Mandate(MandateCommand::Revoke { mandate_id, aidant }) => {
             let store = open_store(settings)?;

@@ -1,12 +1,13 @@
 //! Mandates and their authorisations (one per démarche), and the question every other part
 //! asks: may this aidant, in this organisation, act for this usager for this démarche now?
 
+pub mod attestation;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::aidants;
-use crate::attestation;
 use crate::db::{new_id, write_transaction, DbConnection};
 use crate::domain::{Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};

@@ -10,7 +10,7 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{delegation, helper_space as space, home, login};
+use crate::pages::{delegation, helper_space as space, home, language, login};
 use crate::routes::health;
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
         .route("/delegation/confirm", web::get().to(delegation::confirm_page))
         .route("/delegation/confirm", web::post().to(delegation::confirm_submit))
+        .route("/langue/{code}", web::get().to(language::choose))
         // The helper's space.
         .route("/espace-aidant", web::get().to(space::home::home))
         .route("/espace-aidant/organisation", web::post().to(space::home::switch_organisation))

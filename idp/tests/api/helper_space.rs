@@ -46,6 +46,15 @@ async fn the_home_lists_the_organisations_usagers_and_searches_them(backend: Bac
     assert!(none.contains("Aucune personne avec un mandat en cours ne correspond"), "{none}");
     // `/` sends a signed-in helper to their space.
     assert_eq!(location(&robot.get("/").await), "/espace-aidant");
+    // The language link switches the space to English and back, returning to the same page only.
+    let english = robot.get("/langue/en?retour=%2Fespace-aidant%3Fq%3Dsilva").await;
+    assert_eq!(location(&english), "/espace-aidant?q=silva");
+    let page = robot.get("/espace-aidant?q=silva").await.text().await.unwrap();
+    assert!(page.contains("<html lang=\"en\">") && page.contains("My usagers"), "{page}");
+    assert!(page.contains("Identity papers - Citizenship") && page.contains("Version française"), "{page}");
+    assert_eq!(location(&robot.get("/langue/fr?retour=//evil.example").await), "/");
+    let page = robot.get("/espace-aidant").await.text().await.unwrap();
+    assert!(page.contains("Mes usagers"), "{page}");
 }
 
 async fn a_mandate_is_signed_through_the_wizard_once(backend: Backend) {
@@ -128,7 +137,7 @@ async fn a_mandate_is_signed_through_the_wizard_once(backend: Backend) {
         )
         .await;
     assert_eq!(bad_code.status(), 422);
-    assert!(bad_code.text().await.unwrap().contains("Ce code n'est pas valide"));
+    assert!(bad_code.text().await.unwrap().contains("est pas valide ou a déjà été utilisé"));
     let organisation_id = demo.seed["organisation"]["id"].as_str().unwrap().to_owned();
     let count = |app: &TestApp| {
         let mut conn = app.db.store.conn().unwrap();

@@ -61,8 +61,14 @@ pub struct Robot<'a> {
 
 impl<'a> Robot<'a> {
     pub fn new(app: &'a TestApp) -> Robot<'a> {
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        // No idle connection is kept: after waiting for a one-time code's step, a kept one may
+        // have been closed by the server (keep-alive 5 s), and a POST on it fails.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         Robot { app, client, last_totp_step: None }
     }
 

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::{aidants, mandates, now, organisations, sessions, usagers};
@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{day, expiring_soon, SpaceHeader};
 use crate::blocking::with_conn;
-use crate::web::{html, see_other, AppState, CheckedForm, Lang, PageError, SignedInHelper, Texts};
+use crate::web::{html, see_other, AppState, CheckedForm, PageError, SignedInHelper, Texts};
 
 #[derive(Deserialize)]
 pub struct HomeQuery {
@@ -41,11 +41,13 @@ pub struct HomePage<'a> {
 }
 
 pub async fn home(
+    req: HttpRequest,
     helper: SignedInHelper,
     query: web::Query<HomeQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let header = SpaceHeader::load(&helper, &state).await?;
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
+    let lang = header.lang;
     let search = query.q.clone().unwrap_or_default();
     let (aidant_id, organisation_id, term) = (helper.aidant_id.clone(), helper.organisation_id.clone(), search.clone());
     let (overview, ended, organisations) = with_conn(&state.store, move |conn| {
@@ -81,11 +83,11 @@ pub async fn home(
             expiring_soon: o.next_expiry().is_some_and(expiring_soon),
             id: o.usager.id.clone(),
             name: format!("{} {}", o.usager.given_name, o.usager.family_name),
-            demarches: o.live.iter().map(|l| (l.demarche.label_fr(), day(l.expires_at))).collect(),
+            demarches: o.live.iter().map(|l| (lang.demarche_label(l.demarche), day(lang, l.expires_at))).collect(),
         })
         .collect();
     html(&HomePage {
-        t: Lang::Fr.texts(),
+        t: lang.texts(),
         header: &header,
         query: &search,
         live,

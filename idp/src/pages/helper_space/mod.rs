@@ -5,24 +5,43 @@
 
 pub mod home;
 pub mod new_mandate;
+pub mod texts;
 pub mod usager;
 
 use mandate_store::mandates::MandateStatus;
 use mandate_store::{aidants, now, organisations, Demarche, DurationKind};
 
+pub use texts::SpaceTexts;
+
 use crate::blocking::with_conn;
 use crate::web::dates;
 use crate::web::{AppState, Lang, PageError, SignedInHelper};
 
-/// What every page of the space shows at the top: who is signed in, for which organisation.
+/// What every page of the space shows at the top: who is signed in, for which organisation, and
+/// the link to the other language (back to this very page).
 pub struct SpaceHeader {
     pub aidant_name: String,
     pub organisation_name: String,
     pub csrf_token: String,
+    pub lang: Lang,
+    pub s: &'static SpaceTexts,
+    /// `/langue/xx?retour=…` for the other language.
+    pub language_link: String,
 }
 
 impl SpaceHeader {
-    pub async fn load(helper: &SignedInHelper, state: &AppState) -> Result<SpaceHeader, PageError> {
+    pub async fn load(
+        helper: &SignedInHelper,
+        state: &AppState,
+        req: &actix_web::HttpRequest,
+    ) -> Result<SpaceHeader, PageError> {
+        let lang = Lang::of_browser(req);
+        let s = SpaceTexts::of(lang);
+        let here = match req.query_string() {
+            "" => req.path().to_owned(),
+            query => format!("{}?{query}", req.path()),
+        };
+        let back: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
         let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
         let (aidant, organisation) = with_conn(&state.store, move |conn| {
             Ok::<_, PageError>((aidants::find(conn, &aidant_id)?, organisations::find(conn, &organisation_id)?))
@@ -32,6 +51,9 @@ impl SpaceHeader {
             aidant_name: format!("{} {}", aidant.given_name, aidant.family_name),
             organisation_name: organisation.name,
             csrf_token: helper.browser.csrf_token(state),
+            lang,
+            s,
+            language_link: format!("/langue/{}?retour={back}", s.other_language_code),
         })
     }
 }
@@ -47,7 +69,10 @@ pub struct DemarcheView {
 }
 
 impl DemarcheView {
-    pub fn of(demarche: Demarche) -> DemarcheView {
+    pub fn of(demarche: Demarche, lang: Lang) -> DemarcheView {
+        if lang == Lang::En {
+            return DemarcheView::in_english(demarche);
+        }
         let (description, examples) = match demarche {
             Demarche::Papiers => (
                 "Carte d'identité, passeport, permis de conduire, carte grise, état civil, élections.",
@@ -98,30 +123,86 @@ impl DemarcheView {
             ),
         }
     }
+
+    fn in_english(demarche: Demarche) -> DemarcheView {
+        let (description, examples) = match demarche {
+            Demarche::Papiers => (
+                "Identity card, passport, driving licence, vehicle registration, civil status, elections.",
+                "ANTS, service-public.fr (civil status records), electoral roll",
+            ),
+            Demarche::Famille => (
+                "Family allowances, childcare, schooling, grants, school meals.",
+                "CAF (family benefits), school enrolment, Pajemploi",
+            ),
+            Demarche::Social => (
+                "Health, disability, retirement, RSA, activity bonus, complementary health cover.",
+                "ameli.fr, MDPH, Info Retraite, mesdroitssociaux.gouv.fr",
+            ),
+            Demarche::Travail => (
+                "Job seeking, unemployment benefits, training, personal training account.",
+                "France Travail, Mon Compte Formation",
+            ),
+            Demarche::Logement => (
+                "Housing benefits, social housing, energy, moving house.",
+                "CAF (housing benefit), social housing application, energy voucher",
+            ),
+            Demarche::Transports => {
+                ("Public transport, parking card, fines, highway code.", "ANTAI (fines), local transport network")
+            }
+            Demarche::Argent => (
+                "Taxes, credit, over-indebtedness, consumer matters, banking.",
+                "impots.gouv.fr, Banque de France (over-indebtedness), SignalConso",
+            ),
+            Demarche::Justice => (
+                "Legal aid, criminal record, complaints, disputes.",
+                "justice.fr, criminal record extract, online pre-complaint",
+            ),
+            Demarche::Etranger => (
+                "Residence permit, naturalisation, visa, asylum.",
+                "ANEF (digital administration for foreigners in France)",
+            ),
+            Demarche::Loisirs => ("Sport, culture, holidays, associations.", "Pass Sport, Pass Culture, ANCV"),
+        };
+        DemarcheView {
+            key: demarche.key(),
+            title: demarche.label_en(),
+            description,
+            examples,
+            warning: (demarche == Demarche::Argent).then_some(
+                "Warning: this démarche gives access to the person's taxes and finances. \
+                 Choose it only if the person really needs it.",
+            ),
+        }
+    }
 }
 
 /// A duration as the pages present it.
-pub fn duration_label(kind: DurationKind) -> &'static str {
-    match kind {
-        DurationKind::Short => "1 jour",
-        DurationKind::Month => "1 mois (31 jours)",
-        DurationKind::Semester => "6 mois (182 jours)",
-        DurationKind::Long => "1 an (365 jours)",
-        DurationKind::Custom => "jusqu'à une date fixée",
+pub fn duration_label(kind: DurationKind, lang: Lang) -> &'static str {
+    match (kind, lang) {
+        (DurationKind::Short, Lang::Fr) => "1 jour",
+        (DurationKind::Month, Lang::Fr) => "1 mois (31 jours)",
+        (DurationKind::Semester, Lang::Fr) => "6 mois (182 jours)",
+        (DurationKind::Long, Lang::Fr) => "1 an (365 jours)",
+        (DurationKind::Custom, Lang::Fr) => "jusqu'à une date fixée",
+        (DurationKind::Short, Lang::En) => "1 day",
+        (DurationKind::Month, Lang::En) => "1 month (31 days)",
+        (DurationKind::Semester, Lang::En) => "6 months (182 days)",
+        (DurationKind::Long, Lang::En) => "1 year (365 days)",
+        (DurationKind::Custom, Lang::En) => "until a fixed date",
     }
 }
 
-pub fn status_label(status: MandateStatus) -> &'static str {
+pub fn status_label(status: MandateStatus, s: &SpaceTexts) -> &'static str {
     match status {
-        MandateStatus::Live => "En cours",
-        MandateStatus::Expired => "Expiré",
-        MandateStatus::Revoked => "Révoqué",
+        MandateStatus::Live => s.live,
+        MandateStatus::Expired => s.expired,
+        MandateStatus::Revoked => s.revoked,
     }
 }
 
-/// A date in French words (`30 mai 2027`).
-pub fn day(at: chrono::NaiveDateTime) -> String {
-    dates::long_day(Lang::Fr, at)
+/// A date in words (`30 mai 2027`).
+pub fn day(lang: Lang, at: chrono::NaiveDateTime) -> String {
+    dates::long_day(lang, at)
 }
 
 /// Mandates ending within this many days are flagged on the home page.

@@ -4,7 +4,7 @@
 //! (`mandate_drafts`); nothing is a mandate until the last step.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::attestation::OFFERED_DURATIONS;
 use mandate_store::mandate_drafts::{self, MandateDraft};
@@ -27,17 +27,19 @@ pub struct DraftQuery {
 }
 
 /// A draft of this browser session, or the page that says the wizard must start again.
-async fn draft_of(state: &AppState, helper: &SignedInHelper, id: Option<String>) -> Result<MandateDraft, PageError> {
+async fn draft_of(
+    state: &AppState,
+    helper: &SignedInHelper,
+    req: &HttpRequest,
+    id: Option<String>,
+) -> Result<MandateDraft, PageError> {
     let (sid, aidant_id) = (helper.browser.session.sid.clone(), helper.aidant_id.clone());
     let id = id.unwrap_or_default();
     let found = with_conn(&state.store, move |conn| mandate_drafts::find(conn, &id, &sid, now())).await?;
     found.filter(|d| d.aidant_id == aidant_id).ok_or(PageError::Shown {
         status: StatusCode::NOT_FOUND,
-        message: |_| {
-            "Ce mandat en préparation a expiré ou n'existe pas (un brouillon dure une heure). \
-             Recommencez depuis « Créer un mandat »."
-        },
-        lang: Lang::Fr,
+        message: |t| t.draft_gone,
+        lang: Lang::of_browser(req),
     })
 }
 
@@ -59,21 +61,22 @@ pub struct DemarchesPage<'a> {
 }
 
 pub async fn demarches_page(
+    req: HttpRequest,
     helper: SignedInHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let header = SpaceHeader::load(&helper, &state).await?;
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
     // Coming back from a later step: the choices already made stay ticked.
     let draft = match query.brouillon.clone() {
-        Some(id) => Some(draft_of(&state, &helper, Some(id)).await?),
+        Some(id) => Some(draft_of(&state, &helper, &req, Some(id)).await?),
         None => None,
     };
     let chosen = draft.as_ref().map(|d| d.demarches().to_vec()).unwrap_or_default();
     html(&DemarchesPage {
-        t: Lang::Fr.texts(),
+        t: header.lang.texts(),
         header: &header,
-        demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d), chosen.contains(d))).collect(),
+        demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
         draft: draft.map(|d| d.id),
         error: None,
     })
@@ -87,6 +90,7 @@ pub struct DemarchesForm {
 }
 
 pub async fn demarches_submit(
+    req: HttpRequest,
     helper: SignedInHelper,
     form: CheckedForm<DemarchesForm>,
     state: web::Data<AppState>,
@@ -94,19 +98,19 @@ pub async fn demarches_submit(
     let fields = form.fields;
     let chosen: Vec<Demarche> = fields.demarche.iter().filter_map(|d| d.parse().ok()).collect();
     if chosen.is_empty() || chosen.len() != fields.demarche.len() {
-        let header = SpaceHeader::load(&helper, &state).await?;
+        let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = DemarchesPage {
-            t: Lang::Fr.texts(),
+            t: header.lang.texts(),
             header: &header,
-            demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d), chosen.contains(d))).collect(),
+            demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
             draft: fields.brouillon.clone(),
-            error: Some("Cochez au moins une démarche que la personne vous confie."),
+            error: Some(header.s.pick_a_demarche),
         };
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let draft_id = match fields.brouillon.filter(|b| !b.is_empty()) {
         Some(id) => {
-            let draft = draft_of(&state, &helper, Some(id)).await?;
+            let draft = draft_of(&state, &helper, &req, Some(id)).await?;
             let id = draft.id.clone();
             with_conn(&state.store, move |conn| mandate_drafts::set_demarches(conn, &id, chosen)).await?;
             draft.id
@@ -137,25 +141,30 @@ pub struct DurationPage<'a> {
     pub error: Option<&'static str>,
 }
 
-fn durations(chosen: Option<DurationKind>) -> Vec<(&'static str, &'static str, String, bool)> {
+/// The durations offered, each with the end date it would give if chosen now.
+pub(super) fn durations(chosen: Option<DurationKind>, lang: Lang) -> Vec<(&'static str, &'static str, String, bool)> {
     OFFERED_DURATIONS
         .iter()
-        .map(|k| (k.key(), duration_label(*k), k.expiry_from(now()).map(day).unwrap_or_default(), chosen == Some(*k)))
+        .map(|k| {
+            let ends = k.expiry_from(now()).map(|at| day(lang, at)).unwrap_or_default();
+            (k.key(), duration_label(*k, lang), ends, chosen == Some(*k))
+        })
         .collect()
 }
 
 pub async fn duration_page(
+    req: HttpRequest,
     helper: SignedInHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let draft = draft_of(&state, &helper, query.brouillon.clone()).await?;
-    let header = SpaceHeader::load(&helper, &state).await?;
+    let draft = draft_of(&state, &helper, &req, query.brouillon.clone()).await?;
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
     html(&DurationPage {
-        t: Lang::Fr.texts(),
+        t: header.lang.texts(),
         header: &header,
         draft: &draft.id,
-        durations: durations(draft.duration_kind),
+        durations: durations(draft.duration_kind, header.lang),
         error: None,
     })
 }
@@ -167,11 +176,12 @@ pub struct DurationForm {
 }
 
 pub async fn duration_submit(
+    req: HttpRequest,
     helper: SignedInHelper,
     form: CheckedForm<DurationForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let draft = draft_of(&state, &helper, form.fields.brouillon.clone()).await?;
+    let draft = draft_of(&state, &helper, &req, form.fields.brouillon.clone()).await?;
     let chosen = form
         .fields
         .duree
@@ -179,13 +189,13 @@ pub async fn duration_submit(
         .and_then(|d| d.parse::<DurationKind>().ok())
         .filter(|d| OFFERED_DURATIONS.contains(d));
     let Some(duration) = chosen else {
-        let header = SpaceHeader::load(&helper, &state).await?;
+        let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = DurationPage {
-            t: Lang::Fr.texts(),
+            t: header.lang.texts(),
             header: &header,
             draft: &draft.id,
-            durations: durations(None),
-            error: Some("Choisissez la durée du mandat."),
+            durations: durations(None, header.lang),
+            error: Some(header.s.pick_a_duration),
         };
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };
@@ -205,16 +215,17 @@ pub struct IdentityPage<'a> {
 }
 
 pub async fn identity_page(
+    req: HttpRequest,
     helper: SignedInHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let draft = draft_of(&state, &helper, query.brouillon.clone()).await?;
+    let draft = draft_of(&state, &helper, &req, query.brouillon.clone()).await?;
     if draft.duration_kind.is_none() {
         return Ok(see_other(&step_url("duree", &draft.id)));
     }
-    let header = SpaceHeader::load(&helper, &state).await?;
-    html(&IdentityPage { t: Lang::Fr.texts(), header: &header, draft: &draft.id })
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
+    html(&IdentityPage { t: header.lang.texts(), header: &header, draft: &draft.id })
 }
 
 // ---- Step 4: recap and consent ------------------------------------------------------------
@@ -238,9 +249,10 @@ pub struct RecapPage<'a> {
 async fn complete_draft(
     state: &AppState,
     helper: &SignedInHelper,
+    req: &HttpRequest,
     id: Option<String>,
 ) -> Result<Result<(MandateDraft, Usager, DurationKind), HttpResponse>, PageError> {
-    let draft = draft_of(state, helper, id).await?;
+    let draft = draft_of(state, helper, req, id).await?;
     let Some(duration) = draft.duration_kind else { return Ok(Err(see_other(&step_url("duree", &draft.id)))) };
     let Some(usager_id) = draft.usager_id.clone() else {
         return Ok(Err(see_other(&step_url("identite", &draft.id))));
@@ -255,30 +267,32 @@ fn recap<'a>(
     usager: &'a Usager,
     duration: DurationKind,
 ) -> RecapPage<'a> {
+    let lang = header.lang;
     RecapPage {
-        t: Lang::Fr.texts(),
+        t: lang.texts(),
         header,
         draft: &draft.id,
         usager,
-        birthdate: dates::birthdate(Lang::Fr, &usager.birthdate),
-        demarches: draft.demarches().iter().map(|d| DemarcheView::of(*d)).collect(),
-        duration: duration_label(duration),
-        ends_on: duration.expiry_from(now()).map(day).unwrap_or_default(),
+        birthdate: dates::birthdate(lang, &usager.birthdate),
+        demarches: draft.demarches().iter().map(|d| DemarcheView::of(*d, lang)).collect(),
+        duration: duration_label(duration, lang),
+        ends_on: duration.expiry_from(now()).map(|at| day(lang, at)).unwrap_or_default(),
         consent_error: false,
         otp_error: false,
     }
 }
 
 pub async fn recap_page(
+    req: HttpRequest,
     helper: SignedInHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let (draft, usager, duration) = match complete_draft(&state, &helper, query.brouillon.clone()).await? {
+    let (draft, usager, duration) = match complete_draft(&state, &helper, &req, query.brouillon.clone()).await? {
         Ok(complete) => complete,
         Err(go_back) => return Ok(go_back),
     };
-    let header = SpaceHeader::load(&helper, &state).await?;
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
     html(&recap(&header, &draft, &usager, duration))
 }
 
@@ -290,12 +304,13 @@ pub struct ConsentForm {
 }
 
 pub async fn recap_submit(
+    req: HttpRequest,
     helper: SignedInHelper,
     form: CheckedForm<ConsentForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let fields = form.fields;
-    let (draft, usager, duration) = match complete_draft(&state, &helper, fields.brouillon.clone()).await? {
+    let (draft, usager, duration) = match complete_draft(&state, &helper, &req, fields.brouillon.clone()).await? {
         Ok(complete) => complete,
         Err(go_back) => return Ok(go_back),
     };
@@ -304,7 +319,7 @@ pub async fn recap_submit(
     let code_ok = consented
         && second_factor::spend_code_of(&state, &helper.aidant_id, fields.otp.as_deref().unwrap_or("")).await?;
     if !consented || !code_ok {
-        let header = SpaceHeader::load(&helper, &state).await?;
+        let header = SpaceHeader::load(&helper, &state, &req).await?;
         let mut page = recap(&header, &draft, &usager, duration);
         page.consent_error = !consented;
         page.otp_error = consented && !code_ok;

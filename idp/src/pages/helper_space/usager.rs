@@ -3,7 +3,7 @@
 //! fewer démarches, a new duration, no new upstream login). Each change asks for a one-time code.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::attestation::OFFERED_DURATIONS;
 use mandate_store::mandates::{self, MandateStatus, MandateWithAuthorisations};
@@ -11,7 +11,8 @@ use mandate_store::usagers::{self, Usager};
 use mandate_store::{now, Demarche, DurationKind, StoreError};
 use serde::Deserialize;
 
-use super::{day, duration_label, status_label, DemarcheView, SpaceHeader};
+use super::new_mandate::durations;
+use super::{day, duration_label, status_label, DemarcheView, SpaceHeader, SpaceTexts};
 use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
@@ -36,6 +37,8 @@ pub struct MandateCard {
     pub ends_on: String,
     pub duration: &'static str,
     pub renewed_from: Option<String>,
+    /// The mandate or one of its démarches was revoked: a revocation attestation exists.
+    pub has_revocations: bool,
     pub authorisations: Vec<AuthorisationLine>,
 }
 
@@ -57,30 +60,31 @@ pub struct UsagerQuery {
     pub erreur: Option<String>,
 }
 
-fn card(m: &MandateWithAuthorisations) -> MandateCard {
+fn card(m: &MandateWithAuthorisations, lang: Lang, s: &SpaceTexts) -> MandateCard {
     let at = now();
     let status = m.status(at);
     let ended = |a: &mandate_store::mandates::Authorisation| match (a.revoked_at, status) {
-        (Some(when), _) => Some(format!("révoquée le {}", day(when))),
-        (None, MandateStatus::Expired) => Some(format!("terminée le {}", day(m.mandate.expires_at))),
+        (Some(when), _) => Some(format!("{} {}", s.demarche_revoked_on, day(lang, when))),
+        (None, MandateStatus::Expired) => Some(format!("{} {}", s.demarche_ended_on, day(lang, m.mandate.expires_at))),
         _ => None,
     };
     MandateCard {
         id: m.mandate.id.clone(),
-        status: status_label(status),
+        status: status_label(status, s),
+        has_revocations: m.authorisations.iter().any(|a| a.revoked_at.is_some()),
         live: status == MandateStatus::Live,
         renewable: status != MandateStatus::Revoked && !m.renewable_demarches().is_empty(),
         revoked: status == MandateStatus::Revoked,
-        created_on: day(m.mandate.created_at),
-        ends_on: day(m.mandate.revoked_at.unwrap_or(m.mandate.expires_at)),
-        duration: duration_label(m.mandate.duration_kind),
+        created_on: day(lang, m.mandate.created_at),
+        ends_on: day(lang, m.mandate.revoked_at.unwrap_or(m.mandate.expires_at)),
+        duration: duration_label(m.mandate.duration_kind, lang),
         renewed_from: m.mandate.renewed_from_id.clone(),
         authorisations: m
             .authorisations
             .iter()
             .map(|a| AuthorisationLine {
                 id: a.id.clone(),
-                title: a.demarche.label_fr(),
+                title: lang.demarche_label(a.demarche),
                 live: status == MandateStatus::Live && a.revoked_at.is_none(),
                 ended: ended(a),
             })
@@ -107,34 +111,26 @@ async fn load(
 }
 
 pub async fn page(
+    req: HttpRequest,
     helper: SignedInHelper,
     path: web::Path<String>,
     query: web::Query<UsagerQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let (usager, found) = load(&state, &helper, path.into_inner()).await?;
-    let header = SpaceHeader::load(&helper, &state).await?;
-    let notice = match query.notice.as_deref() {
-        Some("demarche-revoquee") => {
-            Some("La démarche est révoquée : plus personne ne peut l'utiliser pour cette personne.")
-        }
-        _ => None,
-    };
-    let error = match query.erreur.as_deref() {
-        Some("code") => {
-            Some("Ce code n'est pas valide ou a déjà été utilisé : rien n'a été révoqué. Attendez le code suivant.")
-        }
-        _ => None,
-    };
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
+    let (lang, s) = (header.lang, header.s);
+    let notice = (query.notice.as_deref() == Some("demarche-revoquee")).then_some(s.demarche_revoked_notice);
+    let error = (query.erreur.as_deref() == Some("code")).then_some(s.code_refused_nothing_revoked);
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html_with_status(
         status,
         &UsagerPage {
-            t: Lang::Fr.texts(),
+            t: lang.texts(),
             header: &header,
-            birthdate: dates::birthdate(Lang::Fr, &usager.birthdate),
+            birthdate: dates::birthdate(lang, &usager.birthdate),
             usager: &usager,
-            mandates: found.iter().map(card).collect(),
+            mandates: found.iter().map(|m| card(m, lang, s)).collect(),
             notice,
             error,
         },
@@ -214,6 +210,7 @@ pub struct RenewPage<'a> {
 async fn renewable(
     state: &AppState,
     helper: &SignedInHelper,
+    req: &HttpRequest,
     mandate_id: String,
 ) -> Result<(MandateWithAuthorisations, Usager), PageError> {
     let found = with_conn(&state.store, move |conn| {
@@ -228,11 +225,8 @@ async fn renewable(
     if found.0.mandate.revoked_at.is_some() || found.0.renewable_demarches().is_empty() {
         return Err(PageError::Shown {
             status: StatusCode::CONFLICT,
-            message: |_| {
-                "Ce mandat a été révoqué ou renouvelé : il ne peut plus être renouvelé. \
-                 Créez un nouveau mandat avec la personne."
-            },
-            lang: Lang::Fr,
+            message: |t| t.cannot_renew,
+            lang: Lang::of_browser(req),
         });
     }
     Ok(found)
@@ -247,32 +241,28 @@ fn renew_page<'a>(
     errors: Vec<&'static str>,
 ) -> RenewPage<'a> {
     RenewPage {
-        t: Lang::Fr.texts(),
+        t: header.lang.texts(),
         header,
         mandate_id: &mandate.mandate.id,
         usager,
         demarches: mandate
             .renewable_demarches()
             .into_iter()
-            .map(|d| (DemarcheView::of(d), ticked.contains(&d)))
+            .map(|d| (DemarcheView::of(d, header.lang), ticked.contains(&d)))
             .collect(),
-        durations: OFFERED_DURATIONS
-            .iter()
-            .map(|k| {
-                (k.key(), duration_label(*k), k.expiry_from(now()).map(day).unwrap_or_default(), duration == Some(*k))
-            })
-            .collect(),
+        durations: durations(duration, header.lang),
         errors,
     }
 }
 
 pub async fn renew_form(
+    req: HttpRequest,
     helper: SignedInHelper,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let (mandate, usager) = renewable(&state, &helper, path.into_inner()).await?;
-    let header = SpaceHeader::load(&helper, &state).await?;
+    let (mandate, usager) = renewable(&state, &helper, &req, path.into_inner()).await?;
+    let header = SpaceHeader::load(&helper, &state, &req).await?;
     let all = mandate.renewable_demarches();
     html(&renew_page(&header, &mandate, &usager, &all, Some(mandate.mandate.duration_kind), Vec::new()))
 }
@@ -287,12 +277,13 @@ pub struct RenewForm {
 }
 
 pub async fn renew_submit(
+    req: HttpRequest,
     helper: SignedInHelper,
     path: web::Path<String>,
     form: CheckedForm<RenewForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let (mandate, usager) = renewable(&state, &helper, path.into_inner()).await?;
+    let (mandate, usager) = renewable(&state, &helper, &req, path.into_inner()).await?;
     let fields = form.fields;
     let renewable_now = mandate.renewable_demarches();
     let ticked: Vec<Demarche> =
@@ -300,23 +291,24 @@ pub async fn renew_submit(
     let duration =
         fields.duree.as_deref().and_then(|d| d.parse::<DurationKind>().ok()).filter(|d| OFFERED_DURATIONS.contains(d));
     let consented = fields.consentement.is_some_and(|c| !c.is_empty());
+    let s = SpaceTexts::of(Lang::of_browser(&req));
     let mut errors = Vec::new();
     if ticked.is_empty() {
-        errors.push("Cochez au moins une démarche à renouveler.");
+        errors.push(s.renew_pick_a_demarche);
     }
     if duration.is_none() {
-        errors.push("Choisissez la durée du nouveau mandat.");
+        errors.push(s.renew_pick_a_duration);
     }
     if !consented {
-        errors.push("La personne doit cocher la case pour donner son accord.");
+        errors.push(s.consent_missing);
     }
     if errors.is_empty()
         && !second_factor::spend_code_of(&state, &helper.aidant_id, fields.otp.as_deref().unwrap_or("")).await?
     {
-        errors.push("Ce code n'est pas valide ou a déjà été utilisé. Attendez le code suivant et saisissez-le.");
+        errors.push(s.otp_refused);
     }
     let Some(duration) = duration.filter(|_| errors.is_empty()) else {
-        let header = SpaceHeader::load(&helper, &state).await?;
+        let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = renew_page(&header, &mandate, &usager, &ticked, duration, errors);
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     };

@@ -10,7 +10,7 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{delegation, home, login};
+use crate::pages::{attestation, delegation, home, login};
 use crate::routes::health;
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
@@ -45,6 +45,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
         .route("/delegation/confirm", web::get().to(delegation::confirm_page))
         .route("/delegation/confirm", web::post().to(delegation::confirm_submit));
+    // The mandate's attestation (with its translations) and the revocation attestation.
+    cfg.route("/espace-aidant/mandats/{id}/attestation", web::get().to(attestation::mandate_page))
+        .route("/espace-aidant/mandats/{id}/attestation-revocation", web::get().to(attestation::revocation_page))
+        .route("/static/attestation.js", web::get().to(attestation::print_script));
 }
 
 /// Opens the store named by the settings and applies pending migrations.

@@ -239,9 +239,20 @@ pub struct MandateText {
     pub done_at: String,
 }
 
+/// A value put into a sentence of a right-to-left text, isolated (Unicode FIRST STRONG
+/// ISOLATE … POP DIRECTIONAL ISOLATE) so that a Latin name or an address keeps its own order.
+fn isolated(w: &MandateWording, value: &str) -> String {
+    if w.dir == "rtl" {
+        format!("\u{2068}{value}\u{2069}")
+    } else {
+        value.to_owned()
+    }
+}
+
 impl MandateText {
     pub fn new(data: &AttestationData, language: Language) -> MandateText {
         let w = language.wording();
+        let iso = |value: &str| isolated(w, value);
         let (m, o, a, u) = (&data.mandate, &data.organisation, &data.aidant, &data.usager);
         let start = date_in_words(language, m.created_at.date());
         let end = date_in_words(language, m.expires_at.date());
@@ -263,7 +274,10 @@ impl MandateText {
             address: format!("{}, {} {}", o.address, o.postcode, o.city),
             helper: fill(
                 w.helper,
-                &[("aidant", &format!("{} {}", a.given_name, a.family_name)), ("profession", &a.profession)],
+                &[
+                    ("aidant", &iso(&format!("{} {}", a.given_name, a.family_name))),
+                    ("profession", &iso(&a.profession)),
+                ],
             ),
             demarches: data
                 .demarches
@@ -277,7 +291,7 @@ impl MandateText {
                 w.duration_text,
                 &[("duree", w.duration(m.duration_kind)), ("debut", &start), ("fin", &end)],
             ),
-            done_at: fill(w.done_at, &[("lieu", &o.city), ("date", &start)]),
+            done_at: fill(w.done_at, &[("lieu", &iso(&o.city)), ("date", &start)]),
         }
     }
 }
@@ -387,9 +401,10 @@ impl EndReason {
     }
 }
 
-/// Two instants of one store transaction (rows written with the same `now`).
+/// Two instants written by one store transaction (its rows share one `now`, stored to the
+/// microsecond on both backends).
 fn same_moment(a: NaiveDateTime, b: NaiveDateTime) -> bool {
-    (a - b).num_milliseconds().abs() < 1_000
+    (a - b).abs() < chrono::Duration::milliseconds(1)
 }
 
 /// Why `authorisation` (of `mandate`, ended at `at`) ended, knowing the other mandates of the

@@ -433,10 +433,9 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
 fn verify_attestation(mandate_id: &str, settings: &Settings) -> anyhow::Result<Outcome> {
     let store = open_store(settings)?;
     let verification = match attestation::verify(&mut *store.conn()?, mandate_id) {
-        Err(StoreError::NotFound(what)) => {
-            eprintln!(
-                "idp: {what} not found: no mandate has the id {mandate_id:?} (see idp demo seed or the helper's pages)"
-            );
+        // Only the mandate itself missing is the caller's mistake; a missing party is a failure.
+        Err(StoreError::NotFound("mandate")) => {
+            eprintln!("idp: mandate not found: no mandate has the id {mandate_id:?} (idp mandate add prints the ids)");
             return Ok(Outcome::UsageError);
         }
         other => other?,

@@ -136,7 +136,10 @@ fn mandate_for_helper(
 // ---------------------------------------------------------------------------------------------
 // Dates and values as the mandate text writes them.
 
-/// A date in words: `12 mars 1948` (`1er mars 1948` for the first) in French.
+/// A date in words: `12 mars 1948` (`1er mars 1948` for the first) in French. Mandate dates are
+/// the UTC day of the stored instants (the store keeps UTC): mainland France's day, except for a
+/// mandate signed between midnight and 1 or 2 a.m. there; the organisation's time zone is not
+/// stored yet.
 pub fn date_in_words(language: Language, date: NaiveDate) -> String {
     partial_date_in_words(language.wording(), date.year(), Some(date.month()), Some(date.day()))
 }

@@ -7,10 +7,11 @@ use anyhow::{bail, Context};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 use mandate_store::aidants::{self, NewAidant};
+use mandate_store::attestation::{self, Verification};
 use mandate_store::journal::{self, ChainReport};
 use mandate_store::mandates::{self, NewMandate, Revocation};
 use mandate_store::organisations::{self, NewOrganisation};
-use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
+use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store, StoreError};
 use serde_json::json;
 
 use crate::admin::records::{self, Format};
@@ -25,6 +26,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// `idp journal verify` found the chain broken.
     pub const JOURNAL_BROKEN: u8 = 3;
+    /// `idp attestation verify` found the stored mandate no longer matching its attestation.
+    pub const ATTESTATION_DIFFERS: u8 = 3;
     /// The configuration (file or `IDP__` variables) is wrong: EX_CONFIG from sysexits.h.
     pub const CONFIGURATION: u8 = 78;
 }
@@ -33,8 +36,10 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0   success
   1   failure (the reason is on standard error)
-  2   usage error: unknown command or option, bad argument
-  3   journal broken (idp journal verify)
+  2   usage error: unknown command or option, bad argument, unknown mandate
+      (idp attestation verify)
+  3   journal broken (idp journal verify), or a mandate that no longer matches its
+      attestation (idp attestation verify)
   78  configuration error: idp.toml or an IDP_ variable (unknown key, bad value)";
 
 /// The démarches, as `--demarche` takes them, each with what it covers.
@@ -98,6 +103,9 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Mandate attestations.
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(crate::keys::cli::KeysCommand),
@@ -269,6 +277,14 @@ pub enum AuthorisationCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// Recompute a mandate's attestation hash from the stored data and compare it with the one
+    /// the journal recorded at its creation: exit 0 when they match, 3 naming each field that
+    /// differs, 2 when the mandate is unknown.
+    Verify { mandate_id: String },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum DemoCommand {
     /// Create (once) the demo organisation, helper, usagers, mandates and client; print them
     /// as JSON, with the ids the other commands take.
@@ -361,6 +377,10 @@ pub enum JournalCommand {
 pub enum Outcome {
     Success,
     JournalBroken,
+    /// The stored mandate no longer hashes to its recorded attestation.
+    AttestationDiffers,
+    /// The command named something that does not exist (said on standard error).
+    UsageError,
 }
 
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -510,6 +530,9 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
         Command::Demo(DemoCommand::Code) => println!("{}", crate::admin::demo::current_code()?),
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
+        Command::Attestation(AttestationCommand::Verify { mandate_id }) => {
+            return verify_attestation(&mandate_id, settings);
+        }
         Command::Journal(JournalCommand::Verify) => {
             let store = open_store(settings)?;
             match journal::verify(&mut *store.conn()?)? {
@@ -524,6 +547,38 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `idp attestation verify`: the stored data against the hash journalled at creation.
+fn verify_attestation(mandate_id: &str, settings: &Settings) -> anyhow::Result<Outcome> {
+    let store = open_store(settings)?;
+    let verification = match attestation::verify(&mut *store.conn()?, mandate_id) {
+        // Only the mandate itself missing is the caller's mistake; a missing party is a failure.
+        Err(StoreError::NotFound("mandate")) => {
+            eprintln!("idp: mandate not found: no mandate has the id {mandate_id:?} (idp mandate add prints the ids)");
+            return Ok(Outcome::UsageError);
+        }
+        other => other?,
+    };
+    match verification {
+        Verification::Matches { attestation_sha256, journal_seq } => {
+            println!("attestation intact: sha256 {attestation_sha256} (journal entry {journal_seq})");
+            Ok(Outcome::Success)
+        }
+        Verification::Differs { recorded, recomputed, fields } => {
+            eprintln!("attestation DIFFERS for mandate {mandate_id}: journal sha256 {recorded}, stored data sha256 {recomputed}");
+            if fields.is_empty() {
+                eprintln!("no single field differs: the salt, the template version or the journal entry changed");
+            }
+            for field in &fields {
+                eprintln!("changed since the mandate was signed: {field}");
+            }
+            Ok(Outcome::AttestationDiffers)
+        }
+        Verification::NotRecorded => {
+            bail!("mandate {mandate_id} has no attestation recorded in the journal: nothing to compare")
+        }
+    }
 }
 
 fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {

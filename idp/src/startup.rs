@@ -10,7 +10,7 @@ use mandate_store::Store;
 use crate::configuration::Settings;
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{delegation, helper_space as space, home, language, login};
+use crate::pages::{attestation, delegation, helper_space as space, home, language, login};
 use crate::routes::health;
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::render::stylesheet;
@@ -61,6 +61,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/espace-aidant/mandats/{id}/revocation", web::post().to(space::usager::revoke_mandate))
         .route("/espace-aidant/mandats/{id}/renouvellement", web::get().to(space::usager::renew_form))
         .route("/espace-aidant/mandats/{id}/renouvellement", web::post().to(space::usager::renew_submit));
+    // The mandate's attestation (with its translations) and the revocation attestation.
+    cfg.route("/espace-aidant/mandats/{id}/attestation", web::get().to(attestation::mandate_page))
+        .route("/espace-aidant/mandats/{id}/attestation-revocation", web::get().to(attestation::revocation_page))
+        .route("/static/attestation.js", web::get().to(attestation::print_script));
 }
 
 /// Opens the store named by the settings and applies pending migrations.

@@ -2,6 +2,7 @@
 //! second factor, the choice of usager and démarche, the home page. Each handler says in its
 //! signature who may run it (see `web::extract`).
 
+pub mod attestation;
 pub mod delegation;
 pub mod helper_space;
 pub mod home;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::clients::DemarcheList;
 use crate::db::{new_id, DbConnection};
-use crate::domain::{Demarche, DurationKind};
+use crate::domain::{demarche_set, Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::mandate_drafts;
 
@@ -43,15 +43,7 @@ pub fn create(
     demarches: Vec<Demarche>,
     now: NaiveDateTime,
 ) -> StoreResult<MandateDraft> {
-    let mut demarches = demarches;
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField {
-            field: "demarches",
-            reason: "at least one démarche is required".into(),
-        });
-    }
+    let demarches = demarche_set(demarches)?;
     let draft = MandateDraft {
         id: new_id(),
         session_sid: session_sid.to_owned(),
@@ -84,15 +76,7 @@ pub fn find(
 }
 
 pub fn set_demarches(conn: &mut DbConnection, id: &str, demarches: Vec<Demarche>) -> StoreResult<()> {
-    let mut demarches = demarches;
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField {
-            field: "demarches",
-            reason: "at least one démarche is required".into(),
-        });
-    }
+    let demarches = demarche_set(demarches)?;
     diesel::update(mandate_drafts::table.find(id))
         .set(mandate_drafts::demarches.eq(DemarcheList(demarches)))
         .execute(conn)?;

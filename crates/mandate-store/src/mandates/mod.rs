@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::aidants;
 use crate::db::{new_id, write_transaction, DbConnection};
-use crate::domain::{Demarche, DurationKind};
+use crate::domain::{demarche_set, Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::schema::{authorisations, mandates, usagers};
@@ -128,15 +128,7 @@ fn create_in(
     now: NaiveDateTime,
 ) -> StoreResult<MandateWithAuthorisations> {
     let now = crate::db::truncate_to_micros(now);
-    let mut demarches = new.demarches.clone();
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField {
-            field: "demarches",
-            reason: "at least one démarche is required".into(),
-        });
-    }
+    let demarches = demarche_set(new.demarches.clone())?;
     let expires_at = match new.duration.expiry_from(now) {
         Some(at) => at,
         None => new.custom_expires_at.ok_or(StoreError::InvalidField {

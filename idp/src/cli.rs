@@ -7,12 +7,14 @@ use anyhow::{bail, Context};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand};
 use mandate_store::aidants::{self, NewAidant};
+use mandate_store::attestation::{self, Verification};
 use mandate_store::journal::{self, ChainReport};
 use mandate_store::mandates::{self, NewMandate, Revocation};
 use mandate_store::organisations::{self, NewOrganisation};
-use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store};
+use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store, StoreError};
 use serde_json::json;
 
+use crate::admin::records::{self, Format};
 use crate::configuration::Settings;
 use crate::{passwords, totp};
 
@@ -24,6 +26,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// `idp journal verify` found the chain broken.
     pub const JOURNAL_BROKEN: u8 = 3;
+    /// `idp attestation verify` found the stored mandate no longer matching its attestation.
+    pub const ATTESTATION_DIFFERS: u8 = 3;
     /// The configuration (file or `IDP__` variables) is wrong: EX_CONFIG from sysexits.h.
     pub const CONFIGURATION: u8 = 78;
 }
@@ -32,8 +36,10 @@ const EXIT_CODES: &str = "\
 Exit codes:
   0   success
   1   failure (the reason is on standard error)
-  2   usage error: unknown command or option, bad argument
-  3   journal broken (idp journal verify)
+  2   usage error: unknown command or option, bad argument, unknown mandate
+      (idp attestation verify)
+  3   journal broken (idp journal verify), or a mandate that no longer matches its
+      attestation (idp attestation verify)
   78  configuration error: idp.toml or an IDP_ variable (unknown key, bad value)";
 
 /// The démarches, as `--demarche` takes them, each with what it covers.
@@ -85,6 +91,9 @@ pub enum Command {
     /// Relying parties (clients).
     #[command(subcommand)]
     Client(ClientCommand),
+    /// Usagers (the people helped).
+    #[command(subcommand)]
+    Usager(UsagerCommand),
     /// Mandates.
     #[command(subcommand)]
     Mandate(MandateCommand),
@@ -94,6 +103,9 @@ pub enum Command {
     /// Demo data.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Mandate attestations.
+    #[command(subcommand)]
+    Attestation(AttestationCommand),
     /// Signing keys.
     #[command(subcommand)]
     Keys(crate::keys::cli::KeysCommand),
@@ -158,6 +170,81 @@ pub enum MandateCommand {
         #[arg(long)]
         aidant: String,
     },
+    /// List mandates, newest first, with their démarches and state.
+    List {
+        #[arg(long)]
+        organisation: Option<String>,
+        #[arg(long)]
+        usager: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one mandate: parties, démarches, dates, attestation hash.
+    Show {
+        mandate_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Renew a mandate with the same or fewer démarches and a new duration; the old one ends.
+    /// Prints the new mandate as JSON.
+    Renew {
+        mandate_id: String,
+        /// The aidant who renews (must belong to the mandate's organisation).
+        #[arg(long)]
+        aidant: String,
+        /// A démarche to keep; repeat (default: all those still in force).
+        #[arg(long = "demarche", value_parser = demarche_values())]
+        demarches: Vec<String>,
+        #[arg(long, default_value = "long", value_parser = duration_values())]
+        duration: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsagerCommand {
+    /// Record a usager whose identity was checked outside this tool; prints it as JSON.
+    Add(UsagerAdd),
+    /// List usagers, by family name.
+    List {
+        /// Only usagers whose names contain every word of this.
+        #[arg(long)]
+        search: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one usager's identity and mandates.
+    Show {
+        usager_id: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UsagerAdd {
+    #[arg(long)]
+    pub given_name: String,
+    #[arg(long)]
+    pub family_name: String,
+    /// YYYY-MM-DD, with 00 for an unknown month or day (FranceConnect's format).
+    #[arg(long)]
+    pub birthdate: String,
+    #[arg(long, value_parser = ["female", "male"])]
+    pub gender: String,
+    /// INSEE commune code of the birthplace (empty when born abroad).
+    #[arg(long, default_value = "")]
+    pub birthplace: String,
+    /// INSEE country code of birth (99100 for France).
+    #[arg(long, default_value = "99100")]
+    pub birthcountry: String,
+    #[arg(long)]
+    pub email: String,
+    /// The provider that verified the identity and the person's subject there (default: this
+    /// operator, with a new subject).
+    #[arg(long)]
+    pub upstream_issuer: Option<String>,
+    #[arg(long, requires = "upstream_issuer")]
+    pub upstream_subject: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +274,14 @@ pub enum AuthorisationCommand {
         #[arg(long)]
         aidant: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttestationCommand {
+    /// Recompute a mandate's attestation hash from the stored data and compare it with the one
+    /// the journal recorded at its creation: exit 0 when they match, 3 naming each field that
+    /// differs, 2 when the mandate is unknown.
+    Verify { mandate_id: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,6 +377,10 @@ pub enum JournalCommand {
 pub enum Outcome {
     Success,
     JournalBroken,
+    /// The stored mandate no longer hashes to its recorded attestation.
+    AttestationDiffers,
+    /// The command named something that does not exist (said on standard error).
+    UsageError,
 }
 
 fn open_store(settings: &Settings) -> anyhow::Result<Store> {
@@ -368,6 +467,47 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             }
             print_json(&serde_json::to_value(created)?);
         }
+        Command::Usager(UsagerCommand::Add(args)) => records::add_usager(
+            &open_store(settings)?,
+            mandate_store::usagers::NewUsager {
+                given_name: args.given_name,
+                family_name: args.family_name,
+                birthdate: args.birthdate,
+                gender: args.gender,
+                birthplace: args.birthplace,
+                birthcountry: args.birthcountry,
+                email: args.email,
+                upstream_issuer: args.upstream_issuer.unwrap_or_default(),
+                upstream_subject: args.upstream_subject.unwrap_or_default(),
+                ..Default::default()
+            },
+        )?,
+        Command::Usager(UsagerCommand::List { search, format }) => {
+            records::list_usagers(&open_store(settings)?, search.as_deref(), format)?
+        }
+        Command::Usager(UsagerCommand::Show { usager_id, format }) => {
+            records::show_usager(&open_store(settings)?, &usager_id, format)?
+        }
+        Command::Mandate(MandateCommand::List { organisation, usager, format }) => {
+            let store = open_store(settings)?;
+            records::list_mandates(&store, organisation.as_deref(), usager.as_deref(), format)?;
+        }
+        Command::Mandate(MandateCommand::Show { mandate_id, format }) => {
+            records::show_mandate(&open_store(settings)?, &mandate_id, format)?;
+        }
+        Command::Mandate(MandateCommand::Renew { mandate_id, aidant, demarches, duration }) => {
+            let demarches = demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;
+            let store = open_store(settings)?;
+            let mut conn = store.conn()?;
+            let demarches = if demarches.is_empty() {
+                mandates::find(&mut conn, &mandate_id)?.renewable_demarches()
+            } else {
+                demarches
+            };
+            let renewed = mandates::renew(&mut conn, &mandate_id, &aidant, demarches, duration.parse()?, now())?;
+            eprintln!("mandate {mandate_id} renewed by mandate {}", renewed.mandate.id);
+            print_json(&serde_json::to_value(renewed)?);
+        }
         Command::Mandate(MandateCommand::Revoke { mandate_id, aidant }) => {
             let store = open_store(settings)?;
             match mandates::revoke(&mut *store.conn()?, &mandate_id, &aidant, now())? {
@@ -390,6 +530,9 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
         Command::Demo(DemoCommand::Code) => println!("{}", crate::admin::demo::current_code()?),
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
+        Command::Attestation(AttestationCommand::Verify { mandate_id }) => {
+            return verify_attestation(&mandate_id, settings);
+        }
         Command::Journal(JournalCommand::Verify) => {
             let store = open_store(settings)?;
             match journal::verify(&mut *store.conn()?)? {
@@ -404,6 +547,38 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `idp attestation verify`: the stored data against the hash journalled at creation.
+fn verify_attestation(mandate_id: &str, settings: &Settings) -> anyhow::Result<Outcome> {
+    let store = open_store(settings)?;
+    let verification = match attestation::verify(&mut *store.conn()?, mandate_id) {
+        // Only the mandate itself missing is the caller's mistake; a missing party is a failure.
+        Err(StoreError::NotFound("mandate")) => {
+            eprintln!("idp: mandate not found: no mandate has the id {mandate_id:?} (idp mandate add prints the ids)");
+            return Ok(Outcome::UsageError);
+        }
+        other => other?,
+    };
+    match verification {
+        Verification::Matches { attestation_sha256, journal_seq } => {
+            println!("attestation intact: sha256 {attestation_sha256} (journal entry {journal_seq})");
+            Ok(Outcome::Success)
+        }
+        Verification::Differs { recorded, recomputed, fields } => {
+            eprintln!("attestation DIFFERS for mandate {mandate_id}: journal sha256 {recorded}, stored data sha256 {recomputed}");
+            if fields.is_empty() {
+                eprintln!("no single field differs: the salt, the template version or the journal entry changed");
+            }
+            for field in &fields {
+                eprintln!("changed since the mandate was signed: {field}");
+            }
+            Ok(Outcome::AttestationDiffers)
+        }
+        Verification::NotRecorded => {
+            bail!("mandate {mandate_id} has no attestation recorded in the journal: nothing to compare")
+        }
+    }
 }
 
 fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result<()> {

@@ -22,6 +22,8 @@ fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::JournalBroken) => ExitCode::from(exit::JOURNAL_BROKEN),
+        Ok(Outcome::AttestationDiffers) => ExitCode::from(exit::ATTESTATION_DIFFERS),
+        Ok(Outcome::UsageError) => ExitCode::from(exit::USAGE),
         Err(e) => {
             eprintln!("idp: {e:#}");
             ExitCode::from(exit::FAILURE)

@@ -11,7 +11,7 @@ use crate::configuration::Settings;
 use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{delegation, home, login};
+use crate::pages::{attestation, delegation, helper_space as space, home, language, login};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
@@ -47,7 +47,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/delegation/demarche", web::get().to(delegation::demarche_page))
         .route("/delegation/demarche", web::post().to(delegation::demarche_submit))
         .route("/delegation/confirm", web::get().to(delegation::confirm_page))
-        .route("/delegation/confirm", web::post().to(delegation::confirm_submit));
+        .route("/delegation/confirm", web::post().to(delegation::confirm_submit))
+        .route("/langue/{code}", web::get().to(language::choose))
+        // The helper's space.
+        .route("/espace-aidant", web::get().to(space::home::home))
+        .route("/espace-aidant/organisation", web::post().to(space::home::switch_organisation))
+        .route("/espace-aidant/mandats/nouveau", web::get().to(space::new_mandate::demarches_page))
+        .route("/espace-aidant/mandats/nouveau", web::post().to(space::new_mandate::demarches_submit))
+        .route("/espace-aidant/mandats/nouveau/duree", web::get().to(space::new_mandate::duration_page))
+        .route("/espace-aidant/mandats/nouveau/duree", web::post().to(space::new_mandate::duration_submit))
+        .route("/espace-aidant/mandats/nouveau/identite", web::get().to(space::new_mandate::identity_page))
+        .route("/espace-aidant/mandats/nouveau/recapitulatif", web::get().to(space::new_mandate::recap_page))
+        .route("/espace-aidant/mandats/nouveau/recapitulatif", web::post().to(space::new_mandate::recap_submit))
+        .route("/espace-aidant/usagers/{id}", web::get().to(space::usager::page))
+        .route("/espace-aidant/autorisations/{id}/revocation", web::post().to(space::usager::revoke_authorisation))
+        .route("/espace-aidant/mandats/{id}/revocation", web::post().to(space::usager::revoke_mandate))
+        .route("/espace-aidant/mandats/{id}/renouvellement", web::get().to(space::usager::renew_form))
+        .route("/espace-aidant/mandats/{id}/renouvellement", web::post().to(space::usager::renew_submit));
+    // The mandate's attestation (with its translations) and the revocation attestation.
+    cfg.route("/espace-aidant/mandats/{id}/attestation", web::get().to(attestation::mandate_page))
+        .route("/espace-aidant/mandats/{id}/attestation-revocation", web::get().to(attestation::revocation_page))
+        .route("/static/attestation.js", web::get().to(attestation::print_script));
     // Upstream identity: the demo upstream provider (404 unless demo mode is on), the usager's
     // upstream login for the new-mandate wizard, and the practice service.
     cfg.route("/demo-upstream/.well-known/openid-configuration", web::get().to(demo_upstream::discovery))

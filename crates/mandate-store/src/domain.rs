@@ -157,6 +157,19 @@ impl Demarche {
     }
 }
 
+/// The démarches of a mandate or a draft: sorted, each once, at least one.
+pub fn demarche_set(mut demarches: Vec<Demarche>) -> Result<Vec<Demarche>, StoreError> {
+    demarches.sort();
+    demarches.dedup();
+    if demarches.is_empty() {
+        return Err(StoreError::InvalidField {
+            field: "demarches",
+            reason: "at least one démarche is required".into(),
+        });
+    }
+    Ok(demarches)
+}
+
 impl FromStr for Demarche {
     type Err = StoreError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -4,7 +4,6 @@
 //! the rules about time are tested without waiting. Nothing here knows about HTTP or OIDC.
 
 pub mod aidants;
-pub mod attestation;
 pub mod authorization_requests;
 pub mod clients;
 pub mod db;
@@ -26,6 +25,8 @@ pub mod usagers;
 pub use db::{now, write_transaction, Backend, DbConnection, Store};
 pub use domain::{ClientAuthMethod, Demarche, DurationKind, Email, Role, SigningAlg, Siret, SubjectType};
 pub use error::{StoreError, StoreResult};
+/// Attestations belong to mandates; named at the top for the pages and commands that print them.
+pub use mandates::attestation;
 
 /// SHA-256 of a secret, in hex: how session ids, codes, tokens and client secrets are stored.
 pub fn secret_hash(secret: &str) -> String {

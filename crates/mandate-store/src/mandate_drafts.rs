@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::clients::DemarcheList;
 use crate::db::{new_id, DbConnection};
-use crate::domain::{Demarche, DurationKind};
+use crate::domain::{demarche_set, Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
 use crate::schema::mandate_drafts;
 
@@ -43,12 +43,7 @@ pub fn create(
     demarches: Vec<Demarche>,
     now: NaiveDateTime,
 ) -> StoreResult<MandateDraft> {
-    let mut demarches = demarches;
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
-    }
+    let demarches = demarche_set(demarches)?;
     let draft = MandateDraft {
         id: new_id(),
         session_sid: session_sid.to_owned(),
@@ -65,7 +60,12 @@ pub fn create(
 }
 
 /// The draft `id` of this browser session, if it has not expired.
-pub fn find(conn: &mut DbConnection, id: &str, session_sid: &str, now: NaiveDateTime) -> StoreResult<Option<MandateDraft>> {
+pub fn find(
+    conn: &mut DbConnection,
+    id: &str,
+    session_sid: &str,
+    now: NaiveDateTime,
+) -> StoreResult<Option<MandateDraft>> {
     Ok(mandate_drafts::table
         .find(id)
         .filter(mandate_drafts::session_sid.eq(session_sid))
@@ -76,13 +76,10 @@ pub fn find(conn: &mut DbConnection, id: &str, session_sid: &str, now: NaiveDate
 }
 
 pub fn set_demarches(conn: &mut DbConnection, id: &str, demarches: Vec<Demarche>) -> StoreResult<()> {
-    let mut demarches = demarches;
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField { field: "demarches", reason: "at least one démarche is required".into() });
-    }
-    diesel::update(mandate_drafts::table.find(id)).set(mandate_drafts::demarches.eq(DemarcheList(demarches))).execute(conn)?;
+    let demarches = demarche_set(demarches)?;
+    diesel::update(mandate_drafts::table.find(id))
+        .set(mandate_drafts::demarches.eq(DemarcheList(demarches)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -90,7 +87,9 @@ pub fn set_duration(conn: &mut DbConnection, id: &str, duration: DurationKind) -
     if duration == DurationKind::Custom {
         return Err(StoreError::InvalidField { field: "duration", reason: "choose a standard duration".into() });
     }
-    diesel::update(mandate_drafts::table.find(id)).set(mandate_drafts::duration_kind.eq(Some(duration))).execute(conn)?;
+    diesel::update(mandate_drafts::table.find(id))
+        .set(mandate_drafts::duration_kind.eq(Some(duration)))
+        .execute(conn)?;
     Ok(())
 }
 
@@ -99,8 +98,8 @@ pub fn set_usager(conn: &mut DbConnection, id: &str, usager_id: &str) -> StoreRe
     Ok(())
 }
 
-/// Ends a draft (the mandate was created, or the helper gave up).
-pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
-    diesel::delete(mandate_drafts::table.find(id)).execute(conn)?;
-    Ok(())
+/// Ends a draft (the mandate is being created, or the helper gave up); `false` when it was
+/// already gone, so that of two submissions of one draft only one goes on.
+pub fn delete(conn: &mut DbConnection, id: &str) -> StoreResult<bool> {
+    Ok(diesel::delete(mandate_drafts::table.find(id)).execute(conn)? == 1)
 }

@@ -61,11 +61,7 @@ pub fn take(
 ) -> StoreResult<Option<UpstreamLogin>> {
     let hash = secret_hash(state);
     crate::db::write_transaction(conn, |conn| {
-        let found = upstream_logins::table
-            .find(&hash)
-            .select(UpstreamLogin::as_select())
-            .first(conn)
-            .optional()?;
+        let found = upstream_logins::table.find(&hash).select(UpstreamLogin::as_select()).first(conn).optional()?;
         if found.is_some() {
             diesel::delete(upstream_logins::table.find(&hash)).execute(conn)?;
         }
@@ -112,7 +108,8 @@ pub fn record_failure(
     reason: FailureReason,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    let mut entry = NewEntry::new(JournalAction::UpstreamLoginFailed).details(serde_json::json!({"reason": reason.key()}));
+    let mut entry =
+        NewEntry::new(JournalAction::UpstreamLoginFailed).details(serde_json::json!({"reason": reason.key()}));
     if let Some(id) = aidant_id {
         entry = entry.aidant(id);
     }

@@ -237,6 +237,22 @@ pub fn record_upstream_identity(
     })
 }
 
+/// Records a usager an operator adds by hand (identity checked outside this service), journalled
+/// as created, in one transaction.
+pub fn add_by_operator(conn: &mut DbConnection, new: NewUsager, now: NaiveDateTime) -> StoreResult<Usager> {
+    crate::db::write_transaction(conn, |conn| {
+        let usager = create(conn, new, now)?;
+        crate::journal::append(
+            conn,
+            crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerCreated)
+                .usager(&usager.id)
+                .details(serde_json::json!({"by": "operator"})),
+            now,
+        )?;
+        Ok(usager)
+    })
+}
+
 /// Every usager, sorted by family name, optionally filtered by words of their names.
 pub fn list(conn: &mut DbConnection, search: Option<&str>) -> StoreResult<Vec<Usager>> {
     let mut found: Vec<Usager> = usagers::table
@@ -252,13 +268,9 @@ pub fn list(conn: &mut DbConnection, search: Option<&str>) -> StoreResult<Vec<Us
 impl Usager {
     /// Whether every word of a lower-cased search term appears in the usager's names.
     pub fn matches(&self, term: &str) -> bool {
-        let haystack = format!(
-            "{} {} {}",
-            self.given_name,
-            self.family_name,
-            self.preferred_username.as_deref().unwrap_or("")
-        )
-        .to_lowercase();
+        let haystack =
+            format!("{} {} {}", self.given_name, self.family_name, self.preferred_username.as_deref().unwrap_or(""))
+                .to_lowercase();
         term.split_whitespace().all(|word| haystack.contains(word))
     }
 }

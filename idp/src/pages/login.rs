@@ -11,13 +11,13 @@ use serde::Deserialize;
 use super::templates::{LoginPage, OtpPage};
 use crate::blocking::{cpu, with_conn};
 use crate::encoding::random_secret;
+use crate::passwords;
 use crate::protocol::flow::{auth_state, next_step, AuthState, Step};
 use crate::web::session::cookie;
 use crate::web::AppState;
 use crate::web::{
     html_with_status, see_other, BrowserSession, CheckedForm, MaybePendingAuthorization, PageError, Texts,
 };
-use crate::{passwords, totp};
 
 #[derive(Deserialize)]
 pub struct LoginForm {
@@ -153,16 +153,7 @@ pub async fn otp_submit(
         return show(StatusCode::FORBIDDEN, |t| t.locked);
     }
     let code = fields.otp.unwrap_or_default();
-    let unix_now = now().and_utc().timestamp() as u64;
-    let step =
-        totp::matching_step(&aidant.totp_secret, aidant.totp_step_seconds as u64, &code, unix_now).ok().flatten();
-    let accepted = match step {
-        Some(step) => {
-            let id = aidant_id.clone();
-            with_conn(&state.store, move |conn| aidants::accept_totp_step(conn, &id, step as i64)).await?
-        }
-        None => false,
-    };
+    let accepted = super::second_factor::spend_code(&state, &aidant, &code).await?;
     if !accepted {
         if failure_locks(&state, Some(aidant_id)).await? {
             count(&state, "otp", "locked");

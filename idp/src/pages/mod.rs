@@ -2,7 +2,11 @@
 //! second factor, the choice of usager and démarche, the home page. Each handler says in its
 //! signature who may run it (see `web::extract`).
 
+pub mod attestation;
 pub mod delegation;
+pub mod helper_space;
 pub mod home;
+pub mod language;
 pub mod login;
+pub mod second_factor;
 pub mod templates;

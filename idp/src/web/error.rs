@@ -78,6 +78,8 @@ impl ResponseError for PageError {
         match self {
             PageError::Shown { status, .. } => *status,
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
+            PageError::Store(StoreError::NotMember { .. }) => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,6 +89,9 @@ impl ResponseError for PageError {
             PageError::Shown { message, lang, .. } => (*message, *lang),
             PageError::SignIn { location } => return super::render::see_other(location),
             PageError::Logged => (|t| t.server_error, Lang::Fr),
+            // A record that is not there, or that belongs to another organisation: said plainly.
+            PageError::Store(StoreError::NotFound(_)) => (|t| t.not_found, Lang::Fr),
+            PageError::Store(StoreError::NotMember { .. }) => (|t| t.not_your_organisation, Lang::Fr),
             other => {
                 tracing::error!(error = %other, "page failed");
                 (|t| t.server_error, Lang::Fr)

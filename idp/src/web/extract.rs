@@ -294,7 +294,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
             if !browser.csrf_valid(&state, body.field("csrf_token").as_deref()) {
                 return Err(PageError::csrf_failed(lang));
             }
-            let fields = serde_urlencoded::from_bytes(&body.0).map_err(|e| {
+            let fields = serde_html_form::from_bytes(&body.0).map_err(|e| {
                 tracing::info!(error = %e, "incomplete form");
                 PageError::bad_request(|t| t.bad_form, lang)
             })?;

@@ -4,6 +4,9 @@ use mandate_store::Demarche;
 
 use crate::protocol::request::AuthorizationRequest;
 
+/// The cookie that keeps a browser's language choice (not a secret, not personal).
+pub const LANG_COOKIE: &str = "idp_lang";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lang {
     Fr,
@@ -29,6 +32,22 @@ impl Lang {
             }
         }
         Lang::Fr
+    }
+
+    /// The language this browser chose with the language link (French unless it chose
+    /// English): for pages that serve no relying party's request.
+    pub fn of_browser(req: &actix_web::HttpRequest) -> Lang {
+        match req.cookie(LANG_COOKIE).as_ref().map(|c| c.value()) {
+            Some("en") => Lang::En,
+            _ => Lang::Fr,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
     }
 
     /// The language of the pages serving `request`.
@@ -97,6 +116,10 @@ pub struct Texts {
     pub home_title: &'static str,
     pub home_connected_as: &'static str,
     pub redirecting: &'static str,
+    pub not_found: &'static str,
+    pub not_your_organisation: &'static str,
+    pub draft_gone: &'static str,
+    pub cannot_renew: &'static str,
 }
 
 pub static FR: Texts = Texts {
@@ -152,6 +175,10 @@ pub static FR: Texts = Texts {
     home_title: "Aidants IdP",
     home_connected_as: "Vous êtes connecté en tant que",
     redirecting: "Redirection vers le service…",
+    not_found: "Cette page n'existe pas ou plus. Revenez à l'accueil de votre espace.",
+    not_your_organisation: "Cette page concerne une autre structure que la vôtre : vous ne pouvez pas l'ouvrir.",
+    draft_gone: "Ce mandat en préparation a expiré ou n'existe pas (un brouillon dure une heure). Recommencez depuis « Créer un mandat ».",
+    cannot_renew: "Ce mandat a été révoqué ou renouvelé : il ne peut plus être renouvelé. Créez un nouveau mandat avec la personne.",
 };
 
 pub static EN: Texts = Texts {
@@ -208,6 +235,10 @@ pub static EN: Texts = Texts {
     home_title: "Aidants IdP",
     home_connected_as: "You are signed in as",
     redirecting: "Redirecting to the service…",
+    not_found: "This page does not exist, or no longer does. Go back to your space's home page.",
+    not_your_organisation: "This page belongs to another organisation than yours: you cannot open it.",
+    draft_gone: "This mandate in preparation has expired or does not exist (a draft lasts one hour). Start again from “Create a mandate”.",
+    cannot_renew: "This mandate was revoked or renewed: it cannot be renewed any more. Create a new mandate with the person.",
 };
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 pub mod authorization_response;
 pub mod csrf;
+pub mod dates;
 pub mod error;
 pub mod extract;
 pub mod i18n;

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates,
     journal_verify_names_the_first_altered_entry,
     demo_seed_is_idempotent_and_clients_are_administered,
+    usagers_and_mandates_are_added_listed_shown_and_renewed,
 );
 
 fn org(url: &str) -> Value {
@@ -246,4 +247,128 @@ async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) 
     assert!(stderr(&insecure).contains("must be https"), "{}", stderr(&insecure));
     assert!(idp(&db.url, &["client", "remove", "impots"], None).status.success());
     assert!(!stdout(&idp(&db.url, &["client", "list"], None)).contains("\"impots\""));
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    assert!(out.status.success(), "{}", stderr(out));
+    serde_json::from_str(&stdout(out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+async fn usagers_and_mandates_are_added_listed_shown_and_renewed(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let url = db.url.as_str();
+    let org_id = org(url)["id"].as_str().unwrap().to_owned();
+    let aidant = json_of(&idp(
+        url,
+        &[
+            "aidant",
+            "add",
+            "--email",
+            "camille@example.fr",
+            "--given-name",
+            "Camille",
+            "--family-name",
+            "Martin",
+            "--organisation",
+            &org_id,
+        ],
+        None,
+    ));
+    let aidant_id = aidant["id"].as_str().unwrap();
+    let usager = json_of(&idp(
+        url,
+        &[
+            "usager",
+            "add",
+            "--given-name",
+            "João",
+            "--family-name",
+            "SILVA",
+            "--birthdate",
+            "1948-00-00",
+            "--gender",
+            "male",
+            "--birthcountry",
+            "99139",
+            "--email",
+            "joao.silva@example.fr",
+        ],
+        None,
+    ));
+    let usager_id = usager["id"].as_str().unwrap();
+    assert_eq!(usager["upstream_issuer"], "urn:aidants-idp:operator");
+    let bad = idp(
+        url,
+        &[
+            "usager",
+            "add",
+            "--given-name",
+            "X",
+            "--family-name",
+            "Y",
+            "--birthdate",
+            "12/03/1948",
+            "--gender",
+            "male",
+            "--email",
+            "x@example.fr",
+        ],
+        None,
+    );
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("birthdate"), "{}", stderr(&bad));
+
+    let listed = idp(url, &["usager", "list"], None);
+    assert!(stdout(&listed).contains("João SILVA") && stdout(&listed).contains(usager_id), "{}", stdout(&listed));
+    let as_json = json_of(&idp(url, &["usager", "list", "--search", "silva", "--format", "json"], None));
+    assert_eq!(as_json.as_array().unwrap().len(), 1);
+    let none = json_of(&idp(url, &["usager", "list", "--search", "dubois", "--format", "json"], None));
+    assert_eq!(none, serde_json::json!([]));
+
+    let created = json_of(&idp(
+        url,
+        &[
+            "mandate",
+            "add",
+            "--organisation",
+            &org_id,
+            "--usager",
+            usager_id,
+            "--aidant",
+            aidant_id,
+            "--demarche",
+            "papiers",
+            "--demarche",
+            "social",
+            "--duration",
+            "semester",
+        ],
+        None,
+    ));
+    let mandate_id = created["mandate"]["id"].as_str().unwrap().to_owned();
+    let hash = created["mandate"]["attestation_hash"].as_str().expect("a CLI mandate gets an attestation too");
+    assert_eq!(hash.len(), 64);
+    let shown = idp(url, &["mandate", "show", &mandate_id], None);
+    assert!(stdout(&shown).contains(hash) && stdout(&shown).contains("papiers"), "{}", stdout(&shown));
+    let shown = json_of(&idp(url, &["mandate", "show", &mandate_id, "--format", "json"], None));
+    assert_eq!(shown["status"], "live");
+    let listed = json_of(&idp(url, &["mandate", "list", "--usager", usager_id, "--format", "json"], None));
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let usager_shown = idp(url, &["usager", "show", usager_id], None);
+    assert!(stdout(&usager_shown).contains("mandates: 1"), "{}", stdout(&usager_shown));
+
+    let renewed = json_of(&idp(
+        url,
+        &["mandate", "renew", &mandate_id, "--aidant", aidant_id, "--demarche", "social", "--duration", "long"],
+        None,
+    ));
+    assert_eq!(renewed["mandate"]["renewed_from_id"], mandate_id.as_str());
+    let old = json_of(&idp(url, &["mandate", "show", &mandate_id, "--format", "json"], None));
+    assert_eq!(old["status"], "revoked");
+    let again = idp(url, &["mandate", "renew", &mandate_id, "--aidant", aidant_id], None);
+    assert!(!again.status.success());
+    assert!(stderr(&again).contains("cannot be renewed"), "{}", stderr(&again));
+    let unknown = idp(url, &["mandate", "show", "no-such-mandate"], None);
+    assert!(!unknown.status.success());
+    assert!(stderr(&unknown).contains("mandate not found"), "{}", stderr(&unknown));
 }

@@ -1,9 +1,11 @@
 //! The server, driven like its users drive it: over HTTP, and through the `idp` command.
 
+mod attestation;
 mod cli;
 mod flow;
 mod front_door;
 mod health;
+mod helper_space;
 mod helpers;
 mod keys;
 mod pages;

@@ -55,15 +55,21 @@ pub fn query_params(url: &str) -> HashMap<String, String> {
 pub struct Robot<'a> {
     pub app: &'a TestApp,
     pub client: reqwest::Client,
-    /// TOTP steps already used: each works once.
-    pub totp_offset: u64,
+    /// The last TOTP step used: each works once, so the next code is of a later step.
+    pub last_totp_step: Option<u64>,
 }
 
 impl<'a> Robot<'a> {
     pub fn new(app: &'a TestApp) -> Robot<'a> {
-        let client =
-            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        Robot { app, client, totp_offset: 0 }
+        // No idle connection is kept: after waiting for a one-time code's step, a kept one may
+        // have been closed by the server (keep-alive 5 s), and a POST on it fails.
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
+        Robot { app, client, last_totp_step: None }
     }
 
     pub fn absolute(&self, location: &str) -> String {
@@ -82,10 +88,21 @@ impl<'a> Robot<'a> {
         self.client.post(self.absolute(path)).form(fields).send().await.unwrap()
     }
 
+    /// A one-time code of a step not used yet that the server accepts now (it accepts the step
+    /// before and after the current one): three codes at once, then one per 30 s, waited for.
     pub fn next_totp(&mut self) -> String {
-        let unix = chrono::Utc::now().timestamp() as u64 + 30 * self.totp_offset;
-        self.totp_offset += 1;
-        idp::totp::code_at(DEMO_TOTP_SECRET, 30, unix).unwrap()
+        loop {
+            let unix = chrono::Utc::now().timestamp() as u64;
+            let (current, into_step) = (unix / 30, unix % 30);
+            // The previous step, unless it is about to leave the window.
+            let earliest = if into_step < 25 { current - 1 } else { current };
+            let step = self.last_totp_step.map_or(earliest, |last| (last + 1).max(earliest));
+            if step <= current + 1 {
+                self.last_totp_step = Some(step);
+                return idp::totp::code_at(DEMO_TOTP_SECRET, 30, step * 30).unwrap();
+            }
+            std::thread::sleep(std::time::Duration::from_secs(30 - into_step));
+        }
     }
 
     /// Starts an authorization request; returns the first response.

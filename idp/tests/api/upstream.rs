@@ -58,18 +58,19 @@ struct Helper<'a> {
 
 /// Signs the demo helper in (password, then one-time code) and reads back their session.
 async fn sign_in(app: &TestApp) -> Helper<'_> {
-    sign_in_at_step(app, 0).await
+    sign_in_after(app, None).await
 }
 
-/// The same, with the one-time code of `totp_offset` steps ahead (each code works once).
-async fn sign_in_at_step(app: &TestApp, totp_offset: u64) -> Helper<'_> {
+/// The same, with a one-time code of a later step than `last_totp_step` (each works once).
+async fn sign_in_after(app: &TestApp, last_totp_step: Option<u64>) -> Helper<'_> {
     let jar = Arc::new(Jar::default());
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .cookie_provider(jar.clone())
+        .pool_max_idle_per_host(0)
         .build()
         .unwrap();
-    let mut robot = Robot { app, client, totp_offset };
+    let mut robot = Robot { app, client, last_totp_step };
     let page = robot.get("/login").await.text().await.unwrap();
     let csrf = input_value(&page, "csrf_token").expect("a CSRF token on the login page");
     let response = robot
@@ -762,7 +763,7 @@ async fn a_draft_of_another_session_or_without_duration_is_refused(backend: Back
     let Some(app) = TestApp::spawn_with(backend, |s| s.demo.enabled = true).await else { return };
     seed(&app);
     let helper = sign_in(&app).await;
-    let other = sign_in_at_step(&app, 1).await;
+    let other = sign_in_after(&app, helper.robot.last_totp_step).await;
     let theirs = other.new_draft(&app.db.store);
     let refused = helper.start(&theirs).await;
     assert_eq!(refused.status(), 400);

@@ -1,14 +1,15 @@
 //! Mandates and their authorisations (one per démarche), and the question every other part
 //! asks: may this aidant, in this organisation, act for this usager for this démarche now?
 
+pub mod attestation;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::aidants;
-use crate::attestation;
 use crate::db::{new_id, write_transaction, DbConnection};
-use crate::domain::{Demarche, DurationKind};
+use crate::domain::{demarche_set, Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::schema::{authorisations, mandates, usagers};
@@ -81,11 +82,7 @@ impl MandateWithAuthorisations {
     /// The démarches a renewal may keep: those whose authorisation was never revoked (alone, or
     /// replaced by a newer mandate).
     pub fn renewable_demarches(&self) -> Vec<Demarche> {
-        self.authorisations
-            .iter()
-            .filter(|a| a.revoked_at.is_none())
-            .map(|a| a.demarche)
-            .collect()
+        self.authorisations.iter().filter(|a| a.revoked_at.is_none()).map(|a| a.demarche).collect()
     }
 
     /// Where the mandate stands at `now`.
@@ -131,15 +128,7 @@ fn create_in(
     now: NaiveDateTime,
 ) -> StoreResult<MandateWithAuthorisations> {
     let now = crate::db::truncate_to_micros(now);
-    let mut demarches = new.demarches.clone();
-    demarches.sort();
-    demarches.dedup();
-    if demarches.is_empty() {
-        return Err(StoreError::InvalidField {
-            field: "demarches",
-            reason: "at least one démarche is required".into(),
-        });
-    }
+    let demarches = demarche_set(new.demarches.clone())?;
     let expires_at = match new.duration.expiry_from(now) {
         Some(at) => at,
         None => new.custom_expires_at.ok_or(StoreError::InvalidField {
@@ -265,7 +254,10 @@ pub fn renew(
     now: NaiveDateTime,
 ) -> StoreResult<MandateWithAuthorisations> {
     if duration == DurationKind::Custom {
-        return Err(StoreError::InvalidField { field: "duration", reason: "a renewal takes a standard duration".into() });
+        return Err(StoreError::InvalidField {
+            field: "duration",
+            reason: "a renewal takes a standard duration".into(),
+        });
     }
     write_transaction(conn, |conn| {
         let old = find(conn, mandate_id)?;
@@ -364,6 +356,20 @@ pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<MandateWithAuthori
         .select(Authorisation::as_select())
         .load(conn)?;
     Ok(MandateWithAuthorisations { mandate, authorisations, replaced: Vec::new() })
+}
+
+/// The mandate an authorisation belongs to.
+pub fn find_by_authorisation(
+    conn: &mut DbConnection,
+    authorisation_id: &str,
+) -> StoreResult<MandateWithAuthorisations> {
+    let mandate_id: String = authorisations::table
+        .find(authorisation_id)
+        .select(authorisations::mandate_id)
+        .first(conn)
+        .optional()?
+        .ok_or(StoreError::NotFound("authorisation"))?;
+    find(conn, &mandate_id)
 }
 
 /// Revokes a whole mandate and its live authorisations. The aidant must belong to the

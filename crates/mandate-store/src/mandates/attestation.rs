@@ -17,12 +17,12 @@ use diesel::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::Mandate;
 use crate::aidants;
 use crate::db::DbConnection;
 use crate::domain::{Demarche, DurationKind};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{JournalAction, JournalEntry};
-use crate::mandates::Mandate;
 use crate::organisations::{self, Organisation};
 use crate::schema::{authorisations, journal_entries};
 use crate::usagers::{self, Usager};
@@ -166,7 +166,7 @@ pub enum Verification {
 /// Recomputes a mandate's attestation hash from the stored rows and compares it with the one the
 /// journal recorded when the mandate was created.
 pub fn verify(conn: &mut DbConnection, mandate_id: &str) -> StoreResult<Verification> {
-    let found = crate::mandates::find(conn, mandate_id)?;
+    let found = super::find(conn, mandate_id)?;
     let entry: Option<JournalEntry> = journal_entries::table
         .filter(journal_entries::mandate_id.eq(mandate_id))
         .filter(journal_entries::action.eq(JournalAction::MandateCreated))

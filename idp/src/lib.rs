@@ -7,7 +7,6 @@ pub mod cli;
 pub mod configuration;
 pub mod demo_upstream;
 pub mod encoding;
-pub mod french_dates;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;

@@ -50,9 +50,21 @@ pub static CITIZENS: [Citizen; 6] = [
     },
     Citizen {
         subject: "demo-usager-3",
+        given_name: "Lucie",
+        family_name: "MOREAU",
+        birthdate: "1975-04-00",
+        gender: "female",
+        birthplace: "69123",
+        birthcountry: "99100",
+        email: "lucie.moreau@example.fr",
+        preferred_username: None,
+        born_in: "Lyon",
+    },
+    Citizen {
+        subject: "demo-usager-4",
         given_name: "Fatoumata",
         family_name: "DIALLO",
-        birthdate: "1975-04-00",
+        birthdate: "1983-06-15",
         gender: "female",
         birthplace: "",
         birthcountry: "99341",
@@ -61,7 +73,7 @@ pub static CITIZENS: [Citizen; 6] = [
         born_in: "Sénégal",
     },
     Citizen {
-        subject: "demo-usager-4",
+        subject: "demo-usager-5",
         given_name: "Jean-Pierre Marcel",
         family_name: "LEFEBVRE",
         birthdate: "1955-11-03",
@@ -73,7 +85,7 @@ pub static CITIZENS: [Citizen; 6] = [
         born_in: "Lille",
     },
     Citizen {
-        subject: "demo-usager-5",
+        subject: "demo-usager-6",
         given_name: "Marie-Thérèse",
         family_name: "ROUSSEAU",
         birthdate: "1940-02-29",
@@ -83,18 +95,6 @@ pub static CITIZENS: [Citizen; 6] = [
         email: "marie-therese.rousseau@example.fr",
         preferred_username: Some("BERNARD"),
         born_in: "Lyon 1er arrondissement",
-    },
-    Citizen {
-        subject: "demo-usager-6",
-        given_name: "Kevin",
-        family_name: "NGUYEN",
-        birthdate: "1999-12-31",
-        gender: "male",
-        birthplace: "35238",
-        birthcountry: "99100",
-        email: "kevin.nguyen@example.fr",
-        preferred_username: None,
-        born_in: "Rennes",
     },
 ];
 
@@ -110,7 +110,7 @@ impl Citizen {
     /// `née le 24 août 1962 à Paris 7e arrondissement`, for the page.
     pub fn birth_description(&self) -> String {
         let born = if self.gender == "female" { "née" } else { "né" };
-        let date = crate::french_dates::birthdate(self.birthdate);
+        let date = crate::web::dates::birthdate_with_unknowns(crate::web::Lang::Fr, self.birthdate);
         let on = if self.birthdate.ends_with("-00") { "en" } else { "le" };
         let at = if self.birthcountry == "99100" { "à" } else { "au" };
         format!("{born} {on} {date}, {at} {}", self.born_in)

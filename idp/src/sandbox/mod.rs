@@ -14,9 +14,9 @@ use serde_json::{Map, Value};
 use crate::admin::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};
 use crate::blocking::with_conn;
 use crate::configuration::{ClientSecret, Settings};
-use crate::french_dates;
 use crate::relying_party::{LoginSecrets, RelyingParty, RelyingPartyConfig, RpError, Verified};
 use crate::web::csrf::CsrfKey;
+use crate::web::dates;
 use crate::web::{html, html_with_status, AppState, Lang, PageError, Texts};
 
 const CALLBACK_PATH: &str = "/sandbox/callback";
@@ -211,7 +211,7 @@ impl Received {
             .and_then(|m| m.get("expires_at"))
             .and_then(Value::as_i64)
             .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-            .map_or_else(|| NOT_SENT.to_owned(), |t| french_dates::date(t.date_naive()));
+            .map_or_else(|| NOT_SENT.to_owned(), |t| dates::long_date(Lang::Fr, t.date_naive()));
         let organisation = match (
             text_at(id_token, &["act", "organisation", "name"]),
             text_at(id_token, &["act", "organisation", "siret"]),
@@ -223,7 +223,8 @@ impl Received {
         Received {
             family_name: claim("family_name").unwrap_or_else(|| NOT_SENT.into()),
             given_name: claim("given_name").unwrap_or_else(|| NOT_SENT.into()),
-            birthdate: claim("birthdate").map_or_else(|| NOT_SENT.into(), |b| french_dates::birthdate(&b)),
+            birthdate: claim("birthdate")
+                .map_or_else(|| NOT_SENT.into(), |b| dates::birthdate_with_unknowns(Lang::Fr, &b)),
             gender: match claim("gender").as_deref() {
                 Some("female") => "femme".into(),
                 Some("male") => "homme".into(),

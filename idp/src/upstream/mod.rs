@@ -18,12 +18,12 @@ use mandate_store::{now, write_transaction};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use error::{Failure, UpstreamError};
+pub use error::{Failure, UpstreamError, UpstreamPage};
 
 use crate::blocking::with_conn;
 use crate::configuration::Settings;
 use crate::relying_party::{LoginSecrets, RelyingParty, RelyingPartyConfig, RpError, Verified};
-use crate::web::{see_other, AppState, CheckedForm, SignedInHelper};
+use crate::web::{see_other, AppState, CheckedForm, Lang, SignedInHelper};
 
 /// The upstream provider's relying party, made at start from the settings (shared by workers).
 pub struct UpstreamLogin {
@@ -91,20 +91,31 @@ async fn failed(
 
 /// `POST /espace-aidant/franceconnect/connexion`: sends the browser to the provider.
 pub async fn start(
+    req: HttpRequest,
     helper: SignedInHelper,
     form: CheckedForm<StartForm>,
     state: web::Data<AppState>,
     upstream: web::Data<UpstreamLogin>,
+) -> Result<HttpResponse, UpstreamPage> {
+    let lang = Lang::of_browser(&req);
+    begin_login(helper, form.fields.brouillon, &state, &upstream).await.map_err(|e| e.in_language(lang))
+}
+
+async fn begin_login(
+    helper: SignedInHelper,
+    draft_id: String,
+    state: &AppState,
+    upstream: &UpstreamLogin,
 ) -> Result<HttpResponse, UpstreamError> {
     let relying_party = upstream.relying_party()?;
-    let draft = draft_of(&state, &helper, form.fields.brouillon).await?;
+    let draft = draft_of(state, &helper, draft_id).await?;
     if draft.duration_kind.is_none() {
         return Err(UpstreamError::DraftWithoutDuration { draft_id: draft.id });
     }
     let secrets = LoginSecrets::generate();
     let url = match relying_party.authorization_url(&secrets).await {
         Ok(url) => url,
-        Err(e) => return Err(failed(&state, &helper, &upstream, Some(&draft), e.into()).await),
+        Err(e) => return Err(failed(state, &helper, upstream, Some(&draft), e.into()).await),
     };
     let sid = helper.browser.session.sid.clone();
     let draft_id = draft.id.clone();
@@ -154,25 +165,35 @@ pub async fn callback(
     helper: SignedInHelper,
     state: web::Data<AppState>,
     upstream: web::Data<UpstreamLogin>,
+) -> Result<HttpResponse, UpstreamPage> {
+    let lang = Lang::of_browser(&req);
+    let callback = Callback::parse(req.query_string());
+    finish_login(helper, callback, &state, &upstream).await.map_err(|e| e.in_language(lang))
+}
+
+async fn finish_login(
+    helper: SignedInHelper,
+    callback: Callback,
+    state: &AppState,
+    upstream: &UpstreamLogin,
 ) -> Result<HttpResponse, UpstreamError> {
     let relying_party = upstream.relying_party()?;
-    let callback = Callback::parse(req.query_string());
     let Some(login_state) = callback.state.clone() else {
-        return Err(failed(&state, &helper, &upstream, None, Failure::StateMismatch).await);
+        return Err(failed(state, &helper, upstream, None, Failure::StateMismatch).await);
     };
     let sid = helper.browser.session.sid.clone();
     let login = with_conn(&state.store, move |conn| upstream_logins::take(conn, &login_state, &sid, now())).await?;
     let Some(login) = login else {
-        return Err(failed(&state, &helper, &upstream, None, Failure::StateMismatch).await);
+        return Err(failed(state, &helper, upstream, None, Failure::StateMismatch).await);
     };
-    let draft = draft_of(&state, &helper, login.draft_id.clone().unwrap_or_default()).await?;
+    let draft = draft_of(state, &helper, login.draft_id.clone().unwrap_or_default()).await?;
     let verified = match verify(relying_party, &callback, &login.nonce, &login.code_verifier).await {
         Ok(verified) => verified,
-        Err(failure) => return Err(failed(&state, &helper, &upstream, Some(&draft), failure).await),
+        Err(failure) => return Err(failed(state, &helper, upstream, Some(&draft), failure).await),
     };
     let identity = match identity_of(&verified, &relying_party.config().issuer) {
         Ok(identity) => identity,
-        Err(failure) => return Err(failed(&state, &helper, &upstream, Some(&draft), failure).await),
+        Err(failure) => return Err(failed(state, &helper, upstream, Some(&draft), failure).await),
     };
     let (aidant_id, organisation_id, draft_id) =
         (helper.aidant_id.clone(), draft.organisation_id.clone(), draft.id.clone());
@@ -186,7 +207,7 @@ pub async fn callback(
     .await;
     if let Err(e) = recorded {
         return Err(match error::invalid_identity(&e) {
-            Some(failure) => failed(&state, &helper, &upstream, Some(&draft), failure).await,
+            Some(failure) => failed(state, &helper, upstream, Some(&draft), failure).await,
             None => e.into(),
         });
     }

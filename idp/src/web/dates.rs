@@ -81,6 +81,22 @@ pub fn birthdate(lang: Lang, raw: &str) -> String {
     }
 }
 
+/// A FranceConnect birth date in words with its unknown parts said: `avril 1975 (jour inconnu)`,
+/// `1948 (jour et mois inconnus)`; where a reader must not take a missing day for an oversight.
+pub fn birthdate_with_unknowns(lang: Lang, raw: &str) -> String {
+    let said = birthdate(lang, raw);
+    let unknown = match raw.split('-').collect::<Vec<_>>().as_slice() {
+        [_, "00", _] => Some(("jour et mois inconnus", "day and month unknown")),
+        [_, _, "00"] => Some(("jour inconnu", "day unknown")),
+        _ => None,
+    };
+    match (unknown, lang) {
+        (Some((fr, _)), Lang::Fr) => format!("{said} ({fr})"),
+        (Some((_, en)), Lang::En) => format!("{said} ({en})"),
+        (None, _) => said,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +109,10 @@ mod tests {
         assert_eq!(birthdate(Lang::Fr, "1948-00-00"), "1948");
         assert_eq!(birthdate(Lang::En, "1948-03-12"), "12 March 1948");
         assert_eq!(birthdate(Lang::Fr, "nonsense"), "nonsense");
+        assert_eq!(birthdate_with_unknowns(Lang::Fr, "1975-04-00"), "avril 1975 (jour inconnu)");
+        assert_eq!(birthdate_with_unknowns(Lang::Fr, "1948-00-00"), "1948 (jour et mois inconnus)");
+        assert_eq!(birthdate_with_unknowns(Lang::En, "1948-00-00"), "1948 (day and month unknown)");
+        assert_eq!(birthdate_with_unknowns(Lang::Fr, "1948-03-12"), "12 mars 1948");
     }
 
     #[test]

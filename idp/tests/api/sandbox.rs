@@ -1,7 +1,7 @@
 //! The practice service: a real delegation through this provider, shown as the service
 //! received it; its refusals and its absence before `idp demo seed`. On SQLite and PostgreSQL.
 
-use idp::french_dates;
+use idp::web::{dates, Lang};
 use mandate_store::{mandates, Backend, Demarche};
 
 use crate::helpers::TestApp;
@@ -70,7 +70,7 @@ async fn the_practice_service_shows_what_it_received(backend: Backend) {
         "Camille Martin",
         "France Services Démo",
         Demarche::Argent.label_fr(),
-        &french_dates::date(argent.expires_at.date()),
+        &dates::long_date(Lang::Fr, argent.expires_at.date()),
         "\"act\": {",
         "\"mandate\": {",
     ] {

@@ -247,12 +247,12 @@ async fn demo_upstream_login_records_the_usager_once_and_fills_the_draft(backend
     assert_eq!(back.status(), 303);
     assert_eq!(location(&back), format!("/espace-aidant/mandats/nouveau/recapitulatif?brouillon={draft}"));
     let mut conn = app.db.store.conn().unwrap();
-    let found = usagers::list(&mut conn, Some("DIALLO")).unwrap();
+    let found = usagers::list(&mut conn, Some("MOREAU")).unwrap();
     assert_eq!(found.len(), 1, "the usager is created");
     let usager = &found[0];
-    assert_eq!(usager.given_name, "Fatoumata");
+    assert_eq!(usager.given_name, "Lucie");
     assert_eq!(usager.birthdate, "1975-04-00", "an unknown day stays unknown");
-    assert_eq!((usager.birthplace.as_str(), usager.birthcountry.as_str()), ("", "99341"), "born abroad");
+    assert_eq!((usager.birthplace.as_str(), usager.birthcountry.as_str()), ("69123", "99100"));
     assert_eq!(usager.upstream_issuer, app.url("/demo-upstream"));
     assert_eq!(usager.upstream_subject, "demo-usager-3");
     assert_eq!(helper.draft_usager(&app.db.store, &draft), Some(usager.id.clone()), "the draft points at them");
@@ -261,7 +261,7 @@ async fn demo_upstream_login_records_the_usager_once_and_fills_the_draft(backend
     let again = helper.new_draft(&app.db.store);
     let back = helper.through_demo_upstream(&again, "demo-usager-3").await;
     assert_eq!(back.status(), 303);
-    assert_eq!(usagers::list(&mut conn, Some("DIALLO")).unwrap().len(), 1, "matched by issuer and subject");
+    assert_eq!(usagers::list(&mut conn, Some("MOREAU")).unwrap().len(), 1, "matched by issuer and subject");
     assert_eq!(helper.draft_usager(&app.db.store, &again), Some(usager.id.clone()));
     assert_eq!(journal::count(&mut conn, JournalAction::UsagerCreated).unwrap(), 1);
     assert_eq!(journal::count(&mut conn, JournalAction::UsagerIdentityVerified).unwrap(), 2);
@@ -746,6 +746,14 @@ async fn missing_or_unknown_state_is_refused(backend: Backend) {
     let html = assert_failed_cleanly(&app, &helper, None, wrong, StatusCode::BAD_REQUEST, "state_mismatch", 2).await;
     assert!(html.contains("ne correspond à aucune vérification en cours"), "{html}");
     assert_eq!(helper.draft_usager(&app.db.store, &draft), None);
+
+    // In English once the helper chose it.
+    assert_eq!(helper.robot.get("/langue/en?retour=/espace-aidant").await.status(), 303);
+    let english = helper.robot.get(&format!("{CALLBACK}?code=code-0&state=another")).await;
+    assert_eq!(english.status(), 400);
+    let html = unescape(&english.text().await.unwrap());
+    assert!(html.contains("<html lang=\"en\">") && html.contains("The identity check did not succeed"), "{html}");
+    assert!(html.contains("Nothing was recorded.") && html.contains(">Try again</a>"), "{html}");
 }
 
 async fn without_an_upstream_the_page_says_to_configure_it(backend: Backend) {

@@ -24,9 +24,10 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::helpers::TestApp;
-use crate::robot::{input_value, location, seed, Robot};
+use crate::robot::{input_value, location, query_params, seed, Robot};
 
 crate::on_both_backends!(
+    the_wizard_goes_through_the_demo_upstream_to_its_recap,
     demo_upstream_login_records_the_usager_once_and_fills_the_draft,
     demo_upstream_follows_the_protocol_for_any_relying_party,
     demo_upstream_does_not_exist_without_demo_mode,
@@ -278,6 +279,42 @@ async fn demo_upstream_login_records_the_usager_once_and_fills_the_draft(backend
     let refused = helper.through_demo_upstream(&fourth, "refuse").await;
     let html = assert_failed_cleanly(&app, &helper, Some(&fourth), refused, StatusCode::FORBIDDEN, "refused", 1).await;
     assert!(html.contains("refusé"), "{html}");
+}
+
+/// The helper space's wizard, with its identity step done for real on the demo upstream.
+async fn the_wizard_goes_through_the_demo_upstream_to_its_recap(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.demo.enabled = true).await else { return };
+    seed(&app);
+    let helper = sign_in(&app).await;
+    let csrf = helper.csrf.as_str();
+    let demarches = helper
+        .robot
+        .post_form(
+            "/espace-aidant/mandats/nouveau",
+            &[("csrf_token", csrf), ("demarche", "logement"), ("demarche", "famille")],
+        )
+        .await;
+    assert_eq!(demarches.status(), 303);
+    let draft = query_params(&helper.robot.absolute(&location(&demarches)))["brouillon"].clone();
+    let duration = helper
+        .robot
+        .post_form(
+            "/espace-aidant/mandats/nouveau/duree",
+            &[("csrf_token", csrf), ("brouillon", &draft), ("duree", "semester")],
+        )
+        .await;
+    let identity_step = location(&duration);
+    let identity = helper.robot.get(&identity_step).await.text().await.unwrap();
+    assert!(identity.contains(&format!("action=\"{START}\"")), "{identity}");
+    assert_eq!(input_value(&identity, "brouillon").as_deref(), Some(draft.as_str()));
+
+    let back = helper.through_demo_upstream(&draft, "demo-usager-3").await;
+    let recap_url = location(&back);
+    assert_eq!(recap_url, format!("/espace-aidant/mandats/nouveau/recapitulatif?brouillon={draft}"));
+    let recap = helper.robot.get(&recap_url).await;
+    assert_eq!(recap.status(), 200);
+    let html = unescape(&recap.text().await.unwrap());
+    assert!(html.contains("Lucie MOREAU") && html.contains("avril 1975"), "{html}");
 }
 
 fn b64url(bytes: &[u8]) -> String {

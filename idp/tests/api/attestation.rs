@@ -251,7 +251,8 @@ async fn the_attestation_states_the_mandate_and_its_hash(backend: Backend) {
     assert_eq!(printed[0].aidant_id.as_deref(), Some(demo.aidant_id().as_str()));
     assert_eq!(details(&printed[0])["language"], "fr");
     assert_eq!(details(&printed[0])["attestation_sha256"], shown.as_str());
-    let entry = serde_json::to_string(&printed[0]).unwrap();
+    // What the entry says besides ids, time and hashes (hex and digits could hold "1951" by chance).
+    let entry = printed[0].details.as_ref().map(|d| d.as_str().replace(shown.as_str(), "")).unwrap_or_default();
     for personal in ["Fatima", "BENALI", "HADDAD", "1951", "fatima.benali", "Camille", "Martin", "99352"] {
         assert!(!entry.contains(personal), "{personal:?} in the journal: {entry}");
     }

@@ -6,7 +6,8 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime};
 
 use super::i18n::Lang;
 
-const MONTHS_FR: [&str; 12] = [
+/// Month names, as the pages and the attestation write them.
+pub const MONTHS_FR: [&str; 12] = [
     "janvier",
     "février",
     "mars",
@@ -20,7 +21,7 @@ const MONTHS_FR: [&str; 12] = [
     "novembre",
     "décembre",
 ];
-const MONTHS_EN: [&str; 12] = [
+pub const MONTHS_EN: [&str; 12] = [
     "January",
     "February",
     "March",

@@ -186,20 +186,7 @@ pub static FR: MandateWording = MandateWording {
     date_full: "{jour} {mois} {annee}",
     date_month: "{mois} {annee}",
     first_day: Some("1er"),
-    months: [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ],
+    months: crate::web::dates::MONTHS_FR,
     demarches: [
         (
             "Papiers - Citoyenneté",
@@ -271,20 +258,7 @@ pub static EN: MandateWording = MandateWording {
     date_full: "{jour} {mois} {annee}",
     date_month: "{mois} {annee}",
     first_day: None,
-    months: [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
+    months: crate::web::dates::MONTHS_EN,
     demarches: [
         ("Identity papers - Citizenship", "Identity card, passport, registering to vote, citizenship census."),
         (

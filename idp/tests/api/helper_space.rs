@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_mandate_is_signed_through_the_wizard_once,
     a_demarche_is_revoked_and_the_mandate_renewed_from_the_usager_page,
     another_organisations_usager_is_neither_shown_nor_revoked,
+    a_helper_of_two_organisations_switches_between_them,
 );
 
 /// A demo helper signed in with both factors, on their space's home.
@@ -344,4 +345,72 @@ async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Back
     assert_eq!(renewal.status(), 403);
     let mut conn = app.db.store.conn().unwrap();
     assert!(mandates::find(&mut conn, &mandate_id).unwrap().authorisations[0].revoked_at.is_none(), "still in force");
+}
+
+async fn a_helper_of_two_organisations_switches_between_them(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let (robot, demo, home) = signed_in(&app).await;
+    assert!(!home.contains("Changer de structure"), "one organisation: no switcher");
+    let other = {
+        let mut conn = app.db.store.conn().unwrap();
+        let other = organisations::create(
+            &mut conn,
+            NewOrganisation {
+                name: "CCAS de Lyon".into(),
+                siret: Siret::parse("21690123100011").unwrap(),
+                address: "1 place Louis Pradel".into(),
+                postcode: "69001".into(),
+                city: "Lyon".into(),
+                region: "Auvergne-Rhône-Alpes".into(),
+            },
+            now(),
+        )
+        .unwrap();
+        aidants::add_to_organisation(&mut conn, &demo.aidant_id(), &other.id).unwrap();
+        other
+    };
+    let home = robot.get("/espace-aidant").await.text().await.unwrap();
+    assert!(home.contains("Changer de structure") && home.contains("CCAS de Lyon"), "{home}");
+    assert!(home.contains("structure : <strong>France Services Démo</strong>"), "the current one is shown: {home}");
+    let switched = robot
+        .post_form("/espace-aidant/organisation", &[("csrf_token", &csrf(&home)), ("organisation", &other.id)])
+        .await;
+    assert_eq!(location(&switched), "/espace-aidant");
+    let home = robot.get("/espace-aidant").await.text().await.unwrap();
+    assert!(home.contains("structure : <strong>CCAS de Lyon</strong>"), "{home}");
+    assert!(!home.contains("DUBOIS"), "the other organisation's usagers only: {home}");
+    let mut conn = app.db.store.conn().unwrap();
+    let entries =
+        mandate_store::journal::recent(&mut conn, Some(mandate_store::journal::JournalAction::OrganisationSwitched), 5)
+            .unwrap();
+    assert_eq!(entries[0].organisation_id.as_deref(), Some(other.id.as_str()));
+    drop(conn);
+    // An organisation the helper does not belong to is refused.
+    let refused = robot
+        .post_form(
+            "/espace-aidant/organisation",
+            &[("csrf_token", &csrf(&home)), ("organisation", "no-such-organisation")],
+        )
+        .await;
+    assert_eq!(refused.status(), 404);
+    let stranger = {
+        let mut conn = app.db.store.conn().unwrap();
+        organisations::create(
+            &mut conn,
+            NewOrganisation {
+                name: "Mairie de Nantes".into(),
+                siret: Siret::parse("21440109300015").unwrap(),
+                address: "2 rue de l'Hôtel de Ville".into(),
+                postcode: "44000".into(),
+                city: "Nantes".into(),
+                region: "Pays de la Loire".into(),
+            },
+            now(),
+        )
+        .unwrap()
+    };
+    let refused = robot
+        .post_form("/espace-aidant/organisation", &[("csrf_token", &csrf(&home)), ("organisation", &stranger.id)])
+        .await;
+    assert_eq!(refused.status(), 403, "not a member");
 }

@@ -90,7 +90,7 @@ export async function startServer() {
   const seeded = runIdp(bin, ['demo', 'seed'], env, workDir);
   if (seeded.status !== 0) {
     await rm(workDir, { recursive: true, force: true });
-    throw new Error(`idp demo seed failed (exit ${seeded.status}; is ${bin} built?):\n${seeded.stderr}`);
+    throw new Error(`${bin} demo seed failed (exit ${seeded.status}):\n${seeded.stderr}`);
   }
   const seed = JSON.parse(seeded.stdout);
 

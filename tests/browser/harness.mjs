@@ -68,11 +68,15 @@ export async function launchBrowser() {
   });
 }
 
-/** A browser context as a French helper's: French first, a laptop-sized window. */
-export async function newHelperPage(browser) {
+/**
+ * A browser context as a French helper's: French first, a laptop-sized window; `storageState`
+ * (from `context.storageState()`) starts it signed in.
+ */
+export async function newHelperPage(browser, { storageState } = {}) {
   const context = await browser.newContext({
     locale: 'fr-FR',
     viewport: { width: 1280, height: 900 },
+    storageState,
   });
   context.setDefaultTimeout(10_000);
   context.setDefaultNavigationTimeout(15_000);
@@ -179,7 +183,7 @@ export async function alerts(page) {
 
 /**
  * Logs the demo helper in from the login page the browser shows (or opens it): password, then
- * one-time code. Each page is checked with `visit`. Returns when the one-time code is accepted.
+ * one-time code. Each page is checked with `visit`. Returns, once the code is accepted, the code.
  */
 export async function logIn(page, info, { prefix = 'login' } = {}) {
   if (pathOf(page) !== '/login') await page.goto(info.url('/login'));
@@ -189,7 +193,9 @@ export async function logIn(page, info, { prefix = 'login' } = {}) {
   await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
   assert.equal(pathOf(page), '/login/otp', `the password was refused: ${await alerts(page)}`);
   await visit(page, info, `${prefix}-one-time-code`);
-  await page.getByLabel('Code à 6 chiffres').fill(await oneTimeCode(info));
+  const code = await oneTimeCode(info);
+  await page.getByLabel('Code à 6 chiffres').fill(code);
   await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
   assert.notEqual(pathOf(page), '/login/otp', `the one-time code was refused: ${await alerts(page)}`);
+  return code;
 }

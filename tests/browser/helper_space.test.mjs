@@ -59,6 +59,15 @@ const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 /** The text of the labels of a form control. */
 const labelOf = (control) => control.evaluate((el) => [...el.labels].map((l) => l.innerText).join(' ').trim());
 
+/** The text of what describes a form control (`aria-describedby`). */
+const descriptionOf = (control) =>
+  control.evaluate((el) =>
+    (el.getAttribute('aria-describedby') || '')
+      .split(/\s+/)
+      .map((id) => document.getElementById(id)?.innerText ?? '')
+      .join(' '),
+  );
+
 /** The mandate id in the attestation page's path. */
 function mandateIdOf(page) {
   const match = pathOf(page).match(MANDATE_ATTESTATION);
@@ -116,6 +125,9 @@ async function openHome(page, name = 'espace-aidant') {
 
 /** The link to a usager's page on the home: its text is their full name. */
 const usagerLink = (page, fullName) => page.getByRole('link', { name: fullName, exact: true });
+
+/** The link to the new-mandate wizard (the space's navigation has one too: both lead there). */
+const createMandateLink = (page) => page.getByRole('link', { name: 'Créer un mandat', exact: true }).first();
 
 /** Clicks `locator` (a button or link) and waits for the page it leads to. */
 const press = (page, locator) => andWaitForPage(page, () => locator.click());
@@ -208,7 +220,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   await openHome(page);
 
   // Step 1: démarches.
-  await press(page, page.getByRole('link', { name: 'Créer un mandat', exact: true }));
+  await press(page, createMandateLink(page));
   assert.equal(pathOf(page), '/espace-aidant/mandats/nouveau');
   await visit(page, server, 'nouveau-demarches');
   const keys = await page.locator('input[type="checkbox"][name="demarche"]').evaluateAll((b) => b.map((x) => x.value));
@@ -218,8 +230,10 @@ test('a new mandate through the demo upstream; attestation; practice service; re
     assert.match(await labelOf(box), new RegExp(escapeRegExp(demarche.title)), `the label of ${demarche.key}`);
     await box.check();
   }
+  // Money matters carry a warning, read out with the box (its description) and not only seen.
   const argent = page.locator('input[name="demarche"][value="argent"]');
   assert.match(await labelOf(argent), /Argent/);
+  assert.match(await descriptionOf(argent), /Attention/, 'the warning of argent');
   await press(page, page.getByRole('button', { name: 'Continuer', exact: true }));
 
   // Step 2: duration.
@@ -361,7 +375,7 @@ test('the whole new-mandate wizard with the keyboard alone', async () => {
   const page = await newHelperPage(browser, { storageState: signedIn });
   await page.goto(server.url('/espace-aidant'));
   await visit(page, server, 'keyboard-espace-aidant');
-  await enterOn(page, page.getByRole('link', { name: 'Créer un mandat', exact: true }), 'the link Créer un mandat');
+  await enterOn(page, createMandateLink(page), 'the link Créer un mandat');
 
   assert.equal(pathOf(page), '/espace-aidant/mandats/nouveau');
   await visit(page, server, 'keyboard-nouveau-demarches');

@@ -6,7 +6,7 @@ PG_HOST ?= 127.0.0.1
 PG_USER ?= postgres
 PG_TEST_DB ?= idp_test
 
-.PHONY: run test lint build bench conformance clean
+.PHONY: run test lint build bench conformance browser-test clean
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client,
@@ -36,7 +36,7 @@ test:
 	fi; \
 	status=0; \
 	{ $(MAKE) --no-print-directory lint && $(CARGO) test --workspace --no-fail-fast \
-		&& $(MAKE) --no-print-directory conformance; } || status=$$?; \
+		&& $(MAKE) --no-print-directory browser-test && $(MAKE) --no-print-directory conformance; } || status=$$?; \
 	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
 		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
 		server=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^idp '); \
@@ -61,6 +61,22 @@ build:
 conformance:
 	$(CARGO) build --workspace --all-targets
 	IDP_BIN=$(CURDIR)/target/debug/idp ./target/debug/conformance $(ARGS)
+
+## The browser suite (tests/browser/): Playwright drives Debian's Chromium (/usr/bin/chromium,
+## `apt-get install chromium`; no browser is ever downloaded) through the helper's pages against
+## one `idp serve` on a fresh SQLite database, with axe-core on every page; a screenshot of every
+## page goes to target/browser/. Needs Node.js 20 or newer. `make browser-test FILES=login`
+## runs tests/browser/login.test.mjs only.
+## (Built as `cargo test --workspace` builds, so that inside `make test` nothing is compiled again.)
+NODE ?= node
+NPM ?= npm
+browser-test: node_modules/.package-lock.json
+	$(CARGO) build --workspace --all-targets
+	IDP_BIN=$(CURDIR)/target/debug/idp $(NODE) tests/browser/run.mjs $(foreach f,$(FILES),tests/browser/$(f).test.mjs)
+
+## The suite's npm packages, exactly as package-lock.json pins them (npm ci never changes it).
+node_modules/.package-lock.json: package-lock.json
+	$(NPM) ci --no-audit --no-fund
 
 clean:
 	$(CARGO) clean

@@ -44,8 +44,9 @@ pub struct Choices {
 pub enum PageKind {
     Login,
     OneTimeCode,
-    Usager,
-    Demarche,
+    /// The one-click choice: a button per usager and démarche.
+    Choice,
+    /// The confirmation `argent` asks for.
     Confirmation,
 }
 
@@ -261,10 +262,8 @@ impl Browser {
             PageKind::Login
         } else if names.contains(&"otp") {
             PageKind::OneTimeCode
-        } else if names.contains(&"usager") {
-            PageKind::Usager
-        } else if names.contains(&"demarche") {
-            PageKind::Demarche
+        } else if names.contains(&"choix") {
+            PageKind::Choice
         } else {
             PageKind::Confirmation
         };
@@ -274,6 +273,18 @@ impl Browser {
         }
         for field in form.fields.iter().filter(|f| f.name == "usager" || f.name == "demarche") {
             self.offered.push((field.name.clone(), field.options.clone()));
+        }
+        // The choice page's buttons are `usager:demarche`: offered are the usagers, and the
+        // démarches of the usager that will be chosen.
+        if let Some(buttons) = form.fields.iter().find(|f| f.name == "choix") {
+            let pressed = self.choose_button(&buttons.options);
+            let pairs: Vec<(&str, &str)> = buttons.options.iter().filter_map(|o| o.split_once(':')).collect();
+            let mut usagers: Vec<String> = pairs.iter().map(|(u, _)| (*u).to_owned()).collect();
+            usagers.dedup();
+            let chosen_usager = pressed.split_once(':').map(|(u, _)| u).unwrap_or_default();
+            let demarches = pairs.iter().filter(|(u, _)| *u == chosen_usager).map(|(_, d)| (*d).to_owned()).collect();
+            self.offered.push(("usager".into(), usagers));
+            self.offered.push(("demarche".into(), demarches));
         }
         let mut out = Vec::new();
         let mut radios_done: Vec<String> = Vec::new();
@@ -303,6 +314,7 @@ impl Browser {
                     Some(v) => v.clone(),
                     None => continue,
                 },
+                ("submit", "choix") => self.choose_button(&field.options),
                 ("submit", _) => field.value.clone(),
                 (_, "email") => self.current_aidant()?.email.clone(),
                 (_, "password") => self.current_aidant()?.password.clone(),
@@ -312,6 +324,23 @@ impl Browser {
             out.push((field.name.clone(), value));
         }
         Ok((out, kind))
+    }
+
+    /// The choice button to press: the wanted usager and démarche, else the wanted usager's
+    /// first, else the wanted démarche's first, else the first button.
+    fn choose_button(&self, buttons: &[String]) -> String {
+        let (usager, demarche) = (self.choices.usager.as_deref(), self.choices.demarche.as_deref());
+        let split = |b: &String| b.split_once(':').map(|(u, d)| (u.to_owned(), d.to_owned())).unwrap_or_default();
+        buttons
+            .iter()
+            .find(|b| {
+                usager.is_some() && demarche.is_some() && split(b) == (usager.unwrap().into(), demarche.unwrap().into())
+            })
+            .or_else(|| buttons.iter().find(|b| usager.is_some_and(|u| split(b).0 == u)))
+            .or_else(|| buttons.iter().find(|b| demarche.is_some_and(|d| split(b).1 == d)))
+            .or_else(|| buttons.first())
+            .cloned()
+            .unwrap_or_default()
     }
 
     fn current_aidant(&mut self) -> Result<&Aidant, String> {
@@ -381,9 +410,17 @@ fn selector(text: &str) -> Selector {
 /// (OAuth 2.0 Form Post §2) are recognised the same way.
 fn find_post_form(body: &str, page: &Url) -> Option<Form> {
     let html = Html::parse_document(body);
-    let form = html
+    // Forms beside the flow (cancel, switch organisation) are never the one to fill, and the
+    // sign-out button of a page's header only when it is the page's one form (the logout page).
+    let path_of =
+        |f: &scraper::ElementRef<'_>| f.value().attr("action").unwrap_or("").split('?').next().unwrap_or("").to_owned();
+    let candidates: Vec<scraper::ElementRef<'_>> = html
         .select(&selector("form"))
-        .find(|f| f.value().attr("method").is_some_and(|m| m.eq_ignore_ascii_case("post")))?;
+        .filter(|f| f.value().attr("method").is_some_and(|m| m.eq_ignore_ascii_case("post")))
+        .filter(|f| !["/delegation/annuler", "/delegation/organisation"].iter().any(|p| path_of(f).ends_with(p)))
+        .collect();
+    let form =
+        candidates.iter().find(|f| !path_of(f).ends_with("/logout/confirm")).or_else(|| candidates.first()).copied()?;
     let action = match form.value().attr("action") {
         Some(a) if !a.is_empty() => page.join(a).ok()?,
         _ => page.clone(),
@@ -441,13 +478,16 @@ fn find_post_form(body: &str, page: &Url) -> Option<Form> {
                 fields.push(Field { kind, name: name.into(), value: String::new(), options, checked });
             }
             "submit" | "image" => {
-                // Only the first submit button is "clicked".
-                if !fields.iter().any(|f| f.kind == "submit") {
+                // Buttons sharing a name are one choice (the choice page's `choix`); otherwise
+                // only the first submit button is "clicked".
+                if let Some(group) = fields.iter_mut().find(|f| f.kind == "submit" && f.name == name) {
+                    group.options.push(value);
+                } else if !fields.iter().any(|f| f.kind == "submit") {
                     fields.push(Field {
                         kind: "submit".into(),
                         name: name.into(),
-                        value,
-                        options: vec![],
+                        value: value.clone(),
+                        options: vec![value],
                         checked: None,
                     });
                 }
@@ -490,5 +530,44 @@ mod tests {
         assert_eq!(demarche.options, vec!["argent", "social"]);
         assert_eq!(demarche.checked.as_deref(), Some("social"));
         assert_eq!(form.fields.iter().filter(|f| f.kind == "submit").count(), 1);
+    }
+
+    #[test]
+    fn the_choice_page_presses_the_wanted_button_and_never_a_side_form() {
+        let page = Url::parse("http://127.0.0.1:1/delegation/choix?request=r").unwrap();
+        let html = r#"<html><body>
+            <form method="post" action="/logout/confirm"><input type="hidden" name="csrf_token" value="t"><button>Out</button></form>
+            <form method="post" action="/delegation/organisation"><select name="organisation"><option value="o1">O</option></select><button>Switch</button></form>
+            <form method="post" action="/delegation/choix">
+              <input type="hidden" name="csrf_token" value="t"><input type="hidden" name="request" value="r">
+              <button type="submit" name="choix" value="u1:logement">L</button>
+              <button type="submit" name="choix" value="u1:social">S</button>
+              <button type="submit" name="choix" value="u2:papiers">P</button>
+            </form>
+            <form method="post" action="/delegation/annuler"><button>Cancel</button></form></body></html>"#;
+        let form = find_post_form(html, &page).unwrap();
+        assert_eq!(form.action.as_str(), "http://127.0.0.1:1/delegation/choix");
+        let mut browser = Browser::new(
+            &Url::parse("http://127.0.0.1:1").unwrap(),
+            None,
+            Arc::new(Aidants { list: Vec::new() }),
+            Choices { usager: Some("u1".into()), demarche: Some("social".into()) },
+        );
+        let (fields, kind) = browser.fill(&form).unwrap();
+        assert_eq!(kind, PageKind::Choice);
+        let pressed: Vec<&str> = fields.iter().filter(|(n, _)| n == "choix").map(|(_, v)| v.as_str()).collect();
+        assert_eq!(pressed, ["u1:social"], "one button pressed, the wanted one");
+        assert_eq!(
+            browser.offered,
+            vec![
+                ("usager".to_owned(), vec!["u1".to_owned(), "u2".to_owned()]),
+                ("demarche".to_owned(), vec!["logement".to_owned(), "social".to_owned()]),
+            ]
+        );
+        // The logout page's one form is the confirmation: that one is filled.
+        let logout = r#"<form method="post" action="/logout/confirm"><input type="hidden" name="state" value="s"><button>Out</button></form>"#;
+        assert_eq!(find_post_form(logout, &page).unwrap().action.path(), "/logout/confirm");
+        browser.choices = Choices { usager: Some("u2".into()), demarche: None };
+        assert_eq!(browser.choose_button(&["u1:logement".into(), "u2:papiers".into()]), "u2:papiers");
     }
 }

@@ -140,39 +140,36 @@ async function upstreamLogin(page, usager, name) {
 }
 
 /**
- * The practice service from its start page to where the delegation pages lead, choosing `usager`
- * and `demarche` when they are offered. Returns where it stopped: `callback` (the service received
- * a token), `usager` or `demarche` (not offered), or `error` (a page refusing the request).
+ * The practice service from its start page to where the delegation pages lead, pressing the
+ * button of `usager` and `demarche` when it is offered (one click), confirming `argent`. Returns
+ * where it stopped: `callback` (the service received a token), `usager` (no button for them),
+ * `demarche` (buttons for them, not this one), or `error` (a page refusing the request).
  */
 async function practiceService(page, usager, demarche, name) {
   await page.goto(server.url('/sandbox'));
   await visit(page, server, `${name}-sandbox`);
   await press(page, page.getByRole('button', { name: /Commencer une démarche d.essai/ }));
-  for (let step = 0; step < 6; step += 1) {
+  for (let step = 0; step < 4; step += 1) {
     const path = pathOf(page);
     if (path === '/sandbox/callback') {
       await visit(page, server, `${name}-sandbox-callback`);
       return { stop: 'callback', text: await page.locator('main').innerText() };
     }
-    if (path === '/delegation/usager') {
-      await visit(page, server, `${name}-delegation-usager`);
-      const choice = page.getByRole('radio', { name: usager.fullName });
-      if ((await choice.count()) === 0) return { stop: 'usager' };
-      await choice.check();
-    } else if (path === '/delegation/demarche') {
-      await visit(page, server, `${name}-delegation-demarche`);
-      const choice = page.locator(`input[name="demarche"][value="${demarche.key}"]`);
-      if ((await choice.count()) === 0) return { stop: 'demarche' };
-      await choice.check();
-    } else if (path === '/delegation/confirm') {
-      await visit(page, server, `${name}-delegation-confirm`);
-      await press(page, page.getByRole('button', { name: 'Confirmer et continuer' }));
-      continue;
+    if (path === '/delegation/choix') {
+      await visit(page, server, `${name}-delegation-choix`);
+      const forUsager = page.getByRole('button', { name: new RegExp(`— pour ${escapeRegExp(usager.fullName)} sur`) });
+      const choice = page.getByRole('button', {
+        name: new RegExp(`^${escapeRegExp(demarche.title)} — pour ${escapeRegExp(usager.fullName)} sur`),
+      });
+      if ((await choice.count()) === 0) return { stop: (await forUsager.count()) === 0 ? 'usager' : 'demarche' };
+      await press(page, choice);
+    } else if (path === '/delegation/confirmation') {
+      await visit(page, server, `${name}-delegation-confirmation`);
+      await press(page, page.getByRole('button', { name: 'Je confirme, continuer' }));
     } else {
       await visit(page, server, `${name}-sandbox-refused`);
       return { stop: 'error', text: await page.locator('main').innerText() };
     }
-    await press(page, page.getByRole('button', { name: 'Continuer', exact: true }));
   }
   assert.fail(`the practice service did not end: ${page.url()}`);
 }

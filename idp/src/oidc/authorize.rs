@@ -154,7 +154,8 @@ async fn silent(
     let Some((grant, Some(client), Permission::Granted(live))) = found else {
         return fail("interaction_required", "the helper must choose a usager and a démarche");
     };
-    if grant.aidant_id != aidant_id || (!request.demarches.is_empty() && !request.demarches.contains(&live.demarche)) {
+    let narrowed_out = request.narrowed_to.as_ref().is_some_and(|n| !n.contains(&live.demarche));
+    if grant.aidant_id != aidant_id || narrowed_out {
         return fail("interaction_required", "the helper must choose a usager and a démarche");
     }
     if let Some(hint) = &request.id_token_hint {

@@ -37,7 +37,7 @@ pub async fn configuration(state: web::Data<AppState>) -> HttpResponse {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
             "name", "given_name", "family_name", "birthdate", "gender", "birthplace", "birthcountry",
             "preferred_username", "email", "email_verified", "phone_number", "phone_number_verified",
-            "address", "act", "mandate"
+            "address", "act", "mandate", "rep_scope"
         ],
         "claims_parameter_supported": true,
         "request_parameter_supported": false,

@@ -1,23 +1,27 @@
-//! The delegation choice: which usager, which démarche, then confirmation. Only what a live
-//! mandate of the helper's current organisation covers is ever offered.
+//! The delegation choice, in one click: one page lists the usagers who hold a live
+//! authorisation for a démarche this service may receive, each démarche a button that answers
+//! the service at once. Only `argent` asks to confirm, after its warning. Every page of the flow
+//! names the service and offers to cancel back to it (`error=access_denied`).
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use mandate_store::authorization_requests;
 use mandate_store::journal::{self, JournalAction, NewEntry};
-use mandate_store::mandates::{self, LiveAuthorisation, Permission, Refusal};
+use mandate_store::mandates::{self, Permission, Refusal, UsagerOverview};
 use mandate_store::organisations::Organisation;
 use mandate_store::{aidants, clients, now, organisations, sessions, usagers, Demarche};
 use serde::Deserialize;
 
-use super::templates::{ChooseDemarchePage, ChooseUsagerPage, ConfirmPage, RefusalPage};
+use super::templates::{ChoosePage, ConfirmPage, DemarcheChoice, RefusalPage, UsagerChoice};
 use crate::blocking::with_conn;
-use crate::protocol::flow::{next_step, AuthState, Step};
-use crate::web::authorization_response;
-use crate::web::AppState;
-use crate::web::{
-    html, html_with_status, see_other, CheckedForm, PageError, PendingAuthorization, SignedInHelper, Texts,
-};
+use crate::protocol::flow::Step;
+use crate::web::authorization_response::{self, respond_error};
+use crate::web::{dates, places};
+use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, PageError, PendingAuthorization};
+use crate::web::{Lang, SignedInHelper, Texts};
+
+/// Beyond this many usagers the choice page offers a search field.
+const SEARCH_FROM: usize = 8;
 
 #[derive(Deserialize)]
 pub struct SearchQuery {
@@ -26,8 +30,8 @@ pub struct SearchQuery {
 
 #[derive(Deserialize)]
 pub struct ChoiceForm {
-    pub usager: Option<String>,
-    pub demarche: Option<String>,
+    /// `usager_id:demarche`, the button pressed.
+    pub choix: Option<String>,
     pub organisation: Option<String>,
 }
 
@@ -35,59 +39,180 @@ fn go_to(step: Step, pending: &PendingAuthorization) -> HttpResponse {
     see_other(&step.url(pending.id()))
 }
 
-pub async fn usager_page(
+/// The usagers of the helper's organisation with the démarches this request may be answered
+/// for: live, received by the client, and within what the request narrowed them to.
+async fn choices(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    helper: &SignedInHelper,
+    search: Option<String>,
+) -> Result<Vec<UsagerOverview>, PageError> {
+    let (organisation_id, client_id) = (helper.organisation_id.clone(), pending.request.client_id.clone());
+    let narrowed = pending.request.narrowed_to.clone();
+    with_conn(&state.store, move |conn| {
+        let client = clients::find(conn, &client_id)?.ok_or(mandate_store::StoreError::NotFound("client"))?;
+        let receivable =
+            |d: Demarche| client.demarches().contains(&d) && narrowed.as_ref().is_none_or(|n| n.contains(&d));
+        let mut overview = mandates::organisation_overview(conn, &organisation_id, search.as_deref(), now())?;
+        for line in &mut overview {
+            line.live.retain(|l| receivable(l.demarche));
+        }
+        overview.retain(|line| !line.live.is_empty());
+        Ok::<_, PageError>(overview)
+    })
+    .await
+}
+
+fn usager_choice(line: &UsagerOverview, lang: Lang) -> UsagerChoice {
+    let u = &line.usager;
+    UsagerChoice {
+        id: u.id.clone(),
+        name: format!("{} {}", u.given_name, u.family_name),
+        birthdate: dates::birthdate(lang, &u.birthdate),
+        birthplace: places::birthplace(&u.birthplace, &u.birthcountry, lang),
+        demarches: line
+            .live
+            .iter()
+            .map(|l| DemarcheChoice {
+                key: l.demarche.key(),
+                label: lang.demarche_label(l.demarche),
+                sensitive: l.demarche == Demarche::Argent,
+            })
+            .collect(),
+    }
+}
+
+/// A page that says why nothing can be chosen, with a way back to the service.
+fn refusal(
+    state: &AppState,
+    helper: &SignedInHelper,
+    pending: &PendingAuthorization,
+    reason: &'static str,
+    hint: Option<&'static str>,
+    offer_choice: bool,
+) -> Result<HttpResponse, PageError> {
+    let csrf = helper.browser.csrf_token(state);
+    html_with_status(
+        StatusCode::FORBIDDEN,
+        &RefusalPage {
+            t: pending.lang.texts(),
+            csrf_token: &csrf,
+            request: pending.id(),
+            service: &pending.client_name,
+            reason,
+            hint,
+            offer_choice,
+        },
+    )
+}
+
+pub async fn choice_page(
     pending: PendingAuthorization,
     helper: SignedInHelper,
     query: web::Query<SearchQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let search = query.into_inner().q.unwrap_or_default();
-    let (aidant_id, organisation_id, term) = (helper.aidant_id.clone(), helper.organisation_id.clone(), search.clone());
-    let (organisations, usagers) = with_conn(&state.store, move |conn| {
-        let organisations: Vec<Organisation> = aidants::organisations_of(conn, &aidant_id)?;
-        let usagers = mandates::usagers_with_live_mandates(conn, &organisation_id, Some(&term), now())?;
-        Ok::<_, PageError>((organisations, usagers))
-    })
-    .await?;
+    let term = Some(search.clone()).filter(|s| !s.trim().is_empty());
+    let lines = choices(&state, &pending, &helper, term.clone()).await?;
+    let t = pending.lang.texts();
+    if lines.is_empty() && term.is_none() {
+        return refusal(&state, &helper, &pending, t.nothing_satisfiable, Some(t.nothing_satisfiable_hint), false);
+    }
+    let aidant_id = helper.aidant_id.clone();
+    let organisations: Vec<Organisation> =
+        with_conn(&state.store, move |conn| aidants::organisations_of(conn, &aidant_id)).await?;
     let organisation_name =
         organisations.iter().find(|o| o.id == helper.organisation_id).map(|o| o.name.clone()).unwrap_or_default();
     let csrf = helper.browser.csrf_token(&state);
-    html(&ChooseUsagerPage {
-        t: pending.lang.texts(),
+    html(&ChoosePage {
+        t,
         csrf_token: &csrf,
         request: pending.id(),
+        service: &pending.client_name,
         query: &search,
+        show_search: term.is_some() || lines.len() > SEARCH_FROM,
         organisation_name: &organisation_name,
         organisations: organisations
             .into_iter()
             .map(|o| (o.id.clone(), o.name, o.id == helper.organisation_id))
             .collect(),
-        usagers,
+        usagers: lines.iter().map(|line| usager_choice(line, pending.lang)).collect(),
     })
 }
 
-pub async fn usager_submit(
+/// The button pressed: answer the service at once, or, for `argent`, confirm first.
+pub async fn choice_submit(
     pending: PendingAuthorization,
     helper: SignedInHelper,
     form: CheckedForm<ChoiceForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let chosen = form.fields.usager.unwrap_or_default();
-    let (organisation_id, pending_id) = (helper.organisation_id.clone(), pending.id().to_owned());
-    let accepted = with_conn(&state.store, move |conn| {
-        let offered = mandates::usagers_with_live_mandates(conn, &organisation_id, None, now())?;
-        if !offered.iter().any(|u| u.id == chosen) {
-            return Ok::<_, PageError>(false);
-        }
-        authorization_requests::choose_usager(conn, &pending_id, &chosen)?;
-        Ok(true)
+    let chosen = form.fields.choix.unwrap_or_default();
+    let Some((usager_id, demarche)) =
+        chosen.split_once(':').and_then(|(u, d)| d.parse::<Demarche>().ok().map(|d| (u.to_owned(), d)))
+    else {
+        return Ok(go_to(Step::Choose, &pending));
+    };
+    let offered = choices(&state, &pending, &helper, None).await?;
+    let is_offered =
+        offered.iter().any(|line| line.usager.id == usager_id && line.live.iter().any(|l| l.demarche == demarche));
+    if !is_offered {
+        // Not one of the buttons shown (or no longer): show the choice again.
+        return Ok(go_to(Step::Choose, &pending));
+    }
+    if demarche == Demarche::Argent {
+        let pending_id = pending.id().to_owned();
+        with_conn(&state.store, move |conn| {
+            authorization_requests::choose_usager(conn, &pending_id, &usager_id)?;
+            authorization_requests::choose_demarche(conn, &pending_id, demarche)
+        })
+        .await?;
+        return Ok(go_to(Step::Confirm, &pending));
+    }
+    answer(&state, &pending, &helper, usager_id, demarche).await
+}
+
+/// Checks the mandate again, now, and answers the relying party with a code.
+async fn answer(
+    state: &AppState,
+    pending: &PendingAuthorization,
+    helper: &SignedInHelper,
+    usager_id: String,
+    demarche: Demarche,
+) -> Result<HttpResponse, PageError> {
+    let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
+    // Checked again now: a mandate revoked while the helper was choosing stops here.
+    let permission = with_conn(&state.store, move |conn| {
+        mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())
     })
     .await?;
-    if !accepted {
-        // Not one of the usagers offered: show the list again.
-        return Ok(go_to(Step::ChooseUsager, &pending));
+    match permission {
+        Permission::Granted(live) => {
+            authorization_response::issue_code(
+                state,
+                &pending.request,
+                &helper.browser.session,
+                &helper.aidant_id,
+                &live,
+                Some(pending.id()),
+            )
+            .await
+        }
+        Permission::Denied(reason) => {
+            refusal(state, helper, pending, refusal_text(pending.lang.texts(), reason), None, true)
+        }
     }
-    Ok(go_to(Step::ChooseDemarche, &pending))
+}
+
+/// What the helper is told when the mandates do not allow the démarche.
+fn refusal_text(t: &'static Texts, refusal: Refusal) -> &'static str {
+    match refusal {
+        Refusal::MandateExpired => t.mandate_expired,
+        Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
+        Refusal::DemarcheNotCovered => t.demarche_not_covered,
+        Refusal::AidantInactive | Refusal::NotMember | Refusal::NoMandate => t.no_mandate,
+    }
 }
 
 pub async fn organisation_submit(
@@ -117,141 +242,27 @@ pub async fn organisation_submit(
         }
         other => other,
     })?;
-    Ok(go_to(Step::ChooseUsager, &pending))
+    Ok(go_to(Step::Choose, &pending))
 }
 
-/// What may be chosen for the pending request's usager, or why nothing may.
-async fn offered_demarches(
-    state: &AppState,
-    pending: &PendingAuthorization,
-    helper: &SignedInHelper,
-) -> Result<Result<Vec<LiveAuthorisation>, &'static str>, PageError> {
-    let usager_id = pending.stored.usager_id.clone().unwrap_or_default();
-    let (aidant_id, organisation_id, client_id) =
-        (helper.aidant_id.clone(), helper.organisation_id.clone(), pending.request.client_id.clone());
-    let narrowed = pending.request.demarches.clone();
-    let t = pending.lang.texts();
-    with_conn(&state.store, move |conn| {
-        let client = clients::find(conn, &client_id)?.ok_or(mandate_store::StoreError::NotFound("client"))?;
-        let allowed = client.demarches();
-        let live = mandates::live_authorisations(conn, &organisation_id, &usager_id, now())?;
-        let offered: Vec<LiveAuthorisation> = live
-            .iter()
-            .filter(|l| allowed.contains(&l.demarche) && (narrowed.is_empty() || narrowed.contains(&l.demarche)))
-            .cloned()
-            .collect();
-        if !offered.is_empty() {
-            return Ok::<_, PageError>(Ok(offered));
-        }
-        if !live.is_empty() {
-            return Ok(Err(t.demarche_not_covered));
-        }
-        // Nothing live: say why, from the first démarche the service accepts.
-        let probe = allowed.first().copied().unwrap_or(Demarche::Papiers);
-        let reason = match mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, probe, now())? {
-            Permission::Denied(refusal) => refusal_text(t, refusal),
-            Permission::Granted(_) => t.no_mandate,
-        };
-        Ok(Err(reason))
-    })
-    .await
-}
-
-/// What the helper is told when the mandates do not allow the démarche.
-fn refusal_text(t: &'static Texts, refusal: Refusal) -> &'static str {
-    match refusal {
-        Refusal::MandateExpired => t.mandate_expired,
-        Refusal::MandateRevoked | Refusal::AuthorisationRevoked => t.mandate_revoked,
-        Refusal::DemarcheNotCovered => t.demarche_not_covered,
-        Refusal::AidantInactive | Refusal::NotMember | Refusal::NoMandate => t.no_mandate,
-    }
-}
-
-fn refusal(pending: &PendingAuthorization, reason: &'static str) -> Result<HttpResponse, PageError> {
-    html_with_status(StatusCode::FORBIDDEN, &RefusalPage { t: pending.lang.texts(), request: pending.id(), reason })
-}
-
-pub async fn demarche_page(
-    pending: PendingAuthorization,
-    helper: SignedInHelper,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let Some(usager_id) = pending.stored.usager_id.clone() else {
-        return Ok(go_to(Step::ChooseUsager, &pending));
-    };
-    let offered = match offered_demarches(&state, &pending, &helper).await? {
-        Ok(offered) => offered,
-        Err(reason) => return refusal(&pending, reason),
-    };
-    let usager = with_conn(&state.store, move |conn| usagers::find(conn, &usager_id)).await?;
-    let csrf = helper.browser.csrf_token(&state);
-    html(&ChooseDemarchePage {
-        t: pending.lang.texts(),
-        csrf_token: &csrf,
-        request: pending.id(),
-        usager_name: &format!("{} {}", usager.given_name, usager.family_name),
-        demarches: offered
-            .iter()
-            .map(|l| {
-                (
-                    l.demarche.key().to_owned(),
-                    pending.lang.demarche_label(l.demarche).to_owned(),
-                    l.expires_at.format("%d/%m/%Y").to_string(),
-                )
-            })
-            .collect(),
-    })
-}
-
-pub async fn demarche_submit(
-    pending: PendingAuthorization,
-    helper: SignedInHelper,
-    form: CheckedForm<ChoiceForm>,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, PageError> {
-    let offered = match offered_demarches(&state, &pending, &helper).await? {
-        Ok(offered) => offered,
-        Err(reason) => return refusal(&pending, reason),
-    };
-    let chosen = form.fields.demarche.as_deref().and_then(|d| d.parse::<Demarche>().ok());
-    let Some(demarche) = chosen.filter(|d| offered.iter().any(|l| l.demarche == *d)) else {
-        return Ok(go_to(Step::ChooseDemarche, &pending));
-    };
-    let pending_id = pending.id().to_owned();
-    with_conn(&state.store, move |conn| authorization_requests::choose_demarche(conn, &pending_id, demarche)).await?;
-    Ok(go_to(Step::Confirm, &pending))
-}
-
-/// The step a signed-in helper owes before confirming, if any.
-fn before_confirm(pending: &PendingAuthorization) -> Option<Step> {
-    Some(next_step(AuthState::Authenticated, &pending.stored)).filter(|step| *step != Step::Confirm)
-}
-
+/// The `argent` confirmation: its warning, the choice spelt out, and the final button.
 pub async fn confirm_page(
     pending: PendingAuthorization,
     helper: SignedInHelper,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(step) = before_confirm(&pending) {
-        return Ok(go_to(step, &pending));
-    }
-    let usager_id = pending.stored.usager_id.clone().unwrap_or_default();
-    let client_id = pending.request.client_id.clone();
-    let (usager, client) = with_conn(&state.store, move |conn| {
-        Ok::<_, PageError>((usagers::find(conn, &usager_id)?, clients::find(conn, &client_id)?))
-    })
-    .await?;
-    let Some(demarche) = pending.stored.demarche else {
-        return Ok(go_to(Step::ChooseDemarche, &pending));
+    let (Some(usager_id), Some(demarche)) = (pending.stored.usager_id.clone(), pending.stored.demarche) else {
+        return Ok(go_to(Step::Choose, &pending));
     };
+    let usager = with_conn(&state.store, move |conn| usagers::find(conn, &usager_id)).await?;
     let csrf = helper.browser.csrf_token(&state);
     html(&ConfirmPage {
         t: pending.lang.texts(),
         csrf_token: &csrf,
         request: pending.id(),
+        service: &pending.client_name,
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
         demarche_label: pending.lang.demarche_label(demarche),
-        client_name: &client.map(|c| c.name).unwrap_or_default(),
     })
 }
 
@@ -261,31 +272,36 @@ pub async fn confirm_submit(
     _form: CheckedForm<ChoiceForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some(step) = before_confirm(&pending) {
-        return Ok(go_to(step, &pending));
-    }
-    let Some(demarche) = pending.stored.demarche else {
-        return Ok(go_to(Step::ChooseDemarche, &pending));
+    let (Some(usager_id), Some(demarche)) = (pending.stored.usager_id.clone(), pending.stored.demarche) else {
+        return Ok(go_to(Step::Choose, &pending));
     };
-    let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
-    let usager_id = pending.stored.usager_id.clone().unwrap_or_default();
-    // Checked again now: a mandate revoked while the helper was choosing stops here.
-    let permission = with_conn(&state.store, move |conn| {
-        mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())
-    })
-    .await?;
-    match permission {
-        Permission::Granted(live) => {
-            authorization_response::issue_code(
-                &state,
-                &pending.request,
-                &helper.browser.session,
-                &helper.aidant_id,
-                &live,
-                Some(pending.id()),
-            )
-            .await
-        }
-        Permission::Denied(reason) => refusal(&pending, refusal_text(pending.lang.texts(), reason)),
+    answer(&state, &pending, &helper, usager_id, demarche).await
+}
+
+#[derive(Deserialize)]
+pub struct CancelForm {}
+
+/// Cancel, from any page of the flow: the request ends, and the relying party hears
+/// `access_denied` with its `state` (RFC 6749 §4.1.2.1). Open to a helper not signed in yet
+/// (the login pages offer it too); the form's CSRF token ties it to this browser.
+pub async fn cancel(
+    pending: PendingAuthorization,
+    _form: CheckedForm<CancelForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let pending_id = pending.id().to_owned();
+    let ended = with_conn(&state.store, move |conn| authorization_requests::delete(conn, &pending_id)).await?;
+    if !ended {
+        return Err(PageError::request_expired(pending.lang));
     }
+    let request = &pending.request;
+    respond_error(
+        &state,
+        &request.redirect_uri,
+        request.response_mode,
+        request.state.as_deref(),
+        "access_denied",
+        pending.lang.texts().cancelled_description,
+        pending.lang,
+    )
 }

@@ -41,6 +41,7 @@ pub async fn login_page(
         t: pending.lang().texts(),
         csrf_token: &csrf,
         request: pending.id(),
+        service: pending.service(),
         email: hint.as_deref().unwrap_or(""),
         error: None,
     };
@@ -62,7 +63,14 @@ pub async fn login_submit(
     let typed_email = fields.email.unwrap_or_default();
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token(&state);
-        let page = LoginPage { t, csrf_token: &csrf, request, email: &typed_email, error: Some(error(t)) };
+        let page = LoginPage {
+            t,
+            csrf_token: &csrf,
+            request,
+            service: pending.service(),
+            email: &typed_email,
+            error: Some(error(t)),
+        };
         Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
 
@@ -122,7 +130,13 @@ pub async fn otp_page(
         return Ok(browser.with_cookie(&state, see_other(&Step::Login.url(pending.id()))));
     }
     let csrf = browser.csrf_token(&state);
-    let page = OtpPage { t: pending.lang().texts(), csrf_token: &csrf, request: pending.id(), error: None };
+    let page = OtpPage {
+        t: pending.lang().texts(),
+        csrf_token: &csrf,
+        request: pending.id(),
+        service: pending.service(),
+        error: None,
+    };
     Ok(browser.with_cookie(&state, html_with_status(StatusCode::OK, &page)?))
 }
 
@@ -145,7 +159,7 @@ pub async fn otp_submit(
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token(&state);
-        let page = OtpPage { t, csrf_token: &csrf, request, error: Some(error(t)) };
+        let page = OtpPage { t, csrf_token: &csrf, request, service: pending.service(), error: Some(error(t)) };
         Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
     if aidant.is_locked(now()) || !aidant.active {

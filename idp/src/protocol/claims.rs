@@ -166,6 +166,14 @@ fn add_identity_and_delegation(
     claims.insert("mandate".into(), mandate_claim(s));
 }
 
+/// FranceConnect v2's `rep_scope`, when the relying party asked for it in this section: the
+/// démarche the helper acts for.
+fn add_rep_scope(claims: &mut Map<String, Value>, s: &Subject<'_>, section: &str) {
+    if requested_in(s.grant, section).iter().any(|n| n == "rep_scope") {
+        claims.insert("rep_scope".into(), json!([s.grant.demarche]));
+    }
+}
+
 /// The usager's claims for userinfo: by scope, plus those asked in `claims.userinfo`.
 pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
     let mut names: Vec<String> = s.grant.scopes().flat_map(claims_of_scope).map(|c| c.to_string()).collect();
@@ -173,6 +181,7 @@ pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("sub".into(), json!(subject_for(s.client, &s.usager.id, issuer)));
     add_identity_and_delegation(&mut claims, s, names);
+    add_rep_scope(&mut claims, s, "userinfo");
     claims
 }
 
@@ -200,6 +209,7 @@ pub fn id_token_claims(
     claims.insert("at_hash".into(), json!(at_hash(access_token)));
     claims.insert("sid".into(), json!(s.grant.session_sid));
     add_identity_and_delegation(&mut claims, s, requested_in(s.grant, "id_token"));
+    add_rep_scope(&mut claims, s, "id_token");
     claims
 }
 

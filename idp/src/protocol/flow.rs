@@ -4,6 +4,7 @@
 use chrono::{Duration, NaiveDateTime};
 use mandate_store::authorization_requests::PendingAuthorization;
 use mandate_store::sessions::Session;
+use mandate_store::Demarche;
 
 /// A helper has this long to log in and choose.
 pub const PENDING_LIFETIME_MINUTES: i64 = 30;
@@ -33,13 +34,13 @@ pub fn auth_state(session: &Session, now: NaiveDateTime, idle: Duration) -> Auth
     }
 }
 
-/// The pages of a login, in order.
+/// The pages of a login, in order. The choice of usager and démarche is one click, which
+/// answers the relying party at once; only `argent` asks to confirm, after its warning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Login,
     SecondFactor,
-    ChooseUsager,
-    ChooseDemarche,
+    Choose,
     Confirm,
 }
 
@@ -48,9 +49,8 @@ impl Step {
         match self {
             Step::Login => "/login",
             Step::SecondFactor => "/login/otp",
-            Step::ChooseUsager => "/delegation/usager",
-            Step::ChooseDemarche => "/delegation/demarche",
-            Step::Confirm => "/delegation/confirm",
+            Step::Choose => "/delegation/choix",
+            Step::Confirm => "/delegation/confirmation",
         }
     }
 
@@ -66,9 +66,10 @@ pub fn next_step(auth: AuthState, pending: &PendingAuthorization) -> Step {
     match auth {
         AuthState::Anonymous => Step::Login,
         AuthState::NeedsSecondFactor { .. } => Step::SecondFactor,
-        AuthState::Authenticated if pending.usager_id.is_none() => Step::ChooseUsager,
-        AuthState::Authenticated if pending.demarche.is_none() => Step::ChooseDemarche,
-        AuthState::Authenticated => Step::Confirm,
+        AuthState::Authenticated if pending.usager_id.is_some() && pending.demarche == Some(Demarche::Argent) => {
+            Step::Confirm
+        }
+        AuthState::Authenticated => Step::Choose,
     }
 }
 
@@ -110,7 +111,7 @@ mod tests {
     }
 
     #[test]
-    fn the_helper_goes_through_password_code_usager_demarche_then_confirmation() {
+    fn the_helper_goes_through_password_code_then_one_choice_and_confirms_argent_only() {
         let idle = Duration::minutes(30);
         let mut s = session();
         assert_eq!(auth_state(&s, at(1), idle), AuthState::Anonymous);
@@ -126,8 +127,8 @@ mod tests {
         s.last_seen_at = at(2);
         let auth = auth_state(&s, at(3), idle);
         assert_eq!(auth, AuthState::Authenticated);
-        assert_eq!(next_step(auth, &pending(None, None)), Step::ChooseUsager);
-        assert_eq!(next_step(auth, &pending(Some("u"), None)), Step::ChooseDemarche);
+        assert_eq!(next_step(auth, &pending(None, None)), Step::Choose);
+        assert_eq!(next_step(auth, &pending(Some("u"), Some("logement"))), Step::Choose);
         assert_eq!(next_step(auth, &pending(Some("u"), Some("argent"))), Step::Confirm);
     }
 

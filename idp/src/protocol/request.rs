@@ -59,8 +59,11 @@ pub struct AuthorizationRequest {
     pub ui_locales: Option<String>,
     /// The `claims` parameter (OIDC Core §5.5), as given.
     pub claims: Option<serde_json::Value>,
-    /// The démarches the relying party narrowed the choice to (`demarche:<key>` scopes).
-    pub demarches: Vec<Demarche>,
+    /// The démarches the relying party narrowed the choice to, by `demarche:<key>` scopes or by a
+    /// FranceConnect v2 `rep_scope` claim request, already cut to those the client may receive.
+    /// `None`: any démarche the client may receive. `Some` and empty: the relying party asked only
+    /// for démarches it may not receive, so no usager can satisfy the request.
+    pub narrowed_to: Option<Vec<Demarche>>,
 }
 
 impl AuthorizationRequest {
@@ -239,11 +242,26 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         }
     }
 
+    let allowed = client.demarches();
     if !demarches.is_empty() {
-        let allowed = client.demarches();
         demarches.retain(|d| allowed.contains(d));
         if demarches.is_empty() {
             return Err(fail("invalid_scope", "none of the démarches asked is allowed for this service"));
+        }
+    }
+    let mut narrowed_to = (!demarches.is_empty()).then_some(demarches);
+    match rep_scope_values(claims.as_ref()) {
+        Err(description) => return Err(fail("invalid_request", &description)),
+        Ok(None) => {}
+        Ok(Some(asked)) => {
+            // Both ways of narrowing: only what both allow.
+            let mut kept: Vec<Demarche> = asked
+                .into_iter()
+                .filter(|d| allowed.contains(d) && narrowed_to.as_ref().is_none_or(|n| n.contains(d)))
+                .collect();
+            kept.sort();
+            kept.dedup();
+            narrowed_to = Some(kept);
         }
     }
 
@@ -262,11 +280,39 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         id_token_hint: param(params, "id_token_hint").map(str::to_owned),
         ui_locales: param(params, "ui_locales").map(str::to_owned),
         claims,
-        demarches,
+        narrowed_to,
     })
 }
 
 /// The `values` of an essential `acr` claim request, in the id_token or userinfo section.
+/// FranceConnect v2's restriction of the démarches a service asks for:
+/// `claims={"id_token":{"rep_scope":{"essential":true,"values":[…]}}}` (or under `userinfo`).
+/// `None` when no section restricts them; every value must be a démarche key.
+fn rep_scope_values(claims: Option<&serde_json::Value>) -> Result<Option<Vec<Demarche>>, String> {
+    let Some(claims) = claims else { return Ok(None) };
+    let mut found: Option<Vec<Demarche>> = None;
+    for section in ["id_token", "userinfo"] {
+        let Some(rep_scope) = claims.get(section).and_then(|s| s.get("rep_scope")) else { continue };
+        let mut raw: Vec<&serde_json::Value> = Vec::new();
+        if let Some(values) = rep_scope.get("values") {
+            raw.extend(values.as_array().ok_or("rep_scope values must be an array of démarches")?);
+        }
+        if let Some(value) = rep_scope.get("value") {
+            raw.push(value);
+        }
+        if raw.is_empty() {
+            continue;
+        }
+        let list = found.get_or_insert_with(Vec::new);
+        for value in raw {
+            let key = value.as_str().unwrap_or_default();
+            let demarche = key.parse::<Demarche>().map_err(|_| format!("rep_scope value {value} is not a démarche"))?;
+            list.push(demarche);
+        }
+    }
+    Ok(found)
+}
+
 fn essential_acr_values(claims: Option<&serde_json::Value>) -> Option<Vec<String>> {
     let claims = claims?;
     for section in ["id_token", "userinfo"] {
@@ -431,10 +477,31 @@ mod tests {
     }
 
     #[test]
+    fn rep_scope_narrows_and_refuses_what_is_not_a_demarche() {
+        let c = client("client_secret_basic");
+        let claims = |values: &str| format!(r#"{{"id_token":{{"rep_scope":{{"essential":true,"values":{values}}}}}}}"#);
+        let r = validate(&params(&[("claims", &claims(r#"["logement","justice","argent"]"#))]), Some(&c)).unwrap();
+        assert_eq!(r.narrowed_to, Some(vec![Demarche::Logement, Demarche::Argent]), "justice is not this service's");
+        let r = validate(&params(&[("claims", &claims(r#"["justice"]"#))]), Some(&c)).unwrap();
+        assert_eq!(r.narrowed_to, Some(vec![]), "nothing this service may receive: no usager can satisfy it");
+        for bad in [r#"["impots"]"#, r#"[1]"#, r#""logement""#] {
+            assert_eq!(
+                error_code(validate(&params(&[("claims", &claims(bad))]), Some(&c))),
+                "invalid_request",
+                "{bad}"
+            );
+        }
+        let r = validate(&params(&[("claims", r#"{"id_token":{"rep_scope":null}}"#)]), Some(&c)).unwrap();
+        assert_eq!(r.narrowed_to, None, "asking for the claim alone narrows nothing");
+        let both = params(&[("scope", "openid demarche:argent"), ("claims", &claims(r#"["logement","argent"]"#))]);
+        assert_eq!(validate(&both, Some(&c)).unwrap().narrowed_to, Some(vec![Demarche::Argent]));
+    }
+
+    #[test]
     fn demarche_scopes_narrow_to_what_the_service_allows() {
         let c = client("client_secret_basic");
         let r = validate(&params(&[("scope", "openid demarche:argent demarche:justice")]), Some(&c)).unwrap();
-        assert_eq!(r.demarches, vec![Demarche::Argent]);
+        assert_eq!(r.narrowed_to, Some(vec![Demarche::Argent]));
         assert_eq!(error_code(validate(&params(&[("scope", "openid demarche:justice")]), Some(&c))), "invalid_scope");
         assert_eq!(error_code(validate(&params(&[("scope", "openid demarche:impots")]), Some(&c))), "invalid_scope");
     }

@@ -23,7 +23,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
 use futures_util::StreamExt as _;
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
-use mandate_store::{now, sessions};
+use mandate_store::{clients, now, sessions};
 use serde::de::DeserializeOwned;
 
 use super::i18n::Lang;
@@ -156,6 +156,8 @@ pub struct PendingAuthorization {
     pub stored: StoredRequest,
     pub request: AuthorizationRequest,
     pub lang: Lang,
+    /// The relying party's name, shown on every page of the flow.
+    pub client_name: String,
 }
 
 impl PendingAuthorization {
@@ -179,13 +181,21 @@ fn pending_lookup(
             let Some(id) = request_id(in_query, body).await? else { return Ok(None) };
             let browser = current.await?.ok_or(PageError::request_expired(Lang::Fr))?;
             let sid = browser.session.sid.clone();
-            let stored = with_conn(&state.store, move |conn| authorization_requests::find(conn, &id, &sid, now()))
-                .await?
-                .ok_or(PageError::request_expired(Lang::Fr))?;
+            let (stored, client) = with_conn(&state.store, move |conn| {
+                let Some(stored) = authorization_requests::find(conn, &id, &sid, now())? else {
+                    return Ok::<_, PageError>(None);
+                };
+                let client = clients::find(conn, &stored.client_id)?;
+                Ok(Some((stored, client)))
+            })
+            .await?
+            .ok_or(PageError::request_expired(Lang::Fr))?;
             let request: AuthorizationRequest =
                 serde_json::from_str(&stored.params).map_err(|_| PageError::request_expired(Lang::Fr))?;
             let lang = Lang::of_request(&request);
-            Ok(Some(PendingAuthorization { stored, request, lang }))
+            // A client removed since the request began cannot be answered.
+            let client = client.ok_or(PageError::request_expired(lang))?;
+            Ok(Some(PendingAuthorization { stored, request, lang, client_name: client.name }))
         }
         .boxed_local()
     })
@@ -207,6 +217,11 @@ pub struct MaybePendingAuthorization(pub Option<PendingAuthorization>);
 impl MaybePendingAuthorization {
     pub fn lang(&self) -> Lang {
         self.0.as_ref().map_or(Lang::Fr, |p| p.lang)
+    }
+
+    /// The service being signed in to, when the page serves one.
+    pub fn service(&self) -> Option<&str> {
+        self.0.as_ref().map(|p| p.client_name.as_str())
     }
 
     /// The pending request's id, or "" when there is none (as the forms carry it).

@@ -12,6 +12,7 @@ pub mod dates;
 pub mod error;
 pub mod extract;
 pub mod i18n;
+pub mod places;
 pub mod render;
 pub mod session;
 pub mod state;

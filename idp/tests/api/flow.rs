@@ -476,7 +476,7 @@ async fn prompt_none_reuses_the_session_or_says_login_required(backend: Backend)
 
 async fn demarche_not_covered_is_never_offered(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
-    let demo = seed(&app);
+    seed(&app);
     let (id, secret) = add_client(
         &app,
         ClientRegistration { demarches: vec![mandate_store::Demarche::Justice], ..registration("client_secret_basic") },
@@ -492,20 +492,13 @@ async fn demarche_not_covered_is_never_offered(backend: Backend) {
             ("state", "s"),
         ])
         .await;
-    let (_, usager_page) = robot.log_in_until(first, "name=\"usager\"").await;
-    let csrf = input_value(&usager_page, "csrf_token").unwrap();
-    let request = input_value(&usager_page, "request").unwrap();
-    let chosen = robot
-        .post_form(
-            "/delegation/usager",
-            &[("csrf_token", &csrf), ("request", &request), ("usager", &demo.usager_id(0))],
-        )
-        .await;
-    // The mandate covers argent, logement and social; the service accepts only justice.
-    let (status, html) = robot.log_in_until(chosen, "name=\"demarche\"").await;
-    assert_eq!(status, 403, "a démarche the mandate does not cover was offered: {html}");
-    assert!(html.contains("ne couvre aucune"), "{html}");
-    assert!(!html.contains("name=\"demarche\""));
+    // The mandates cover argent, logement, social and papiers; the service accepts only justice:
+    // nobody can be chosen, and the page says so, with a way back to the service.
+    let (status, html) = robot.log_in_until(first, "name=\"choix\"").await;
+    assert_eq!(status, 403, "a démarche no mandate covers was offered: {html}");
+    assert!(html.contains("ne peut être représentée sur ce service"), "{html}");
+    assert!(!html.contains("name=\"choix\""));
+    assert!(html.contains("action=\"/delegation/annuler\""), "{html}");
 }
 
 async fn refresh_tokens_rotate_and_reuse_revokes(backend: Backend) {

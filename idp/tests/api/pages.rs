@@ -11,7 +11,7 @@ use crate::robot::{input_value, location, query_params, seed, Robot, CALLBACK};
 crate::on_both_backends!(
     delegation_pages_send_a_helper_not_signed_in_to_the_step_they_owe,
     pages_asked_without_their_request_answer_with_a_readable_page,
-    a_confirmation_sent_twice_at_once_gives_one_code,
+    a_choice_sent_twice_at_once_gives_one_code,
 );
 
 fn demo_request() -> Vec<(&'static str, &'static str)> {
@@ -35,7 +35,7 @@ async fn delegation_pages_send_a_helper_not_signed_in_to_the_step_they_owe(backe
     assert_eq!(login, format!("/login?request={request}"));
 
     // Straight to the choice without logging in: back to the password, the request kept.
-    let usager_page = format!("/delegation/usager?request={request}");
+    let usager_page = format!("/delegation/choix?request={request}");
     let response = robot.get(&usager_page).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), format!("/login?request={request}"));
@@ -55,7 +55,7 @@ async fn delegation_pages_send_a_helper_not_signed_in_to_the_step_they_owe(backe
     assert_eq!(location(&response), format!("/login/otp?request={request}"));
 
     // A form posted there with the request in the form, not the URL: the same rule.
-    let response = robot.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request)]).await;
+    let response = robot.post_form("/delegation/choix", &[("csrf_token", &csrf), ("request", &request)]).await;
     assert_eq!(response.status(), 303);
     assert_eq!(location(&response), format!("/login/otp?request={request}"));
 }
@@ -65,15 +65,21 @@ async fn pages_asked_without_their_request_answer_with_a_readable_page(backend: 
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     let first = robot.authorize(&demo_request()).await;
-    let (status, html) = robot.log_in_until(first, "name=\"usager\"").await;
+    let (status, html) = robot.log_in_until(first, "name=\"choix\"").await;
     assert_eq!(status, 200);
     let csrf = input_value(&html, "csrf_token").unwrap();
 
     for response in [
-        robot.get("/delegation/usager").await,
-        robot.get("/delegation/demarche?request=").await,
-        robot.post_form("/delegation/usager", &[("csrf_token", &csrf), ("usager", &demo.usager_id(0))]).await,
-        robot.post_form("/delegation/confirm", &[("csrf_token", &csrf), ("request", "no-such-request")]).await,
+        robot.get("/delegation/choix").await,
+        robot.get("/delegation/confirmation?request=").await,
+        robot
+            .post_form(
+                "/delegation/choix",
+                &[("csrf_token", &csrf), ("choix", &format!("{}:logement", demo.usager_id(0)))],
+            )
+            .await,
+        robot.post_form("/delegation/confirmation", &[("csrf_token", &csrf), ("request", "no-such-request")]).await,
+        robot.post_form("/delegation/annuler", &[("csrf_token", &csrf), ("request", "no-such-request")]).await,
     ] {
         assert_eq!(response.status(), 400);
         let content_type = response.headers()["content-type"].to_str().unwrap().to_owned();
@@ -95,24 +101,18 @@ async fn pages_asked_without_their_request_answer_with_a_readable_page(backend: 
     assert!(response.text().await.unwrap().contains("Le formulaire a expiré"));
 }
 
-async fn a_confirmation_sent_twice_at_once_gives_one_code(backend: Backend) {
+async fn a_choice_sent_twice_at_once_gives_one_code(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     let first = robot.authorize(&demo_request()).await;
-    let (_, html) = robot.log_in_until(first, "name=\"usager\"").await;
+    let (_, html) = robot.log_in_until(first, "name=\"choix\"").await;
     let csrf = input_value(&html, "csrf_token").unwrap();
     let request = input_value(&html, "request").unwrap();
-    let usager = demo.usager_id(0);
-    robot.post_form("/delegation/usager", &[("csrf_token", &csrf), ("request", &request), ("usager", &usager)]).await;
-    robot
-        .post_form("/delegation/demarche", &[("csrf_token", &csrf), ("request", &request), ("demarche", "logement")])
-        .await;
-    let confirm = [("csrf_token", csrf.as_str()), ("request", request.as_str())];
-    let (a, b) = tokio::join!(
-        robot.post_form("/delegation/confirm", &confirm),
-        robot.post_form("/delegation/confirm", &confirm)
-    );
+    let choice = format!("{}:logement", demo.usager_id(0));
+    let pressed = [("csrf_token", csrf.as_str()), ("request", request.as_str()), ("choix", choice.as_str())];
+    let (a, b) =
+        tokio::join!(robot.post_form("/delegation/choix", &pressed), robot.post_form("/delegation/choix", &pressed));
     let mut statuses = [a.status().as_u16(), b.status().as_u16()];
     statuses.sort();
     assert_eq!(statuses, [302, 400], "one code, and the second submit told the request is spent");

@@ -448,8 +448,8 @@ async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend:
             ("state", "s"),
         ])
         .await;
-    // Log in, up to the usager page of the current (first) organisation.
-    let (_, html) = robot.log_in_until(first, "name=\"usager\"").await;
+    // Log in, up to the choice page of the current (first) organisation.
+    let (_, html) = robot.log_in_until(first, "name=\"choix\"").await;
     assert!(!html.contains(&marie.id), "another organisation's usager is not offered");
     assert!(html.contains(&format!("value=\"{}\"", second.id)), "the switch offers the second organisation");
     let csrf = crate::robot::input_value(&html, "csrf_token").unwrap();

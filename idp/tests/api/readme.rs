@@ -119,7 +119,7 @@ async fn the_readme_flow_works_as_written(backend: Backend) {
     assert_eq!(userinfo["given_name"], "Angela Claire Louise", "{context}");
     assert_eq!(userinfo["family_name"], "DUBOIS", "{context}");
     assert_eq!(userinfo["act"]["email"], "aidant.demo@example.fr", "{context}");
-    assert_eq!(userinfo["mandate"]["demarche"], "argent", "{context}");
+    assert_eq!(userinfo["mandate"]["demarche"], "logement", "{context}");
     // After the revocation, the same access token is refused.
     assert_eq!(out.lines().last(), Some("401"), "{context}");
     assert!(err.contains("revoked"), "{context}");

@@ -111,8 +111,9 @@ impl<'a> Robot<'a> {
         self.client.get(url).send().await.unwrap()
     }
 
-    /// Follows the pages from `response` to the relying party, choosing `usager` and
-    /// `demarche`; returns the final redirect's URL (or panics on an unexpected page).
+    /// Follows the pages from `response` to the relying party, pressing the button of `usager`
+    /// and `demarche` (and confirming `argent`); returns the final redirect's URL (or panics on an
+    /// unexpected page).
     pub async fn complete(&mut self, mut response: reqwest::Response, usager: &str, demarche: &str) -> String {
         for _ in 0..12 {
             let status = response.status();
@@ -137,20 +138,12 @@ impl<'a> Robot<'a> {
             } else if html.contains("name=\"otp\"") {
                 let code = self.next_totp();
                 self.post_form("/login/otp", &[("csrf_token", &csrf), ("request", &request), ("otp", &code)]).await
-            } else if html.contains("name=\"usager\"") {
-                self.post_form(
-                    "/delegation/usager",
-                    &[("csrf_token", &csrf), ("request", &request), ("usager", usager)],
-                )
-                .await
-            } else if html.contains("name=\"demarche\"") {
-                self.post_form(
-                    "/delegation/demarche",
-                    &[("csrf_token", &csrf), ("request", &request), ("demarche", demarche)],
-                )
-                .await
-            } else if html.contains("action=\"/delegation/confirm\"") {
-                self.post_form("/delegation/confirm", &[("csrf_token", &csrf), ("request", &request)]).await
+            } else if html.contains("name=\"choix\"") {
+                let choice = format!("{usager}:{demarche}");
+                self.post_form("/delegation/choix", &[("csrf_token", &csrf), ("request", &request), ("choix", &choice)])
+                    .await
+            } else if html.contains("action=\"/delegation/confirmation\"") {
+                self.post_form("/delegation/confirmation", &[("csrf_token", &csrf), ("request", &request)]).await
             } else {
                 panic!("unknown page: {html}");
             }

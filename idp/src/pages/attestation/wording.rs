@@ -554,51 +554,6 @@ pub static AR: MandateWording = MandateWording {
     ],
 };
 
-/// Countries of birth by INSEE code (Code officiel géographique), named in each language of the
-/// mandate text: the countries most usagers of France Services were born in. Others are shown
-/// by their code.
-const COUNTRIES: [(&str, [&str; 5]); 30] = [
-    ("99100", ["France", "France", "Francia", "França", "فرنسا"]),
-    ("99109", ["Allemagne", "Germany", "Alemania", "Alemanha", "ألمانيا"]),
-    ("99114", ["Roumanie", "Romania", "Rumanía", "Roménia", "رومانيا"]),
-    ("99122", ["Pologne", "Poland", "Polonia", "Polónia", "بولندا"]),
-    ("99127", ["Italie", "Italy", "Italia", "Itália", "إيطاليا"]),
-    ("99131", ["Belgique", "Belgium", "Bélgica", "Bélgica", "بلجيكا"]),
-    ("99132", ["Royaume-Uni", "United Kingdom", "Reino Unido", "Reino Unido", "المملكة المتحدة"]),
-    ("99134", ["Espagne", "Spain", "España", "Espanha", "إسبانيا"]),
-    ("99139", ["Portugal", "Portugal", "Portugal", "Portugal", "البرتغال"]),
-    ("99140", ["Suisse", "Switzerland", "Suiza", "Suíça", "سويسرا"]),
-    ("99155", ["Ukraine", "Ukraine", "Ucrania", "Ucrânia", "أوكرانيا"]),
-    ("99206", ["Syrie", "Syria", "Siria", "Síria", "سوريا"]),
-    ("99208", ["Turquie", "Turkey", "Turquía", "Turquia", "تركيا"]),
-    ("99212", ["Afghanistan", "Afghanistan", "Afganistán", "Afeganistão", "أفغانستان"]),
-    ("99216", ["Chine", "China", "China", "China", "الصين"]),
-    ("99243", ["Vietnam", "Vietnam", "Vietnam", "Vietname", "فيتنام"]),
-    ("99301", ["Égypte", "Egypt", "Egipto", "Egito", "مصر"]),
-    (
-        "99312",
-        [
-            "République démocratique du Congo",
-            "Democratic Republic of the Congo",
-            "República Democrática del Congo",
-            "República Democrática do Congo",
-            "جمهورية الكونغو الديمقراطية",
-        ],
-    ),
-    ("99322", ["Cameroun", "Cameroon", "Camerún", "Camarões", "الكاميرون"]),
-    ("99324", ["Congo", "Republic of the Congo", "República del Congo", "República do Congo", "جمهورية الكونغو"]),
-    ("99326", ["Côte d'Ivoire", "Côte d'Ivoire", "Costa de Marfil", "Costa do Marfim", "ساحل العاج"]),
-    ("99330", ["Guinée", "Guinea", "Guinea", "Guiné", "غينيا"]),
-    ("99335", ["Mali", "Mali", "Malí", "Mali", "مالي"]),
-    ("99341", ["Sénégal", "Senegal", "Senegal", "Senegal", "السنغال"]),
-    ("99350", ["Maroc", "Morocco", "Marruecos", "Marrocos", "المغرب"]),
-    ("99351", ["Tunisie", "Tunisia", "Túnez", "Tunísia", "تونس"]),
-    ("99352", ["Algérie", "Algeria", "Argelia", "Argélia", "الجزائر"]),
-    ("99397", ["Comores", "Comoros", "Comoras", "Comores", "جزر القمر"]),
-    ("99410", ["Haïti", "Haiti", "Haití", "Haiti", "هايتي"]),
-    ("99416", ["Brésil", "Brazil", "Brasil", "Brasil", "البرازيل"]),
-];
-
 /// The country named by an INSEE code, in `language`; the code itself for a country not listed.
 pub fn country_name(code: &str, language: Language) -> String {
     let index = match language {
@@ -608,7 +563,7 @@ pub fn country_name(code: &str, language: Language) -> String {
         Language::Pt => 3,
         Language::Ar => 4,
     };
-    match COUNTRIES.iter().find(|(c, _)| *c == code) {
+    match crate::web::places::COUNTRIES.iter().find(|(c, _)| *c == code) {
         Some((_, names)) => format!("{} ({code})", names[index]),
         None => code.to_owned(),
     }

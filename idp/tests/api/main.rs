@@ -4,6 +4,7 @@ mod attestation;
 mod cli;
 mod flow;
 mod front_door;
+mod headers;
 mod health;
 mod helper_space;
 mod helpers;

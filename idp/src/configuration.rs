@@ -101,6 +101,9 @@ pub struct KeySettings {
 pub struct SessionSettings {
     /// After this long without activity the helper must give a TOTP code again.
     pub idle_minutes: i64,
+    /// After this long without activity the helper must sign in again (password, then code).
+    /// At least `idle_minutes`.
+    pub sign_in_after_idle_minutes: i64,
     /// After this long the helper must log in again, whatever the activity.
     pub absolute_hours: i64,
 }
@@ -203,6 +206,7 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("keys.dir", "keys")?
         .set_default("keys.generate_if_missing", true)?
         .set_default("session.idle_minutes", 30)?
+        .set_default("session.sign_in_after_idle_minutes", 120)?
         .set_default("session.absolute_hours", 12)?
         .set_default("login.max_failed_attempts", 5)?
         .set_default("login.lockout_minutes", 15)?
@@ -398,6 +402,15 @@ impl Settings {
         if self.session.idle_minutes <= 0 {
             return Err(invalid("session.idle_minutes", "must be positive"));
         }
+        if self.session.sign_in_after_idle_minutes < self.session.idle_minutes {
+            return Err(invalid(
+                "session.sign_in_after_idle_minutes",
+                format!(
+                    "must be at least session.idle_minutes ({}): the one-time code is asked again before a full sign-in",
+                    self.session.idle_minutes
+                ),
+            ));
+        }
         if self.session.absolute_hours <= 0 {
             return Err(invalid("session.absolute_hours", "must be positive"));
         }
@@ -532,6 +545,17 @@ mod tests {
         let file = dir.path().join("idp.toml");
         std::fs::write(&file, contents).unwrap();
         Settings::load(Some(&file))
+    }
+
+    #[test]
+    fn signing_in_again_after_idling_comes_no_sooner_than_the_code() {
+        let s = defaults();
+        assert_eq!((s.session.idle_minutes, s.session.sign_in_after_idle_minutes), (30, 120));
+        let error = load_file("[session]\nidle_minutes = 45\nsign_in_after_idle_minutes = 40\n").unwrap_err();
+        let error = error.to_string();
+        assert!(error.contains("`session.sign_in_after_idle_minutes`") && error.contains("(45)"), "{error}");
+        let s = load_file("[session]\nidle_minutes = 45\nsign_in_after_idle_minutes = 45\n").unwrap();
+        assert_eq!(s.session.sign_in_after_idle_minutes, 45);
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 use mandate_store::Store;
 
@@ -16,7 +17,9 @@ use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
 use crate::web::csrf::{self, CsrfKey};
-use crate::web::render::stylesheet;
+use crate::web::fallback;
+use crate::web::headers::{security_headers, SecurityHeaders};
+use crate::web::render::{form_post_script, stylesheet};
 use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
@@ -82,6 +85,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox", web::get().to(sandbox::index))
         .route("/sandbox/commencer", web::get().to(sandbox::start))
         .route("/sandbox/callback", web::get().to(sandbox::callback));
+    // The form_post response's auto-submit script (inline scripts are refused by the CSP).
+    cfg.route("/static/form-post.js", web::get().to(form_post_script));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -182,11 +187,18 @@ impl Application {
             Sandbox::new(&state.settings, &state.csrf).map_err(|e| anyhow::anyhow!("practice service: {e}"))?,
         );
         let demo_upstream = web::Data::new(DemoUpstream::new(&state.settings));
+        let security = SecurityHeaders::for_settings(&state.settings);
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
+            // The last `wrap` is the outermost: the security headers go on every answer, the
+            // metrics' own included; bare error answers get their words innermost, so that the
+            // metrics and the access log see the status they end with.
             App::new()
+                .wrap(from_fn(fallback::replace_bare_errors))
                 .wrap(prometheus.clone())
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
+                .wrap(from_fn(move |req, next| security_headers(security, req, next)))
+                .default_service(web::to(fallback::unrouted))
                 .app_data(data.clone())
                 .app_data(upstream.clone())
                 .app_data(sandbox.clone())

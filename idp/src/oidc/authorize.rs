@@ -112,7 +112,7 @@ async fn interactive(
     })
     .await?
     .unwrap_or_else(|| browser.session.clone());
-    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    let idle = state.idle_limits();
     Ok(see_other(&next_step(auth_state(&session, now(), idle), &pending).url(&pending.id)))
 }
 
@@ -135,7 +135,7 @@ async fn silent(
             lang,
         )
     };
-    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    let idle = state.idle_limits();
     if auth_state(&browser.session, now(), idle) != AuthState::Authenticated || max_age_exceeded(request, browser) {
         return fail("login_required", "the helper must log in");
     }

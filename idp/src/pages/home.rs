@@ -13,7 +13,7 @@ pub async fn home(
     ExistingSession(browser): ExistingSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    let idle = state.idle_limits();
     let (csrf, name) = match &browser {
         Some(b) if auth_state(&b.session, now(), idle) == AuthState::Authenticated => {
             // A signed-in helper's home is their space.

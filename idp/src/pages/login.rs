@@ -126,7 +126,8 @@ pub async fn otp_page(
     pending: MaybePendingAuthorization,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    if browser.session.aidant_id.is_none() || browser.session.password_verified_at.is_none() {
+    // No password given yet, or idle so long that it is owed again.
+    if auth_state(&browser.session, now(), state.idle_limits()) == AuthState::Anonymous {
         return Ok(browser.with_cookie(&state, see_other(&Step::Login.url(pending.id()))));
     }
     let csrf = browser.csrf_token(&state);
@@ -148,7 +149,7 @@ pub async fn otp_submit(
     let CheckedForm { fields, browser, lang } = form;
     let t = lang.texts();
     let request = pending.id();
-    let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+    let idle = state.idle_limits();
     let full_login = match auth_state(&browser.session, now(), idle) {
         AuthState::Anonymous => return Ok(see_other(&Step::Login.url(request))),
         AuthState::NeedsSecondFactor { full_login } => full_login,

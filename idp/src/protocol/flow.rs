@@ -20,14 +20,36 @@ pub enum AuthState {
     Authenticated,
 }
 
-pub fn auth_state(session: &Session, now: NaiveDateTime, idle: Duration) -> AuthState {
+/// How long a helper may stay idle (no page of theirs served) before proving who they are again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleLimits {
+    /// Past this, the one-time code is asked again (`session.idle_minutes`).
+    pub code_again: Duration,
+    /// Past this, a full sign-in: password, then code (`session.sign_in_after_idle_minutes`).
+    /// Never shorter than `code_again` (the settings are checked at start).
+    pub sign_in_again: Duration,
+}
+
+impl IdleLimits {
+    pub fn from_minutes(code_again: i64, sign_in_again: i64) -> IdleLimits {
+        IdleLimits { code_again: Duration::minutes(code_again), sign_in_again: Duration::minutes(sign_in_again) }
+    }
+}
+
+pub fn auth_state(session: &Session, now: NaiveDateTime, idle: IdleLimits) -> AuthState {
     if session.aidant_id.is_none() || session.password_verified_at.is_none() {
+        return AuthState::Anonymous;
+    }
+    // Long left alone, the browser may no longer be in the helper's hands: the password too is
+    // owed, as if no one had signed in (the login step starts the session's authentication
+    // afresh). Measured from the last page served, or from the password when no page was.
+    if now - session.last_seen_at > idle.sign_in_again {
         return AuthState::Anonymous;
     }
     if session.authenticated_at.is_none() {
         return AuthState::NeedsSecondFactor { full_login: true };
     }
-    if session.is_authenticated(now, idle) {
+    if session.is_authenticated(now, idle.code_again) {
         AuthState::Authenticated
     } else {
         AuthState::NeedsSecondFactor { full_login: false }
@@ -110,9 +132,11 @@ mod tests {
         }
     }
 
+    const IDLE: IdleLimits = IdleLimits { code_again: Duration::minutes(30), sign_in_again: Duration::minutes(120) };
+
     #[test]
     fn the_helper_goes_through_password_code_then_one_choice_and_confirms_argent_only() {
-        let idle = Duration::minutes(30);
+        let idle = IDLE;
         let mut s = session();
         assert_eq!(auth_state(&s, at(1), idle), AuthState::Anonymous);
         assert_eq!(next_step(auth_state(&s, at(1), idle), &pending(None, None)), Step::Login);
@@ -134,7 +158,7 @@ mod tests {
 
     #[test]
     fn an_idle_helper_gives_the_code_again_but_not_the_password() {
-        let idle = Duration::minutes(30);
+        let idle = IDLE;
         let mut s = session();
         s.aidant_id = Some("a".into());
         s.password_verified_at = Some(at(1));
@@ -145,5 +169,46 @@ mod tests {
         assert_eq!(Step::SecondFactor.url("p1"), "/login/otp?request=p1");
         // The id comes from the browser before it is checked: it is encoded, never raw.
         assert_eq!(Step::Login.url("a&b c"), "/login?request=a%26b+c");
+    }
+
+    fn signed_in_at(minutes: i64) -> Session {
+        let mut s = session();
+        s.aidant_id = Some("a".into());
+        s.password_verified_at = Some(at(minutes));
+        s.authenticated_at = Some(at(minutes));
+        s.second_factor_at = Some(at(minutes));
+        s.last_seen_at = at(minutes);
+        s
+    }
+
+    #[test]
+    fn a_helper_idle_longer_than_the_sign_in_limit_signs_in_again() {
+        let s = signed_in_at(0);
+        // Up to the limit itself, the code is enough; one minute past it, the password is owed.
+        assert_eq!(auth_state(&s, at(120), IDLE), AuthState::NeedsSecondFactor { full_login: false });
+        assert_eq!(auth_state(&s, at(121), IDLE), AuthState::Anonymous);
+        assert_eq!(next_step(auth_state(&s, at(121), IDLE), &pending(Some("u"), Some("argent"))), Step::Login);
+
+        // Activity keeps both limits away: last seen at 100, it is 130 now.
+        let mut active = signed_in_at(0);
+        active.second_factor_at = Some(at(100));
+        active.last_seen_at = at(100);
+        assert_eq!(auth_state(&active, at(130), IDLE), AuthState::Authenticated);
+        assert_eq!(auth_state(&active, at(221), IDLE), AuthState::Anonymous);
+
+        // A password given and the code never entered, long ago: the password again.
+        let mut half = session();
+        half.aidant_id = Some("a".into());
+        half.password_verified_at = Some(at(0));
+        assert_eq!(auth_state(&half, at(60), IDLE), AuthState::NeedsSecondFactor { full_login: true });
+        assert_eq!(auth_state(&half, at(121), IDLE), AuthState::Anonymous);
+    }
+
+    #[test]
+    fn equal_limits_leave_no_code_only_window() {
+        let same = IdleLimits::from_minutes(30, 30);
+        let s = signed_in_at(0);
+        assert_eq!(auth_state(&s, at(30), same), AuthState::Authenticated);
+        assert_eq!(auth_state(&s, at(31), same), AuthState::Anonymous);
     }
 }

@@ -88,13 +88,14 @@ impl ResponseError for PageError {
         let (message, lang): (Message, Lang) = match self {
             PageError::Shown { message, lang, .. } => (*message, *lang),
             PageError::SignIn { location } => return super::render::see_other(location),
-            PageError::Logged => (|t| t.server_error, Lang::Fr),
+            // The server's own failure: the same page as any other 500, with a way back.
+            PageError::Logged => return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr),
             // A record that is not there, or that belongs to another organisation: said plainly.
             PageError::Store(StoreError::NotFound(_)) => (|t| t.not_found, Lang::Fr),
             PageError::Store(StoreError::NotMember { .. }) => (|t| t.not_your_organisation, Lang::Fr),
             other => {
                 tracing::error!(error = %other, "page failed");
-                (|t| t.server_error, Lang::Fr)
+                return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr);
             }
         };
         let t = lang.texts();

@@ -263,7 +263,7 @@ impl FromRequest for SignedInHelper {
                 location: request.as_deref().map_or_else(|| step.path().to_owned(), |id| step.url(id)),
             };
             let Some(browser) = current.await? else { return Err(sign_in(Step::Login)) };
-            let idle = chrono::Duration::minutes(state.settings.session.idle_minutes);
+            let idle = state.idle_limits();
             match auth_state(&browser.session, now(), idle) {
                 AuthState::Authenticated => {}
                 AuthState::Anonymous => return Err(sign_in(Step::Login)),

@@ -160,7 +160,7 @@ pub static FR: Texts = Texts {
     error_title: "Une erreur est survenue",
     unknown_client: "Ce service n'est pas connu d'Aidants IdP. Vérifiez l'adresse du service.",
     bad_redirect_uri: "L'adresse de retour demandée n'est pas enregistrée pour ce service : par sécurité, nous ne vous y renvoyons pas.",
-    request_expired: "Cette demande de connexion a expiré ou n'existe pas. Retournez sur le service et recommencez.",
+    request_expired: "Cette demande de connexion a expiré ou a déjà servi. Retournez sur le site du service et relancez la connexion depuis celui-ci.",
     server_error: "Le service rencontre un problème. Réessayez dans quelques instants.",
     bad_form: "Le formulaire envoyé est incomplet. Revenez à la page précédente et recommencez.",
     logout_title: "Déconnexion",
@@ -226,7 +226,8 @@ pub static EN: Texts = Texts {
     unknown_client: "This service is not known to Aidants IdP. Check the service's address.",
     bad_redirect_uri:
         "The return address asked for is not registered for this service: for your safety we do not send you there.",
-    request_expired: "This sign-in request expired or does not exist. Go back to the service and start again.",
+    request_expired:
+        "This sign-in request expired or was already used. Go back to the service's site and start signing in again from there.",
     server_error: "The service has a problem. Try again in a moment.",
     bad_form: "The form sent is incomplete. Go back to the previous page and try again.",
     logout_title: "Sign out",

@@ -1,7 +1,9 @@
 //! The web layer every browser-facing handler stands on: the browser session and its cookie,
 //! CSRF, the page language, page rendering and page errors, the answer sent back to a relying
 //! party at the end of a login, and the extractors that say in a handler's signature who may
-//! run it (`BrowserSession`, `SignedInHelper`, `PendingAuthorization`, `CheckedForm`).
+//! run it (`BrowserSession`, `SignedInHelper`, `PendingAuthorization`, `CheckedForm`). Around
+//! every handler: the security headers (`headers`) and the answer to what no route or surface
+//! answered in its own words (`fallback`: 404, 405, bare 500).
 //!
 //! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
 //! protocol core (`protocol`); neither imports the other.
@@ -11,6 +13,8 @@ pub mod csrf;
 pub mod dates;
 pub mod error;
 pub mod extract;
+pub mod fallback;
+pub mod headers;
 pub mod i18n;
 pub mod places;
 pub mod render;

@@ -1,5 +1,5 @@
 //! Rendering pages: HTML that is never cached (pages carry CSRF tokens), redirects, the
-//! stylesheet.
+//! stylesheet and the `form_post` response's script.
 
 use actix_web::http::StatusCode;
 use actix_web::HttpResponse;
@@ -17,7 +17,6 @@ pub fn html_with_status<T: Template>(status: StatusCode, template: &T) -> Result
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
-        .insert_header(("X-Frame-Options", "DENY"))
         .body(template.render()?))
 }
 
@@ -31,4 +30,13 @@ pub async fn stylesheet() -> HttpResponse {
         .content_type("text/css; charset=utf-8")
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/idp.css"))
+}
+
+/// The script that submits a `form_post` authorization response (a file, not inline: the
+/// Content-Security-Policy forbids inline scripts).
+pub async fn form_post_script() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/form-post.js"))
 }

@@ -8,6 +8,7 @@ use super::csrf::CsrfKey;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
+use crate::protocol::flow::IdleLimits;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -19,4 +20,12 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
     pub csrf: CsrfKey,
+}
+
+impl AppState {
+    /// The idle times after which a helper gives the one-time code, or signs in, again.
+    pub fn idle_limits(&self) -> IdleLimits {
+        let session = &self.settings.session;
+        IdleLimits::from_minutes(session.idle_minutes, session.sign_in_after_idle_minutes)
+    }
 }

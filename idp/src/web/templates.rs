@@ -1,4 +1,4 @@
-//! The templates every surface may show (askama, in `idp/templates/`): the error page and the
+//! The templates every surface may show (askama, in `idp/templates/`): the error pages and the
 //! auto-submitted form of a `form_post` response.
 
 use askama::Template;
@@ -18,4 +18,13 @@ pub struct FormPostPage<'a> {
     pub t: &'static Texts,
     pub action: &'a str,
     pub fields: Vec<(&'a str, String)>,
+}
+
+/// The page of an unknown path, a refused method or a failure no surface explained
+/// (`web::fallback`).
+#[derive(Template)]
+#[template(path = "http_error.html")]
+pub struct HttpErrorPage {
+    pub t: &'static Texts,
+    pub words: &'static super::fallback::Words,
 }

@@ -271,9 +271,9 @@ async fn an_idle_session_asks_for_the_one_time_code_again(backend: Backend) {
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
-    app.db.execute_sql(
-        "UPDATE sessions SET last_seen_at = '2000-01-01 00:00:00', second_factor_at = '2000-01-01 00:00:00'",
-    );
+    // Idle 40 minutes: past the code's limit (30), within the sign-in's (120).
+    let ago = (chrono::Utc::now().naive_utc() - chrono::Duration::minutes(40)).format("%Y-%m-%d %H:%M:%S");
+    app.db.execute_sql(&format!("UPDATE sessions SET last_seen_at = '{ago}', second_factor_at = '{ago}'"));
     let again = robot
         .authorize(&[
             ("client_id", DEMO_CLIENT_ID),

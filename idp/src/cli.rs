@@ -148,8 +148,9 @@ pub struct ClientAdd {
     /// Host that groups clients for pairwise subjects (default: the first redirect URI's host).
     #[arg(long)]
     pub sector_identifier: Option<String>,
-    /// A démarche this service may be used for; repeat (default: all).
-    #[arg(long = "demarche", value_parser = demarche_values())]
+    /// The démarches this service may receive: `--demarches logement,papiers` or `--demarche`
+    /// repeated (default: all). A request narrows them further (`rep_scope`, `demarche:` scopes).
+    #[arg(long = "demarches", visible_alias = "demarche", value_delimiter = ',', value_parser = demarche_values())]
     pub demarches: Vec<String>,
     #[arg(long)]
     pub backchannel_logout_uri: Option<String>,

@@ -230,8 +230,8 @@ async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) 
             "https://impots.example.fr/cb",
             "--auth-method",
             "client_secret_post",
-            "--demarche",
-            "argent",
+            "--demarches",
+            "argent,justice",
             "--client-id",
             "impots",
         ],
@@ -240,6 +240,7 @@ async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) 
     assert!(added.status.success(), "{}", stderr(&added));
     let added: Value = serde_json::from_str(&stdout(&added)).unwrap();
     assert!(added["client_secret"].as_str().unwrap().len() >= 32);
+    assert_eq!(added["demarches"], serde_json::json!(["argent", "justice"]), "the démarches it may receive");
     let listed = stdout(&idp(&db.url, &["client", "list"], None));
     assert!(listed.contains("\"impots\"") && !listed.contains("\"client_secret\":"), "{listed}");
     let insecure = idp(&db.url, &["client", "add", "--name", "X", "--redirect-uri", "http://rp.example.fr/cb"], None);

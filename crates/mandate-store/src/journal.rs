@@ -18,6 +18,9 @@ use crate::domain::Demarche;
 use crate::error::{StoreError, StoreResult};
 use crate::schema::journal_entries;
 
+mod search;
+pub use search::{search, JournalFilter, JournalPage, Page};
+
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 

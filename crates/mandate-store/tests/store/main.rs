@@ -6,6 +6,7 @@ mod exchange;
 mod fixtures;
 mod helper_space;
 mod journal;
+mod journal_search;
 mod mandates;
 mod operator;
 mod server_secrets;

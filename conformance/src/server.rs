@@ -327,7 +327,7 @@ impl Admin for CliAdmin {
     }
 
     fn journal(&self, action: Option<&str>) -> Result<Vec<Value>, String> {
-        let mut args = vec!["journal", "list", "--limit", "100000"];
+        let mut args = vec!["journal", "list", "--format", "json", "--limit", "100000"];
         if let Some(a) = action {
             args.extend(["--action", a]);
         }

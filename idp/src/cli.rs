@@ -364,14 +364,9 @@ fn parse_totp_step(raw: &str) -> Result<u64, String> {
 pub enum JournalCommand {
     /// Walk the hash chain; exit 3 and name the first bad entry if it is broken.
     Verify,
-    /// Print the newest entries as JSON.
-    List {
-        /// Only this action (e.g. authorisation_used).
-        #[arg(long)]
-        action: Option<String>,
-        #[arg(long, default_value_t = 100)]
-        limit: i64,
-    },
+    /// List entries, newest first: filtered by organisation, helper, usager, action and dates,
+    /// a page at a time, as text, JSON or CSV.
+    List(crate::admin::journal::JournalList),
 }
 
 /// What a command ended with, for the process exit code (see [`exit`]).
@@ -429,11 +424,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             print_json(&serde_json::to_value(organisations::list(&mut *store.conn()?)?)?);
         }
         Command::Aidant(AidantCommand::Add(args)) => add_aidant(args, settings)?,
-        Command::Journal(JournalCommand::List { action, limit }) => {
-            let action = action.map(|a| a.parse::<journal::JournalAction>()).transpose()?;
-            let store = open_store(settings)?;
-            print_json(&serde_json::to_value(journal::recent(&mut *store.conn()?, action, limit)?)?);
-        }
+        Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,
         Command::Client(command) => client_command(command, settings)?,
         Command::Mandate(MandateCommand::Add(args)) => {
             let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;

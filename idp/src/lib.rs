@@ -7,6 +7,7 @@ pub mod cli;
 pub mod configuration;
 pub mod demo_upstream;
 pub mod encoding;
+pub mod journal_export;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;

@@ -91,7 +91,7 @@ function endDateTexts(days) {
 
 /** The journal's `mandate_created` entry of a mandate, read with `idp journal list`. */
 function mandateCreatedEntry(mandateId) {
-  const listed = server.idp(['journal', 'list', '--action', 'mandate_created', '--limit', '1000']);
+  const listed = server.idp(['journal', 'list', '--format', 'json', '--action', 'mandate_created', '--limit', '1000']);
   assert.equal(listed.status, 0, listed.stderr);
   const entry = JSON.parse(listed.stdout).find((e) => e.mandate_id === mandateId);
   assert.ok(entry, `no mandate_created entry for ${mandateId} in the journal`);

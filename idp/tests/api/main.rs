@@ -9,6 +9,7 @@ mod headers;
 mod health;
 mod helper_space;
 mod helpers;
+mod journal_list;
 mod keys;
 mod pages;
 mod provider;

@@ -114,7 +114,7 @@ fn since_is_inclusive_and_until_exclusive(db: &TestDb) {
 
 fn pages_lose_and_repeat_nothing_while_entries_are_appended(db: &TestDb) {
     let used = |i: usize| {
-        let organisation = if i % 3 == 0 { "org-b" } else { "org-a" };
+        let organisation = if i.is_multiple_of(3) { "org-b" } else { "org-a" };
         NewEntry::new(JournalAction::AuthorisationUsed).organisation(organisation).client(&format!("client-{i}"))
     };
     for i in 1..=10 {

@@ -247,8 +247,8 @@ impl Received {
 fn explain_refusal(error: &str) -> &'static str {
     match error {
         "access_denied" => {
-            "La démarche n'a pas été autorisée : l'aidant a refusé, ou le mandat de cette personne ne couvre plus \
-             cette démarche (il a expiré ou a été révoqué)."
+            "La démarche n'a pas abouti : l'aidant a annulé (bouton « Annuler et revenir au service »), ou le \
+             mandat de cette personne ne couvre plus cette démarche (il a expiré ou a été révoqué)."
         }
         "login_required" | "interaction_required" | "consent_required" => {
             "L'aidant doit se connecter et choisir la personne et la démarche : recommencez la démarche d'essai."

@@ -87,6 +87,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox/callback", web::get().to(sandbox::callback));
     // The form_post response's auto-submit script (inline scripts are refused by the CSP).
     cfg.route("/static/form-post.js", web::get().to(form_post_script));
+    // Public usage statistics, without sign-in.
+    cfg.route("/stats", web::get().to(crate::pages::stats::page));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -145,7 +147,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .build()?;
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf })
+    let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
+    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, statistics })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).

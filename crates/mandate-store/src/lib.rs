@@ -18,6 +18,7 @@ pub mod organisations;
 pub mod schema;
 pub mod server_secrets;
 pub mod sessions;
+pub mod statistics;
 pub mod text_columns;
 pub mod upstream_logins;
 pub mod usagers;

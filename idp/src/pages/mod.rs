@@ -9,4 +9,5 @@ pub mod home;
 pub mod language;
 pub mod login;
 pub mod second_factor;
+pub mod stats;
 pub mod templates;

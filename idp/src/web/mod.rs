@@ -9,6 +9,7 @@
 //! protocol core (`protocol`); neither imports the other.
 
 pub mod authorization_response;
+pub mod cache;
 pub mod csrf;
 pub mod dates;
 pub mod error;

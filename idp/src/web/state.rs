@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
+use mandate_store::statistics::Statistics;
 use mandate_store::Store;
 
+use super::cache::Cached;
 use super::csrf::CsrfKey;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
@@ -20,6 +22,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
     pub csrf: CsrfKey,
+    /// The public statistics, computed at most every ten minutes by each replica.
+    pub statistics: Arc<Cached<Statistics>>,
 }
 
 impl AppState {

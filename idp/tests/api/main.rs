@@ -18,4 +18,5 @@ mod robot;
 mod sandbox;
 mod single_use;
 mod snapshots;
+mod stats;
 mod upstream;

@@ -10,6 +10,7 @@ mod journal_search;
 mod mandates;
 mod operator;
 mod server_secrets;
+mod statistics;
 
 /// Not a test on its own: the two-process journal test runs this binary twice with
 /// `--ignored --exact journal_child_appender`, each child appending to the same database.

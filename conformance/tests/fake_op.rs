@@ -544,7 +544,7 @@ fn official_configurations_parse() {
         assert!(config["client"]["client_id"].is_string() && config["alias"].is_string());
         let browser = config["browser"].as_array().unwrap();
         let commands = browser[0]["tasks"].to_string();
-        for field in ["email", "password", "otp", "usager", "demarche"] {
+        for field in ["email", "password", "otp", "choix"] {
             assert!(
                 commands.contains(&format!("'{field}'")) || commands.contains(&format!("\"{field}\"")),
                 "{}: no step for {field}",

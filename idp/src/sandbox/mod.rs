@@ -16,7 +16,7 @@ use crate::blocking::with_conn;
 use crate::configuration::{ClientSecret, Settings};
 use crate::relying_party::{LoginSecrets, RelyingParty, RelyingPartyConfig, RpError, Verified};
 use crate::web::csrf::CsrfKey;
-use crate::web::dates;
+use crate::web::{dates, places};
 use crate::web::{html, html_with_status, AppState, Lang, PageError, Texts};
 
 const CALLBACK_PATH: &str = "/sandbox/callback";
@@ -199,7 +199,11 @@ impl Received {
         };
         let born_abroad = claim("birthcountry").is_some_and(|c| c != "99100");
         let birthplace = match claim("birthplace").filter(|p| !p.is_empty()) {
-            Some(code) => format!("commune {code} (code INSEE)"),
+            // What was sent is a code; its name is added where it is known here.
+            Some(code) => match places::birthplace(&code, "99100", Lang::Fr) {
+                name if name != code => format!("{name} (code INSEE {code})"),
+                _ => format!("commune {code} (code INSEE)"),
+            },
             None if born_abroad => "à l'étranger (pas de commune)".to_owned(),
             None => NOT_SENT.to_owned(),
         };
@@ -231,7 +235,13 @@ impl Received {
                 _ => NOT_SENT.into(),
             },
             birthplace,
-            birthcountry: claim("birthcountry").map_or_else(|| NOT_SENT.into(), |c| format!("{c} (code INSEE)")),
+            birthcountry: claim("birthcountry").map_or_else(
+                || NOT_SENT.into(),
+                |c| match places::country_name(&c, Lang::Fr) {
+                    name if name != c => format!("{name} (code INSEE {c})"),
+                    _ => format!("{c} (code INSEE)"),
+                },
+            ),
             email: claim("email").unwrap_or_else(|| NOT_SENT.into()),
             helper: format!("{} {}", act(&["given_name"]), act(&["family_name"])),
             helper_email: act(&["email"]),

@@ -11,12 +11,14 @@ use crate::configuration::Settings;
 use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{attestation, delegation, helper_space as space, home, language, login};
+use crate::pages::{attestation, delegation, helper_space as space, home, language, legal, login};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
+use crate::web::assets::{self, DsfrAssets};
 use crate::web::csrf::{self, CsrfKey};
-use crate::web::render::stylesheet;
+use crate::web::frame;
+use crate::web::render::{neutral_stylesheet, stylesheet};
 use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
@@ -83,6 +85,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox", web::get().to(sandbox::index))
         .route("/sandbox/commencer", web::get().to(sandbox::start))
         .route("/sandbox/callback", web::get().to(sandbox::callback));
+    // The frame of every page: the design system's files (versioned, kept a year by browsers),
+    // the neutral theme's stylesheet, and the pages the footer links to.
+    cfg.route(&format!("{}/{{version}}/{{file:.*}}", assets::PATH_PREFIX), web::get().to(assets::file))
+        .route("/static/neutral.css", web::get().to(neutral_stylesheet))
+        .route("/accessibilite", web::get().to(legal::accessibility))
+        .route("/mentions-legales", web::get().to(legal::legal_notice))
+        .route("/donnees-personnelles", web::get().to(legal::personal_data));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -141,7 +150,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .build()?;
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf })
+    let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
+    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, dsfr })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -187,6 +197,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(prometheus.clone())
+                .wrap(actix_web::middleware::from_fn(frame::provide_base))
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(upstream.clone())

@@ -17,6 +17,7 @@ import {
   oneTimeCode,
   pathOf,
   printScreenshot,
+  tick,
   useServer,
   visit,
 } from './harness.mjs';
@@ -158,12 +159,12 @@ async function practiceService(page, usager, demarche, name) {
       await visit(page, server, `${name}-delegation-usager`);
       const choice = page.getByRole('radio', { name: usager.fullName });
       if ((await choice.count()) === 0) return { stop: 'usager' };
-      await choice.check();
+      await tick(choice);
     } else if (path === '/delegation/demarche') {
       await visit(page, server, `${name}-delegation-demarche`);
       const choice = page.locator(`input[name="demarche"][value="${demarche.key}"]`);
       if ((await choice.count()) === 0) return { stop: 'demarche' };
-      await choice.check();
+      await tick(choice);
     } else if (path === '/delegation/confirm') {
       await visit(page, server, `${name}-delegation-confirm`);
       await press(page, page.getByRole('button', { name: 'Confirmer et continuer' }));
@@ -228,7 +229,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   for (const demarche of [FAMILLE, LOGEMENT]) {
     const box = page.locator(`input[type="checkbox"][name="demarche"][value="${demarche.key}"]`);
     assert.match(await labelOf(box), new RegExp(escapeRegExp(demarche.title)), `the label of ${demarche.key}`);
-    await box.check();
+    await tick(box);
   }
   // Money matters carry a warning, read out with the box (its description) and not only seen.
   const argent = page.locator('input[name="demarche"][value="argent"]');
@@ -243,7 +244,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   await visit(page, server, 'nouveau-duree');
   const semester = page.locator(`input[type="radio"][name="duree"][value="${SEMESTER.key}"]`);
   assert.match(await labelOf(semester), new RegExp(SEMESTER.label));
-  await semester.check();
+  await tick(semester);
   await press(page, page.getByRole('button', { name: 'Continuer', exact: true }));
 
   // Step 3: the usager's identity, verified upstream.
@@ -264,7 +265,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   assert.ok(endDateTexts(SEMESTER.days).some((d) => recap.includes(d)), `the end date in the recap:\n${recap}`);
   const consent = page.locator('input[type="checkbox"][name="consentement"]');
   assert.match(await labelOf(consent), /^L['’]usager a lu/);
-  await consent.check();
+  await tick(consent);
   await page.getByLabel('Code à usage unique').fill(await oneTimeCode(server));
   await press(page, page.getByRole('button', { name: 'Signer le mandat', exact: true }));
 
@@ -318,8 +319,8 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   const offered = page.locator('input[type="checkbox"][name="demarche"]');
   const values = await offered.evaluateAll((boxes) => boxes.map((b) => [b.value, b.checked]));
   assert.deepEqual(values, [[FAMILLE.key, true]], 'the démarches in force, ticked');
-  await page.locator(`input[type="radio"][name="duree"][value="${LONG.key}"]`).check();
-  await page.locator('input[type="checkbox"][name="consentement"]').check();
+  await tick(page.locator(`input[type="radio"][name="duree"][value="${LONG.key}"]`));
+  await tick(page.locator('input[type="checkbox"][name="consentement"]'));
   await page.getByLabel('Code à usage unique').fill(await oneTimeCode(server));
   await press(page, page.getByRole('button', { name: 'Renouveler le mandat', exact: true }));
   const renewedId = mandateIdOf(page);

@@ -16,7 +16,7 @@ use crate::protocol::flow::{next_step, AuthState, Step};
 use crate::web::authorization_response;
 use crate::web::AppState;
 use crate::web::{
-    html, html_with_status, see_other, CheckedForm, PageError, PendingAuthorization, SignedInHelper, Texts,
+    html, html_with_status, see_other, CheckedForm, Frame, PageError, PendingAuthorization, SignedInHelper, Texts,
 };
 
 #[derive(Deserialize)]
@@ -36,6 +36,7 @@ fn go_to(step: Step, pending: &PendingAuthorization) -> HttpResponse {
 }
 
 pub async fn usager_page(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     query: web::Query<SearchQuery>,
@@ -54,6 +55,7 @@ pub async fn usager_page(
     let csrf = helper.browser.csrf_token(&state);
     html(&ChooseUsagerPage {
         t: pending.lang.texts(),
+        frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
         query: &search,
@@ -167,11 +169,16 @@ fn refusal_text(t: &'static Texts, refusal: Refusal) -> &'static str {
     }
 }
 
-fn refusal(pending: &PendingAuthorization, reason: &'static str) -> Result<HttpResponse, PageError> {
-    html_with_status(StatusCode::FORBIDDEN, &RefusalPage { t: pending.lang.texts(), request: pending.id(), reason })
+fn refusal(pending: &PendingAuthorization, frame: Frame, reason: &'static str) -> Result<HttpResponse, PageError> {
+    let frame = frame.in_lang(pending.lang);
+    html_with_status(
+        StatusCode::FORBIDDEN,
+        &RefusalPage { t: pending.lang.texts(), frame: &frame, request: pending.id(), reason },
+    )
 }
 
 pub async fn demarche_page(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     state: web::Data<AppState>,
@@ -181,12 +188,13 @@ pub async fn demarche_page(
     };
     let offered = match offered_demarches(&state, &pending, &helper).await? {
         Ok(offered) => offered,
-        Err(reason) => return refusal(&pending, reason),
+        Err(reason) => return refusal(&pending, frame, reason),
     };
     let usager = with_conn(&state.store, move |conn| usagers::find(conn, &usager_id)).await?;
     let csrf = helper.browser.csrf_token(&state);
     html(&ChooseDemarchePage {
         t: pending.lang.texts(),
+        frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
@@ -204,6 +212,7 @@ pub async fn demarche_page(
 }
 
 pub async fn demarche_submit(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     form: CheckedForm<ChoiceForm>,
@@ -211,7 +220,7 @@ pub async fn demarche_submit(
 ) -> Result<HttpResponse, PageError> {
     let offered = match offered_demarches(&state, &pending, &helper).await? {
         Ok(offered) => offered,
-        Err(reason) => return refusal(&pending, reason),
+        Err(reason) => return refusal(&pending, frame, reason),
     };
     let chosen = form.fields.demarche.as_deref().and_then(|d| d.parse::<Demarche>().ok());
     let Some(demarche) = chosen.filter(|d| offered.iter().any(|l| l.demarche == *d)) else {
@@ -228,6 +237,7 @@ fn before_confirm(pending: &PendingAuthorization) -> Option<Step> {
 }
 
 pub async fn confirm_page(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     state: web::Data<AppState>,
@@ -247,6 +257,7 @@ pub async fn confirm_page(
     let csrf = helper.browser.csrf_token(&state);
     html(&ConfirmPage {
         t: pending.lang.texts(),
+        frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
@@ -256,6 +267,7 @@ pub async fn confirm_page(
 }
 
 pub async fn confirm_submit(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     _form: CheckedForm<ChoiceForm>,
@@ -286,6 +298,6 @@ pub async fn confirm_submit(
             )
             .await
         }
-        Permission::Denied(reason) => refusal(&pending, refusal_text(pending.lang.texts(), reason)),
+        Permission::Denied(reason) => refusal(&pending, frame, refusal_text(pending.lang.texts(), reason)),
     }
 }

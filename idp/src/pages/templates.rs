@@ -3,12 +3,13 @@
 use askama::Template;
 use mandate_store::usagers::Usager;
 
-use crate::web::Texts;
+use crate::web::{Frame, Texts};
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub email: &'a str,
@@ -19,6 +20,7 @@ pub struct LoginPage<'a> {
 #[template(path = "otp.html")]
 pub struct OtpPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub error: Option<&'static str>,
@@ -28,6 +30,7 @@ pub struct OtpPage<'a> {
 #[template(path = "choose_usager.html")]
 pub struct ChooseUsagerPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub query: &'a str,
@@ -41,6 +44,7 @@ pub struct ChooseUsagerPage<'a> {
 #[template(path = "choose_demarche.html")]
 pub struct ChooseDemarchePage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub usager_name: &'a str,
@@ -52,6 +56,7 @@ pub struct ChooseDemarchePage<'a> {
 #[template(path = "confirm.html")]
 pub struct ConfirmPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub usager_name: &'a str,
@@ -63,6 +68,7 @@ pub struct ConfirmPage<'a> {
 #[template(path = "refusal.html")]
 pub struct RefusalPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub request: &'a str,
     pub reason: &'static str,
 }
@@ -71,6 +77,7 @@ pub struct RefusalPage<'a> {
 #[template(path = "home.html")]
 pub struct HomePage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub aidant_name: Option<String>,
 }

@@ -1,16 +1,19 @@
 //! The web layer every browser-facing handler stands on: the browser session and its cookie,
-//! CSRF, the page language, page rendering and page errors, the answer sent back to a relying
+//! CSRF, the page language, the frame of every page (header and footer) and the design system's
+//! files, page rendering and page errors, the answer sent back to a relying
 //! party at the end of a login, and the extractors that say in a handler's signature who may
 //! run it (`BrowserSession`, `SignedInHelper`, `PendingAuthorization`, `CheckedForm`).
 //!
 //! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
 //! protocol core (`protocol`); neither imports the other.
 
+pub mod assets;
 pub mod authorization_response;
 pub mod csrf;
 pub mod dates;
 pub mod error;
 pub mod extract;
+pub mod frame;
 pub mod i18n;
 pub mod render;
 pub mod session;
@@ -19,6 +22,7 @@ pub mod templates;
 
 pub use error::{Message, PageError};
 pub use extract::{CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper};
+pub use frame::Frame;
 pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};
 pub use session::BrowserSession;

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use mandate_store::Store;
 
+use super::assets::DsfrAssets;
 use super::csrf::CsrfKey;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
@@ -19,4 +20,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
     pub csrf: CsrfKey,
+    /// The design system's files, checked at start.
+    pub dsfr: DsfrAssets,
 }

@@ -3,12 +3,14 @@
 
 use askama::Template;
 
+use super::frame::Frame;
 use super::i18n::Texts;
 
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub t: &'static Texts,
+    pub frame: Frame,
     pub message: &'static str,
 }
 

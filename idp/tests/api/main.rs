@@ -15,4 +15,5 @@ mod robot;
 mod sandbox;
 mod single_use;
 mod snapshots;
+mod theme;
 mod upstream;

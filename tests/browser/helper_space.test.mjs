@@ -189,7 +189,8 @@ test('the home lists the usagers, flags mandates expiring within 30 days, finds 
   assert.equal(await angela.count(), 1, "Angela's link");
   assert.equal(await joao.count(), 1, "João's link");
   assert.match(await angela.getAttribute('href'), new RegExp(`/espace-aidant/usagers/${server.seed.usagers[0].id}$`));
-  assert.match(await page.locator('main').innerText(), /France Services Démo/, 'the current organisation shown');
+  // The header names the helper and their current organisation.
+  assert.match(await page.getByRole('banner').innerText(), /France Services Démo/, 'the current organisation shown');
   // The demo mandates last a year: none is flagged, until João gets a one-day mandate.
   const soon = page.getByText('Expire bientôt');
   const flaggedBefore = await soon.count();

@@ -53,8 +53,9 @@ async function freePort() {
 function serverEnv(workDir, port) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    // A developer's IDP__ISSUER or IDP_CONFIG must not leak into the run.
-    if (!key.startsWith('IDP__') && key !== 'IDP_CONFIG' && key !== 'RUST_LOG') env[key] = value;
+    // A developer's IDP__ISSUER or IDP_CONFIG must not leak into the run, nor the suite's own
+    // IDP_BROWSER_SERVER (a second server started by a test file): idp refuses unknown IDP_ names.
+    if (!key.startsWith('IDP_') && key !== 'RUST_LOG') env[key] = value;
   }
   return {
     ...env,

@@ -141,6 +141,8 @@ async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
 }
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    // First, so that a server without its pages' files stops before touching anything.
+    let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
     let store = open_store(&settings).await?;
     let keys_settings = settings.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
@@ -150,7 +152,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .build()?;
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
-    let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
     Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, dsfr })
 }
 

@@ -19,6 +19,23 @@ crate::on_both_backends!(
     a_signed_in_page_names_the_helper_and_organisation_with_a_sign_out_form,
 );
 
+#[test]
+fn without_the_design_system_the_server_does_not_start_and_says_to_run_npm_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_idp"))
+        .arg("serve")
+        .current_dir(dir.path())
+        .env_remove("IDP_CONFIG")
+        .env("IDP__HTTP__BIND", "127.0.0.1:0")
+        .env("IDP__UI__ASSETS_DIR", dir.path().join("node_modules/@gouvfr/dsfr/dist"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(i32::from(idp::cli::exit::CONFIGURATION)));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`ui.assets_dir`") && stderr.contains("npm ci"), "{stderr}");
+    assert!(!dir.path().join("data").exists(), "stopped before creating the database");
+}
+
 async fn spawn_in(backend: Backend, theme: Theme) -> Option<TestApp> {
     TestApp::spawn_with(backend, |s| s.ui.theme = theme).await
 }

@@ -15,7 +15,8 @@ PG_TEST_DB ?= idp_test
 ## or idp.toml sets it).
 PORT ?=
 RUN_ENV = $(if $(PORT),IDP__HTTP__BIND=127.0.0.1:$(PORT)) $(if $(DEMO),IDP__DEMO__ENABLED=true)
-run:
+## The pages link to the State design system, which npm installs (node_modules/@gouvfr/dsfr).
+run: node_modules/.package-lock.json
 	@[ -x target/debug/idp ] || echo "First build: SQLite, libpq and OpenSSL are compiled from source (about 8 minutes on 2 cores)."
 	$(CARGO) build -p idp
 	@if [ -n "$(DEMO)" ]; then $(RUN_ENV) IDP__LOG__FORMAT=pretty ./target/debug/idp demo seed; fi
@@ -23,8 +24,9 @@ run:
 
 ## Run every test, on SQLite and on PostgreSQL. Every temporary file of the run goes into one
 ## folder (TMPDIR), removed when the run ends (`make test KEEP_TMP=1` keeps it, for the logs of
-## a failure). Outside CI, PostgreSQL tests that found no server are counted at the end.
-test:
+## a failure). Outside CI, PostgreSQL tests that found no server are counted at the end. The npm
+## packages come first: the server's tests serve the design system's files from node_modules.
+test: node_modules/.package-lock.json
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/idp-test.XXXXXX"); \
 	if [ -n "$(KEEP_TMP)" ]; then trap 'echo "temporary files kept in $$tmp"' EXIT; else trap 'rm -rf "$$tmp"' EXIT; fi; \
 	export TMPDIR="$$tmp" IDP_TEST_SKIPS_FILE="$$tmp/skipped-on-postgres"; \
@@ -74,7 +76,9 @@ browser-test: node_modules/.package-lock.json
 	$(CARGO) build --workspace --all-targets
 	IDP_BIN=$(CURDIR)/target/debug/idp $(NODE) tests/browser/run.mjs $(foreach f,$(FILES),tests/browser/$(f).test.mjs)
 
-## The suite's npm packages, exactly as package-lock.json pins them (npm ci never changes it).
+## The npm packages, exactly as package-lock.json pins them (npm ci never changes it): the State
+## design system the server serves, and the browser suite's tools. The design system's terms of
+## use are accepted in .dsfr.yml, which its install step reads.
 node_modules/.package-lock.json: package-lock.json
 	$(NPM) ci --no-audit --no-fund
 

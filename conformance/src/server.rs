@@ -99,6 +99,12 @@ pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<(Idp, TlsFront)
         ("IDP__DATABASE__URL".to_owned(), database_url.to_owned()),
         ("IDP__KEYS__DIR".to_owned(), keys.display().to_string()),
         ("IDP__LOG__FORMAT".to_owned(), "json".to_owned()),
+        // The design system the pages link to, as `npm ci` installs it at the repository's root
+        // (whatever folder the runner is started from).
+        (
+            "IDP__UI__ASSETS_DIR".to_owned(),
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules/@gouvfr/dsfr/dist").display().to_string(),
+        ),
     ];
     let bin = idp_bin();
     if !bin.exists() {

@@ -76,6 +76,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub upstream: UpstreamSettings,
     pub demo: DemoSettings,
+    pub ui: UiSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -153,6 +154,51 @@ pub struct DemoSettings {
     pub enabled: bool,
 }
 
+/// How the pages look and who answers for them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UiSettings {
+    /// `dsfr`: the State design system with the Marianne identity, for State services only (its
+    /// terms reserve that identity to them); `neutral`: the same components with system fonts, a
+    /// neutral palette and no Marianne, for any other operator.
+    pub theme: Theme,
+    /// The design system's `dist` folder (`npm ci` installs it), served under
+    /// `/static/dsfr/{version}/`. A relative path is read from the working directory.
+    pub assets_dir: PathBuf,
+    /// Who operates this service, as the legal notice and the personal-data page name it.
+    pub operator_name: String,
+    /// The host of the service (name and address), for the legal notice.
+    pub hosting: String,
+    /// The publication director (a person's name or role), for the legal notice.
+    pub publication_director: String,
+    /// Where people write about accessibility or their personal data.
+    pub contact_email: String,
+}
+
+/// The look of the pages (`ui.theme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum Theme {
+    Dsfr,
+    Neutral,
+}
+
+impl TryFrom<String> for Theme {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Theme, String> {
+        match name.as_str() {
+            "dsfr" => Ok(Theme::Dsfr),
+            "neutral" => Ok(Theme::Neutral),
+            other => Err(format!(
+                "{other:?} is not a theme: dsfr (the State design system, for State services only) or neutral"
+            )),
+        }
+    }
+}
+
+/// The default of `ui.assets_dir`, where `npm ci` puts the design system.
+pub const DEFAULT_DSFR_ASSETS_DIR: &str = "node_modules/@gouvfr/dsfr/dist";
+
 /// A client secret: shown as `***` by `Debug`, so that printing the settings never leaks it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ClientSecret(String);
@@ -222,7 +268,13 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
             "upstream.scopes",
             "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username",
         )?
-        .set_default("demo.enabled", false)
+        .set_default("demo.enabled", false)?
+        .set_default("ui.theme", "dsfr")?
+        .set_default("ui.assets_dir", DEFAULT_DSFR_ASSETS_DIR)?
+        .set_default("ui.operator_name", "")?
+        .set_default("ui.hosting", "")?
+        .set_default("ui.publication_director", "")?
+        .set_default("ui.contact_email", "")
 }
 
 /// Every setting's key, dotted (`database.url`).
@@ -424,6 +476,9 @@ impl Settings {
             return Err(invalid("log.format", "json or pretty"));
         }
         self.check_upstream()?;
+        if !self.ui.contact_email.is_empty() && mandate_store::Email::parse(&self.ui.contact_email).is_err() {
+            return Err(invalid("ui.contact_email", format!("{:?} is not an email address", self.ui.contact_email)));
+        }
         Ok(Checked { issuer, bind })
     }
 
@@ -651,6 +706,17 @@ mod tests {
         assert!(error.contains("did you mean `upstream.issuer`?"), "{error}");
         let error = load_file("[demo]\nenable = true\n").unwrap_err().to_string();
         assert!(error.contains("did you mean `demo.enabled`?"), "{error}");
+    }
+
+    #[test]
+    fn the_theme_and_the_contact_address_are_checked() {
+        assert_eq!(defaults().ui.theme, Theme::Dsfr, "the State design system by default");
+        assert_eq!(load_file("[ui]\ntheme = \"neutral\"\n").unwrap().ui.theme, Theme::Neutral);
+        let error = load_file("[ui]\ntheme = \"marianne\"\n").unwrap_err().to_string();
+        assert!(error.contains("ui.theme") && error.contains("dsfr") && error.contains("neutral"), "{error}");
+        let error = load_file("[ui]\ncontact_email = \"nobody\"\n").unwrap_err().to_string();
+        assert!(error.contains("`ui.contact_email`"), "{error}");
+        assert_eq!(defaults().ui.assets_dir, Path::new(DEFAULT_DSFR_ASSETS_DIR));
     }
 
     #[test]

@@ -2,7 +2,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use idp::cli::{exit, run_admin, Cli, Command, Outcome};
-use idp::configuration::Settings;
+use idp::configuration::{ConfigError, Settings};
 use idp::startup::Application;
 
 fn main() -> ExitCode {
@@ -26,7 +26,12 @@ fn main() -> ExitCode {
         Ok(Outcome::UsageError) => ExitCode::from(exit::USAGE),
         Err(e) => {
             eprintln!("idp: {e:#}");
-            ExitCode::from(exit::FAILURE)
+            // Some settings are only found wrong when serving (the design system's folder).
+            if e.downcast_ref::<ConfigError>().is_some() {
+                ExitCode::from(exit::CONFIGURATION)
+            } else {
+                ExitCode::from(exit::FAILURE)
+            }
         }
     }
 }

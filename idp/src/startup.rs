@@ -12,14 +12,16 @@ use crate::configuration::Settings;
 use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{attestation, delegation, helper_space as space, home, language, login};
+use crate::pages::{attestation, delegation, helper_space as space, home, language, legal, login};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
+use crate::web::assets::{self, DsfrAssets};
 use crate::web::csrf::{self, CsrfKey};
 use crate::web::fallback;
+use crate::web::frame;
 use crate::web::headers::{security_headers, SecurityHeaders};
-use crate::web::render::{form_post_script, stylesheet};
+use crate::web::render::{form_post_script, neutral_stylesheet, stylesheet};
 use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
@@ -89,6 +91,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/form-post.js", web::get().to(form_post_script));
     // Public usage statistics, without sign-in.
     cfg.route("/stats", web::get().to(crate::pages::stats::page));
+    // The frame of every page: the design system's files (versioned, kept a year by browsers),
+    // the neutral theme's stylesheet, and the pages the footer links to.
+    cfg.route(&format!("{}/{{version}}/{{file:.*}}", assets::PATH_PREFIX), web::get().to(assets::file))
+        .route("/static/neutral.css", web::get().to(neutral_stylesheet))
+        .route("/accessibilite", web::get().to(legal::accessibility))
+        .route("/mentions-legales", web::get().to(legal::legal_notice))
+        .route("/donnees-personnelles", web::get().to(legal::personal_data));
 }
 
 /// Opens the store named by the settings and applies pending migrations.
@@ -138,6 +147,8 @@ async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
 }
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    // First, so that a server without its pages' files stops before touching anything.
+    let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
     let store = open_store(&settings).await?;
     let keys_settings = settings.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
@@ -148,7 +159,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, statistics })
+    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, statistics, dsfr })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -199,6 +210,7 @@ impl Application {
             App::new()
                 .wrap(from_fn(fallback::replace_bare_errors))
                 .wrap(prometheus.clone())
+                .wrap(actix_web::middleware::from_fn(frame::provide_base))
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .wrap(from_fn(move |req, next| security_headers(security, req, next)))
                 .default_service(web::to(fallback::unrouted))

@@ -162,6 +162,19 @@ export async function oneTimeCode(info) {
   return codeAtStep(base32Decode(DEMO_HELPER.totpSecret), step);
 }
 
+/**
+ * Ticks a checkbox or chooses a radio button as a keyboard user does (focus, then Space). The
+ * design system draws its own box over the native input, which it keeps invisible under the
+ * label, so a pointer click would land on the label rather than on the input.
+ */
+export async function tick(input) {
+  if (!(await input.isChecked())) {
+    await input.focus();
+    await input.press('Space');
+  }
+  assert.ok(await input.isChecked(), 'the box is ticked');
+}
+
 /** The path of the page the browser shows (`/espace-aidant`, …). */
 export function pathOf(page) {
   return new URL(page.url()).pathname;

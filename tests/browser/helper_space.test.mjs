@@ -17,6 +17,7 @@ import {
   oneTimeCode,
   pathOf,
   printScreenshot,
+  tick,
   useServer,
   visit,
 } from './harness.mjs';
@@ -185,7 +186,8 @@ test('the home lists the usagers, flags mandates expiring within 30 days, finds 
   assert.equal(await angela.count(), 1, "Angela's link");
   assert.equal(await joao.count(), 1, "João's link");
   assert.match(await angela.getAttribute('href'), new RegExp(`/espace-aidant/usagers/${server.seed.usagers[0].id}$`));
-  assert.match(await page.locator('main').innerText(), /France Services Démo/, 'the current organisation shown');
+  // The header names the helper and their current organisation.
+  assert.match(await page.getByRole('banner').innerText(), /France Services Démo/, 'the current organisation shown');
   // The demo mandates last a year: none is flagged, until João gets a one-day mandate.
   const soon = page.getByText('Expire bientôt');
   const flaggedBefore = await soon.count();
@@ -225,7 +227,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   for (const demarche of [FAMILLE, LOGEMENT]) {
     const box = page.locator(`input[type="checkbox"][name="demarche"][value="${demarche.key}"]`);
     assert.match(await labelOf(box), new RegExp(escapeRegExp(demarche.title)), `the label of ${demarche.key}`);
-    await box.check();
+    await tick(box);
   }
   // Money matters carry a warning, read out with the box (its description) and not only seen.
   const argent = page.locator('input[name="demarche"][value="argent"]');
@@ -240,7 +242,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   await visit(page, server, 'nouveau-duree');
   const semester = page.locator(`input[type="radio"][name="duree"][value="${SEMESTER.key}"]`);
   assert.match(await labelOf(semester), new RegExp(SEMESTER.label));
-  await semester.check();
+  await tick(semester);
   await press(page, page.getByRole('button', { name: 'Continuer', exact: true }));
 
   // Step 3: the usager's identity, verified upstream.
@@ -261,7 +263,7 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   assert.ok(endDateTexts(SEMESTER.days).some((d) => recap.includes(d)), `the end date in the recap:\n${recap}`);
   const consent = page.locator('input[type="checkbox"][name="consentement"]');
   assert.match(await labelOf(consent), /^L['’]usager a lu/);
-  await consent.check();
+  await tick(consent);
   await page.getByLabel('Code à usage unique').fill(await oneTimeCode(server));
   await press(page, page.getByRole('button', { name: 'Signer le mandat', exact: true }));
 
@@ -315,8 +317,8 @@ test('a new mandate through the demo upstream; attestation; practice service; re
   const offered = page.locator('input[type="checkbox"][name="demarche"]');
   const values = await offered.evaluateAll((boxes) => boxes.map((b) => [b.value, b.checked]));
   assert.deepEqual(values, [[FAMILLE.key, true]], 'the démarches in force, ticked');
-  await page.locator(`input[type="radio"][name="duree"][value="${LONG.key}"]`).check();
-  await page.locator('input[type="checkbox"][name="consentement"]').check();
+  await tick(page.locator(`input[type="radio"][name="duree"][value="${LONG.key}"]`));
+  await tick(page.locator('input[type="checkbox"][name="consentement"]'));
   await page.getByLabel('Code à usage unique').fill(await oneTimeCode(server));
   await press(page, page.getByRole('button', { name: 'Renouveler le mandat', exact: true }));
   const renewedId = mandateIdOf(page);

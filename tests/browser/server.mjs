@@ -53,8 +53,9 @@ async function freePort() {
 function serverEnv(workDir, port) {
   const env = {};
   for (const [key, value] of Object.entries(process.env)) {
-    // A developer's IDP__ISSUER or IDP_CONFIG must not leak into the run.
-    if (!key.startsWith('IDP__') && key !== 'IDP_CONFIG' && key !== 'RUST_LOG') env[key] = value;
+    // A developer's IDP__ISSUER or IDP_CONFIG must not leak into the run, nor the suite's own
+    // IDP_BROWSER_SERVER (a second server started by a test file): idp refuses unknown IDP_ names.
+    if (!key.startsWith('IDP_') && key !== 'RUST_LOG') env[key] = value;
   }
   return {
     ...env,
@@ -63,6 +64,8 @@ function serverEnv(workDir, port) {
     IDP__KEYS__DIR: path.join(workDir, 'keys'),
     IDP__DEMO__ENABLED: 'true',
     IDP__LOG__FORMAT: 'json',
+    // The design system the pages link to, as `npm ci` installs it (the server runs elsewhere).
+    IDP__UI__ASSETS_DIR: path.join(REPOSITORY, 'node_modules/@gouvfr/dsfr/dist'),
   };
 }
 
@@ -76,13 +79,14 @@ async function logTail(file, lines = 40) {
 
 /**
  * Seeds the demo data, starts `idp serve` and waits until `/readyz` answers 200.
+ * `env` adds settings (`{ IDP__UI__THEME: 'neutral' }` for a second server in another theme).
  * Returns the server's description and a function that stops it (and removes its folder).
  */
-export async function startServer() {
+export async function startServer({ env: extra = {} } = {}) {
   const bin = path.resolve(REPOSITORY, process.env.IDP_BIN || 'target/debug/idp');
   const workDir = await mkdtemp(path.join(tmpdir(), 'idp-browser-'));
   const port = await freePort();
-  const env = serverEnv(workDir, port);
+  const env = { ...serverEnv(workDir, port), ...extra };
   const baseUrl = `http://127.0.0.1:${port}`;
 
   // The working directory is the temporary folder, so that an ./idp.toml of the developer's

@@ -9,6 +9,7 @@ use super::citizens::{Citizen, CITIZENS};
 use super::{DemoProvider, DemoUpstreamError, IssuedCode, CODE_LIFETIME};
 use crate::encoding::random_secret;
 use crate::web::render::{html, see_other};
+use crate::web::{Frame, Lang};
 
 type Params = Vec<(String, String)>;
 
@@ -168,6 +169,7 @@ struct CitizenChoice {
 #[derive(Template)]
 #[template(path = "demo_upstream/authorize.html")]
 struct AuthorizePage {
+    frame: Frame,
     citizens: Vec<CitizenChoice>,
     fields: Vec<(&'static str, String)>,
 }
@@ -177,7 +179,7 @@ fn citizen_page(request: &Request) -> Result<HttpResponse, DemoUpstreamError> {
         .iter()
         .map(|c| CitizenChoice { subject: c.subject, full_name: c.full_name(), description: c.birth_description() })
         .collect();
-    html(&AuthorizePage { citizens, fields: request.hidden_fields() })
+    html(&AuthorizePage { frame: Frame::anonymous(Lang::Fr), citizens, fields: request.hidden_fields() })
         .map_err(|e| DemoUpstreamError::Internal(e.to_string()))
 }
 

@@ -8,6 +8,8 @@ use askama::Template;
 use mandate_store::StoreError;
 use url::Url;
 
+use crate::web::{Frame, Lang};
+
 #[derive(Debug, thiserror::Error)]
 pub enum DemoUpstreamError {
     /// Demo mode is off: the provider does not exist.
@@ -58,6 +60,7 @@ impl DemoUpstreamError {
 #[derive(Template)]
 #[template(path = "demo_upstream/error.html")]
 struct ErrorPage<'a> {
+    frame: Frame,
     message: &'a str,
 }
 
@@ -74,7 +77,9 @@ impl ResponseError for DemoUpstreamError {
 
     fn error_response(&self) -> HttpResponse {
         let page = |message: &str| {
-            let body = ErrorPage { message }.render().unwrap_or_else(|_| message.to_owned());
+            let body = ErrorPage { frame: Frame::anonymous(Lang::Fr), message }
+                .render()
+                .unwrap_or_else(|_| message.to_owned());
             HttpResponse::build(self.status_code())
                 .content_type("text/html; charset=utf-8")
                 .insert_header(("Cache-Control", "no-store"))

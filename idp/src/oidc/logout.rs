@@ -15,7 +15,7 @@ use crate::protocol::claims::subject_for;
 use crate::protocol::request::Params;
 use crate::web::session::expired_cookie;
 use crate::web::AppState;
-use crate::web::{html, ExistingSession, Lang, PageError, Texts};
+use crate::web::{html, ExistingSession, Frame, Lang, PageError, Texts};
 
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -25,6 +25,7 @@ pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub done: bool,
     pub csrf_token: &'a str,
     pub post_logout_redirect_uri: &'a str,
@@ -107,8 +108,10 @@ async fn end_session(
     if hint.is_none() {
         // No proof the relying party speaks for this browser: ask the person (§2, §6).
         let csrf = browser.as_ref().map(|b| b.csrf_token(&state)).unwrap_or_default();
+        let frame = Frame::of_browser(browser.as_ref(), &state, lang).await?;
         return html(&LogoutPage {
             t: lang.texts(),
+            frame: &frame,
             done: false,
             csrf_token: &csrf,
             post_logout_redirect_uri: get("post_logout_redirect_uri").unwrap_or(""),
@@ -157,8 +160,10 @@ pub async fn confirm(
 fn finish(state: &AppState, target: Option<String>, lang: Lang) -> Result<HttpResponse, PageError> {
     let mut response = match target {
         Some(location) => HttpResponse::Found().insert_header(("Location", location)).finish(),
+        // Signed out: the header names nobody.
         None => html(&LogoutPage {
             t: lang.texts(),
+            frame: &Frame::anonymous(lang),
             done: true,
             csrf_token: "",
             post_logout_redirect_uri: "",

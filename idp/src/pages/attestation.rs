@@ -28,7 +28,7 @@ pub use wording::Language;
 use wording::{country_name, fill, MandateWording};
 
 use crate::blocking::with_conn;
-use crate::web::{html, AppState, Lang, Message, PageError, SignedInHelper, Texts};
+use crate::web::{html, AppState, Frame, Lang, Message, PageError, SignedInHelper, Texts};
 
 /// The words of the pages around the mandate text (the helper reads them: French).
 pub struct PageWords {
@@ -311,6 +311,7 @@ pub struct LanguageLink {
 #[template(path = "attestation.html")]
 pub struct AttestationPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub p: &'static PageWords,
     pub french: MandateText,
     pub translation: Option<MandateText>,
@@ -327,6 +328,7 @@ pub struct AttestationQuery {
 }
 
 pub async fn mandate_page(
+    frame: Frame,
     helper: SignedInHelper,
     path: web::Path<String>,
     query: web::Query<AttestationQuery>,
@@ -350,6 +352,7 @@ pub async fn mandate_page(
     let base = format!("/espace-aidant/mandats/{}/attestation", encode_segment(&mandate_id));
     html(&AttestationPage {
         t: Lang::Fr.texts(),
+        frame: &frame.in_lang(Lang::Fr),
         p: &PAGE,
         french: MandateText::new(&data, Language::Fr),
         translation: (language != Language::Fr).then(|| MandateText::new(&data, language)),
@@ -444,6 +447,7 @@ pub struct EndedLine {
 #[template(path = "attestation_revocation.html")]
 pub struct RevocationPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub p: &'static PageWords,
     pub mandate_id: &'a str,
     pub usager_name: String,
@@ -495,6 +499,7 @@ fn load_revocation(conn: &mut DbConnection, mandate_id: &str, aidant_id: &str) -
 }
 
 pub async fn revocation_page(
+    frame: Frame,
     helper: SignedInHelper,
     path: web::Path<String>,
     state: web::Data<AppState>,
@@ -554,6 +559,7 @@ pub async fn revocation_page(
     let qr = hash.as_deref().map(qr_for_page).transpose()?;
     html(&RevocationPage {
         t: Lang::Fr.texts(),
+        frame: &frame.in_lang(Lang::Fr),
         p: &PAGE,
         mandate_id: &mandate_id,
         usager_name: format!("{} {}", u.given_name, u.family_name),

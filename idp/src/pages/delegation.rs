@@ -17,7 +17,7 @@ use crate::blocking::with_conn;
 use crate::protocol::flow::Step;
 use crate::web::authorization_response::{self, respond_error};
 use crate::web::{dates, places};
-use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, PageError, PendingAuthorization};
+use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, Frame, PageError, PendingAuthorization};
 use crate::web::{Lang, SignedInHelper, Texts};
 
 /// Beyond this many usagers the choice page offers a search field.
@@ -87,6 +87,7 @@ fn refusal(
     state: &AppState,
     helper: &SignedInHelper,
     pending: &PendingAuthorization,
+    frame: Frame,
     reason: &'static str,
     hint: Option<&'static str>,
     offer_choice: bool,
@@ -96,6 +97,7 @@ fn refusal(
         StatusCode::FORBIDDEN,
         &RefusalPage {
             t: pending.lang.texts(),
+            frame: &frame.in_lang(pending.lang),
             csrf_token: &csrf,
             request: pending.id(),
             service: &pending.client_name,
@@ -107,6 +109,7 @@ fn refusal(
 }
 
 pub async fn choice_page(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     query: web::Query<SearchQuery>,
@@ -117,7 +120,15 @@ pub async fn choice_page(
     let lines = choices(&state, &pending, &helper, term.clone()).await?;
     let t = pending.lang.texts();
     if lines.is_empty() && term.is_none() {
-        return refusal(&state, &helper, &pending, t.nothing_satisfiable, Some(t.nothing_satisfiable_hint), false);
+        return refusal(
+            &state,
+            &helper,
+            &pending,
+            frame,
+            t.nothing_satisfiable,
+            Some(t.nothing_satisfiable_hint),
+            false,
+        );
     }
     let aidant_id = helper.aidant_id.clone();
     let organisations: Vec<Organisation> =
@@ -127,6 +138,7 @@ pub async fn choice_page(
     let csrf = helper.browser.csrf_token(&state);
     html(&ChoosePage {
         t,
+        frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
         service: &pending.client_name,
@@ -143,6 +155,7 @@ pub async fn choice_page(
 
 /// The button pressed: answer the service at once, or, for `argent`, confirm first.
 pub async fn choice_submit(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     form: CheckedForm<ChoiceForm>,
@@ -170,12 +183,13 @@ pub async fn choice_submit(
         .await?;
         return Ok(go_to(Step::Confirm, &pending));
     }
-    answer(&state, &pending, &helper, usager_id, demarche).await
+    answer(&state, frame, &pending, &helper, usager_id, demarche).await
 }
 
 /// Checks the mandate again, now, and answers the relying party with a code.
 async fn answer(
     state: &AppState,
+    frame: Frame,
     pending: &PendingAuthorization,
     helper: &SignedInHelper,
     usager_id: String,
@@ -200,7 +214,7 @@ async fn answer(
             .await
         }
         Permission::Denied(reason) => {
-            refusal(state, helper, pending, refusal_text(pending.lang.texts(), reason), None, true)
+            refusal(state, helper, pending, frame, refusal_text(pending.lang.texts(), reason), None, true)
         }
     }
 }
@@ -247,6 +261,7 @@ pub async fn organisation_submit(
 
 /// The `argent` confirmation: its warning, the choice spelt out, and the final button.
 pub async fn confirm_page(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     state: web::Data<AppState>,
@@ -258,6 +273,7 @@ pub async fn confirm_page(
     let csrf = helper.browser.csrf_token(&state);
     html(&ConfirmPage {
         t: pending.lang.texts(),
+        frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
         service: &pending.client_name,
@@ -267,6 +283,7 @@ pub async fn confirm_page(
 }
 
 pub async fn confirm_submit(
+    frame: Frame,
     pending: PendingAuthorization,
     helper: SignedInHelper,
     _form: CheckedForm<ChoiceForm>,
@@ -275,7 +292,7 @@ pub async fn confirm_submit(
     let (Some(usager_id), Some(demarche)) = (pending.stored.usager_id.clone(), pending.stored.demarche) else {
         return Ok(go_to(Step::Choose, &pending));
     };
-    answer(&state, &pending, &helper, usager_id, demarche).await
+    answer(&state, frame, &pending, &helper, usager_id, demarche).await
 }
 
 #[derive(Deserialize)]

@@ -7,9 +7,10 @@ use mandate_store::now;
 use super::templates::HomePage;
 use crate::protocol::flow::{auth_state, AuthState};
 use crate::web::AppState;
-use crate::web::{html, see_other, ExistingSession, Lang, PageError};
+use crate::web::{html, see_other, ExistingSession, Frame, Lang, PageError};
 
 pub async fn home(
+    frame: Frame,
     ExistingSession(browser): ExistingSession,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -22,5 +23,5 @@ pub async fn home(
         Some(b) => (b.csrf_token(&state), None),
         None => (String::new(), None),
     };
-    html(&HomePage { t: Lang::Fr.texts(), csrf_token: &csrf, aidant_name: name })
+    html(&HomePage { t: Lang::Fr.texts(), frame: &frame.in_lang(Lang::Fr), csrf_token: &csrf, aidant_name: name })
 }

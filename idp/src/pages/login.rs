@@ -16,7 +16,7 @@ use crate::protocol::flow::{auth_state, next_step, AuthState, Step};
 use crate::web::session::cookie;
 use crate::web::AppState;
 use crate::web::{
-    html_with_status, see_other, BrowserSession, CheckedForm, MaybePendingAuthorization, PageError, Texts,
+    html_with_status, see_other, BrowserSession, CheckedForm, Frame, MaybePendingAuthorization, PageError, Texts,
 };
 
 #[derive(Deserialize)]
@@ -31,6 +31,7 @@ pub struct OtpForm {
 }
 
 pub async fn login_page(
+    frame: Frame,
     browser: BrowserSession,
     pending: MaybePendingAuthorization,
     state: web::Data<AppState>,
@@ -39,6 +40,7 @@ pub async fn login_page(
     let csrf = browser.csrf_token(&state);
     let page = LoginPage {
         t: pending.lang().texts(),
+        frame: &frame.in_lang(pending.lang()),
         csrf_token: &csrf,
         request: pending.id(),
         service: pending.service(),
@@ -53,6 +55,7 @@ fn count(state: &AppState, step: &str, outcome: &str) {
 }
 
 pub async fn login_submit(
+    frame: Frame,
     pending: MaybePendingAuthorization,
     form: CheckedForm<LoginForm>,
     state: web::Data<AppState>,
@@ -61,10 +64,12 @@ pub async fn login_submit(
     let t = lang.texts();
     let request = pending.id();
     let typed_email = fields.email.unwrap_or_default();
+    let frame = frame.in_lang(lang);
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token(&state);
         let page = LoginPage {
             t,
+            frame: &frame,
             csrf_token: &csrf,
             request,
             service: pending.service(),
@@ -122,6 +127,7 @@ async fn failure_locks(state: &AppState, aidant_id: Option<String>) -> Result<bo
 }
 
 pub async fn otp_page(
+    frame: Frame,
     browser: BrowserSession,
     pending: MaybePendingAuthorization,
     state: web::Data<AppState>,
@@ -133,6 +139,7 @@ pub async fn otp_page(
     let csrf = browser.csrf_token(&state);
     let page = OtpPage {
         t: pending.lang().texts(),
+        frame: &frame.in_lang(pending.lang()),
         csrf_token: &csrf,
         request: pending.id(),
         service: pending.service(),
@@ -142,6 +149,7 @@ pub async fn otp_page(
 }
 
 pub async fn otp_submit(
+    frame: Frame,
     pending: MaybePendingAuthorization,
     form: CheckedForm<OtpForm>,
     state: web::Data<AppState>,
@@ -158,9 +166,11 @@ pub async fn otp_submit(
     let aidant_id = browser.session.aidant_id.clone().unwrap_or_default();
     let id = aidant_id.clone();
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
+    let frame = frame.in_lang(lang);
     let show = |status: StatusCode, error: fn(&'static Texts) -> &'static str| {
         let csrf = browser.csrf_token(&state);
-        let page = OtpPage { t, csrf_token: &csrf, request, service: pending.service(), error: Some(error(t)) };
+        let page =
+            OtpPage { t, frame: &frame, csrf_token: &csrf, request, service: pending.service(), error: Some(error(t)) };
         Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
     if aidant.is_locked(now()) || !aidant.active {

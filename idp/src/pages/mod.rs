@@ -7,6 +7,7 @@ pub mod delegation;
 pub mod helper_space;
 pub mod home;
 pub mod language;
+pub mod legal;
 pub mod login;
 pub mod second_factor;
 pub mod stats;

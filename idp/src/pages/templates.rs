@@ -2,12 +2,13 @@
 
 use askama::Template;
 
-use crate::web::Texts;
+use crate::web::{Frame, Texts};
 
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     /// The relying party being signed in to, when the login serves one.
@@ -20,6 +21,7 @@ pub struct LoginPage<'a> {
 #[template(path = "otp.html")]
 pub struct OtpPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub service: Option<&'a str>,
@@ -46,6 +48,7 @@ pub struct DemarcheChoice {
 #[template(path = "choose.html")]
 pub struct ChoosePage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub service: &'a str,
@@ -61,6 +64,7 @@ pub struct ChoosePage<'a> {
 #[template(path = "confirm.html")]
 pub struct ConfirmPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub service: &'a str,
@@ -72,6 +76,7 @@ pub struct ConfirmPage<'a> {
 #[template(path = "refusal.html")]
 pub struct RefusalPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub service: &'a str,
@@ -85,6 +90,7 @@ pub struct RefusalPage<'a> {
 #[template(path = "home.html")]
 pub struct HomePage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub csrf_token: &'a str,
     pub aidant_name: Option<String>,
 }

@@ -17,7 +17,7 @@ use crate::configuration::{ClientSecret, Settings};
 use crate::relying_party::{LoginSecrets, RelyingParty, RelyingPartyConfig, RpError, Verified};
 use crate::web::csrf::CsrfKey;
 use crate::web::{dates, places};
-use crate::web::{html, html_with_status, AppState, Lang, PageError, Texts};
+use crate::web::{html, html_with_status, AppState, Frame, Lang, PageError};
 
 const CALLBACK_PATH: &str = "/sandbox/callback";
 /// The identity a real service asks FranceConnect-style: the pivot identity and the e-mail.
@@ -75,14 +75,14 @@ impl From<mandate_store::StoreError> for SandboxError {
 #[derive(Template)]
 #[template(path = "sandbox/index.html")]
 struct IndexPage {
-    t: &'static Texts,
+    frame: Frame,
     registered: bool,
 }
 
 #[derive(Template)]
 #[template(path = "sandbox/message.html")]
 struct MessagePage<'a> {
-    t: &'static Texts,
+    frame: Frame,
     title: &'a str,
     message: &'a str,
     detail: Option<&'a str>,
@@ -101,10 +101,10 @@ impl actix_web::ResponseError for SandboxError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let t = Lang::Fr.texts();
+        let frame = Frame::anonymous(Lang::Fr);
         let (title, message) = match self {
             SandboxError::NotRegistered => {
-                return html_with_status(self.status_code(), &IndexPage { t, registered: false })
+                return html_with_status(self.status_code(), &IndexPage { frame, registered: false })
                     .unwrap_or_else(|e| e.error_response())
             }
             SandboxError::NoLogin => (
@@ -122,7 +122,7 @@ impl actix_web::ResponseError for SandboxError {
             }
             SandboxError::Page(page) => return page.error_response(),
         };
-        html_with_status(self.status_code(), &MessagePage { t, title, message, detail: None })
+        html_with_status(self.status_code(), &MessagePage { frame, title, message, detail: None })
             .unwrap_or_else(|e| e.error_response())
     }
 }
@@ -134,11 +134,15 @@ async fn registered(state: &AppState, sandbox: &Sandbox) -> Result<bool, Sandbox
 }
 
 /// `GET /sandbox`: what the practice service is, and the button that starts it.
-pub async fn index(state: web::Data<AppState>, sandbox: web::Data<Sandbox>) -> Result<HttpResponse, SandboxError> {
+pub async fn index(
+    frame: Frame,
+    state: web::Data<AppState>,
+    sandbox: web::Data<Sandbox>,
+) -> Result<HttpResponse, SandboxError> {
     if !registered(&state, &sandbox).await? {
         return Err(SandboxError::NotRegistered);
     }
-    Ok(html(&IndexPage { t: Lang::Fr.texts(), registered: true })?)
+    Ok(html(&IndexPage { frame: frame.in_lang(Lang::Fr), registered: true })?)
 }
 
 /// `GET /sandbox/commencer`: sends the browser to this provider's `/authorize`, as a service
@@ -173,7 +177,7 @@ struct Received {
 #[derive(Template)]
 #[template(path = "sandbox/result.html")]
 struct ResultPage {
-    t: &'static Texts,
+    frame: Frame,
     received: Received,
 }
 
@@ -271,7 +275,11 @@ fn explain_refusal(error: &str) -> &'static str {
 }
 
 /// `GET /sandbox/callback`: the provider's answer, checked and shown.
-pub async fn callback(req: HttpRequest, sandbox: web::Data<Sandbox>) -> Result<HttpResponse, SandboxError> {
+pub async fn callback(
+    frame: Frame,
+    req: HttpRequest,
+    sandbox: web::Data<Sandbox>,
+) -> Result<HttpResponse, SandboxError> {
     let now = chrono::Utc::now().timestamp();
     let secrets = req
         .cookie(pending::COOKIE)
@@ -285,10 +293,11 @@ pub async fn callback(req: HttpRequest, sandbox: web::Data<Sandbox>) -> Result<H
     }
     let remove = pending::removal(sandbox.secure_cookie);
     sandbox.relying_party.check_response_issuer(param("iss")).await?;
-    let t = Lang::Fr.texts();
+    // The practice service speaks French, as the services it stands for.
+    let frame = frame.in_lang(Lang::Fr);
     if let Some(error) = param("error") {
         let page = MessagePage {
-            t,
+            frame,
             title: "Le service d'essai n'a rien reçu",
             message: explain_refusal(error),
             detail: param("error_description"),
@@ -299,7 +308,7 @@ pub async fn callback(req: HttpRequest, sandbox: web::Data<Sandbox>) -> Result<H
     }
     let code = param("code").ok_or(SandboxError::NoLogin)?;
     let verified = sandbox.relying_party.complete(code, &secrets.nonce, &secrets.code_verifier).await?;
-    let mut response = html(&ResultPage { t, received: Received::of(&verified) })?;
+    let mut response = html(&ResultPage { frame, received: Received::of(&verified) })?;
     let _ = response.add_cookie(&remove);
     Ok(response)
 }

@@ -9,7 +9,7 @@ use mandate_store::upstream_logins::FailureReason;
 use mandate_store::StoreError;
 
 use crate::relying_party::RpError;
-use crate::web::{Lang, PageError, Texts};
+use crate::web::{Frame, Lang, PageError};
 
 /// What went wrong with the usager's login at the provider. Each is journalled (its reason
 /// only) and shown; none stores anything.
@@ -74,7 +74,7 @@ impl From<StoreError> for UpstreamError {
 #[derive(Template)]
 #[template(path = "upstream/failure.html")]
 struct FailurePage<'a> {
-    t: &'static Texts,
+    frame: Frame,
     title: &'a str,
     message: &'a str,
     action_label: &'a str,
@@ -286,7 +286,7 @@ impl ResponseError for UpstreamPage {
             (_, None) => return PageError::Logged.error_response(),
         };
         let page = FailurePage {
-            t: self.lang.texts(),
+            frame: Frame::anonymous(self.lang),
             title: explained.title,
             message: &explained.message,
             action_label: explained.action_label,

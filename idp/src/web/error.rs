@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use mandate_store::StoreError;
 
+use super::frame::Frame;
 use super::i18n::{Lang, Texts};
 use super::templates::ErrorPage;
 use crate::blocking::Cancelled;
@@ -99,7 +100,9 @@ impl ResponseError for PageError {
             }
         };
         let t = lang.texts();
-        let body = ErrorPage { t, message: message(t) }.render().unwrap_or_else(|_| message(t).to_owned());
+        let body = ErrorPage { t, frame: Frame::anonymous(lang), message: message(t) }
+            .render()
+            .unwrap_or_else(|_| message(t).to_owned());
         HttpResponse::build(self.status_code())
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-store"))

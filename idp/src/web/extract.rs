@@ -68,12 +68,12 @@ where
     .boxed_local()
 }
 
-fn app_state(req: &HttpRequest) -> web::Data<AppState> {
+pub(super) fn app_state(req: &HttpRequest) -> web::Data<AppState> {
     req.app_data::<web::Data<AppState>>().cloned().expect("AppState is registered by startup::configure")
 }
 
 /// The live session named by the cookie, if any (read once per request).
-fn current_session(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<BrowserSession>, PageError>> {
+pub(super) fn current_session(req: &HttpRequest) -> LocalBoxFuture<'static, Result<Option<BrowserSession>, PageError>> {
     let secret = session::cookie_secret(req);
     let state = app_state(req);
     memo(req, move || async move { session::current(secret, &state).await }.boxed_local())

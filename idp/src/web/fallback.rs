@@ -186,7 +186,7 @@ pub fn response(req: &HttpRequest, status: StatusCode) -> HttpResponse {
 /// The page for `status`: its title, what to do in plain words, and a link back to `/`.
 pub fn page(status: StatusCode, lang: Lang) -> HttpResponse {
     let words = Kind::of(status).words(lang);
-    let page = HttpErrorPage { t: lang.texts(), words };
+    let page = HttpErrorPage { t: lang.texts(), frame: super::Frame::anonymous(lang), words };
     // A template that cannot render (it has no fallible part) still leaves the words.
     let body = page.render().unwrap_or_else(|_| words.message.to_owned());
     HttpResponse::build(status)

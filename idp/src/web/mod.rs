@@ -1,5 +1,6 @@
 //! The web layer every browser-facing handler stands on: the browser session and its cookie,
-//! CSRF, the page language, page rendering and page errors, the answer sent back to a relying
+//! CSRF, the page language, the frame of every page (header and footer) and the design system's
+//! files, page rendering and page errors, the answer sent back to a relying
 //! party at the end of a login, and the extractors that say in a handler's signature who may
 //! run it (`BrowserSession`, `SignedInHelper`, `PendingAuthorization`, `CheckedForm`). Around
 //! every handler: the security headers (`headers`) and the answer to what no route or surface
@@ -8,6 +9,7 @@
 //! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
 //! protocol core (`protocol`); neither imports the other.
 
+pub mod assets;
 pub mod authorization_response;
 pub mod cache;
 pub mod csrf;
@@ -15,6 +17,7 @@ pub mod dates;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod frame;
 pub mod headers;
 pub mod i18n;
 pub mod places;
@@ -25,6 +28,7 @@ pub mod templates;
 
 pub use error::{Message, PageError};
 pub use extract::{CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper};
+pub use frame::Frame;
 pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};
 pub use session::BrowserSession;

@@ -40,3 +40,11 @@ pub async fn form_post_script() -> HttpResponse {
         .insert_header(("Cache-Control", "public, max-age=3600"))
         .body(include_str!("../../static/form-post.js"))
 }
+
+/// The neutral theme's palette and fonts, over the design system's components.
+pub async fn neutral_stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header(("Cache-Control", "public, max-age=3600"))
+        .body(include_str!("../../static/neutral.css"))
+}

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mandate_store::statistics::Statistics;
 use mandate_store::Store;
 
+use super::assets::DsfrAssets;
 use super::cache::Cached;
 use super::csrf::CsrfKey;
 use crate::configuration::Settings;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub csrf: CsrfKey,
     /// The public statistics, computed at most every ten minutes by each replica.
     pub statistics: Arc<Cached<Statistics>>,
+    /// The design system's files, checked at start.
+    pub dsfr: DsfrAssets,
 }
 
 impl AppState {

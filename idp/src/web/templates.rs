@@ -3,12 +3,14 @@
 
 use askama::Template;
 
+use super::frame::Frame;
 use super::i18n::Texts;
 
 #[derive(Template)]
 #[template(path = "error.html")]
 pub struct ErrorPage {
     pub t: &'static Texts,
+    pub frame: Frame,
     pub message: &'static str,
 }
 
@@ -26,5 +28,7 @@ pub struct FormPostPage<'a> {
 #[template(path = "http_error.html")]
 pub struct HttpErrorPage {
     pub t: &'static Texts,
+    /// Anonymous: the page is rendered without the request.
+    pub frame: super::Frame,
     pub words: &'static super::fallback::Words,
 }

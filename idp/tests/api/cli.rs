@@ -176,6 +176,7 @@ fn serve_on_a_fresh_directory_creates_the_database_and_becomes_ready() {
         .current_dir(dir.path())
         .env("IDP__HTTP__BIND", format!("127.0.0.1:{port}"))
         .env("IDP__ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("IDP__UI__ASSETS_DIR", crate::helpers::dsfr_dist())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();

@@ -264,6 +264,7 @@ fn serve(dir: &std::path::Path, port: u16, vars: &[(&str, String)]) -> Server {
         .current_dir(dir)
         .env_remove("IDP_CONFIG")
         .env("IDP__HTTP__BIND", format!("127.0.0.1:{port}"))
+        .env("IDP__UI__ASSETS_DIR", crate::helpers::dsfr_dist())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("server.log")).unwrap());
     for (name, value) in vars {

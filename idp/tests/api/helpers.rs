@@ -17,7 +17,13 @@ pub struct TestApp {
     _keys: tempfile::TempDir,
 }
 
-/// Settings for a test: defaults, a database URL, a fresh keys folder, port 0.
+/// The design system as `npm ci` installs it at the repository's root (tests run in `idp/`).
+pub fn dsfr_dist() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules/@gouvfr/dsfr/dist")
+}
+
+/// Settings for a test: defaults, a database URL, a fresh keys folder, port 0, the design system
+/// installed at the repository's root.
 pub fn test_settings(database_url: &str, keys_dir: &Path) -> Settings {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("idp.toml");
@@ -26,6 +32,7 @@ pub fn test_settings(database_url: &str, keys_dir: &Path) -> Settings {
     settings.database.url = database_url.to_owned();
     settings.keys.dir = keys_dir.to_owned();
     settings.http.bind = "127.0.0.1:0".into();
+    settings.ui.assets_dir = dsfr_dist();
     settings
 }
 

@@ -19,4 +19,5 @@ mod sandbox;
 mod single_use;
 mod snapshots;
 mod stats;
+mod theme;
 mod upstream;

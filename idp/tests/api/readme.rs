@@ -80,6 +80,9 @@ async fn the_readme_flow_works_as_written(backend: Backend) {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("target/debug")).unwrap();
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_idp"), root.path().join("target/debug/idp")).unwrap();
+    // `make run` installs the npm packages first (`npm ci`): the design system the pages link to.
+    let node_modules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../node_modules");
+    std::os::unix::fs::symlink(node_modules, root.path().join("node_modules")).unwrap();
     let environment = |command: &mut Command| {
         command.current_dir(root.path()).env("TMPDIR", root.path()).env_remove("IDP_CONFIG");
         if let Some(db) = &postgres {

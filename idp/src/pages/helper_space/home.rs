@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::{day, expiring_soon, SpaceHeader};
 use crate::blocking::with_conn;
-use crate::web::{html, see_other, AppState, CheckedForm, PageError, SignedInHelper, Texts};
+use crate::web::{html, see_other, AppState, CheckedForm, Frame, PageError, SignedInHelper, Texts};
 
 #[derive(Deserialize)]
 pub struct HomeQuery {
@@ -31,6 +31,7 @@ pub struct UsagerLine {
 #[template(path = "space/home.html")]
 pub struct HomePage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub query: &'a str,
     pub live: Vec<UsagerLine>,
@@ -88,6 +89,7 @@ pub async fn home(
         .collect();
     html(&HomePage {
         t: lang.texts(),
+        frame: &header.frame,
         header: &header,
         query: &search,
         live,

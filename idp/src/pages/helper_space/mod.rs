@@ -9,17 +9,20 @@ pub mod texts;
 pub mod usager;
 
 use mandate_store::mandates::MandateStatus;
-use mandate_store::{aidants, now, organisations, Demarche, DurationKind};
+use mandate_store::{now, Demarche, DurationKind};
 
 pub use texts::SpaceTexts;
 
-use crate::blocking::with_conn;
+use crate::protocol::flow::Step;
 use crate::web::dates;
-use crate::web::{AppState, Lang, PageError, SignedInHelper};
+use crate::web::{AppState, Frame, Lang, PageError, SignedInHelper};
 
-/// What every page of the space shows at the top: who is signed in, for which organisation, and
-/// the link to the other language (back to this very page).
+/// What every page of the space shows at the top: the page's frame (who is signed in, for which
+/// organisation, with the sign-out button), and the space's own links with the one to the other
+/// language (back to this very page).
 pub struct SpaceHeader {
+    pub frame: Frame,
+    /// The helper's and the organisation's names, as the consent sentences say them.
     pub aidant_name: String,
     pub organisation_name: String,
     pub csrf_token: String,
@@ -42,14 +45,16 @@ impl SpaceHeader {
             query => format!("{}?{query}", req.path()),
         };
         let back: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
-        let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
-        let (aidant, organisation) = with_conn(&state.store, move |conn| {
-            Ok::<_, PageError>((aidants::find(conn, &aidant_id)?, organisations::find(conn, &organisation_id)?))
-        })
-        .await?;
+        let frame = Frame::of_browser(Some(&helper.browser), state, lang).await?;
+        // The frame names whoever `SignedInHelper` let in; were the session to idle out between
+        // the two, the helper is sent to sign in again.
+        let Some(identity) = frame.helper.clone() else {
+            return Err(PageError::SignIn { location: Step::SecondFactor.path().to_owned() });
+        };
         Ok(SpaceHeader {
-            aidant_name: format!("{} {}", aidant.given_name, aidant.family_name),
-            organisation_name: organisation.name,
+            frame,
+            aidant_name: identity.name,
+            organisation_name: identity.organisation,
             csrf_token: helper.browser.csrf_token(state),
             lang,
             s,

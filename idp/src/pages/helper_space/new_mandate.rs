@@ -17,7 +17,9 @@ use super::{day, duration_label, DemarcheView, SpaceHeader};
 use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
-use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, Lang, PageError, SignedInHelper, Texts};
+use crate::web::{
+    html, html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInHelper, Texts,
+};
 
 const WIZARD: &str = "/espace-aidant/mandats/nouveau";
 
@@ -54,6 +56,7 @@ fn step_url(step: &str, draft_id: &str) -> String {
 #[template(path = "space/new_demarches.html")]
 pub struct DemarchesPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub demarches: Vec<(DemarcheView, bool)>,
     pub draft: Option<String>,
@@ -75,6 +78,7 @@ pub async fn demarches_page(
     let chosen = draft.as_ref().map(|d| d.demarches().to_vec()).unwrap_or_default();
     html(&DemarchesPage {
         t: header.lang.texts(),
+        frame: &header.frame,
         header: &header,
         demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
         draft: draft.map(|d| d.id),
@@ -101,6 +105,7 @@ pub async fn demarches_submit(
         let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = DemarchesPage {
             t: header.lang.texts(),
+            frame: &header.frame,
             header: &header,
             demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
             draft: fields.brouillon.clone(),
@@ -134,6 +139,7 @@ pub async fn demarches_submit(
 #[template(path = "space/new_duration.html")]
 pub struct DurationPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub draft: &'a str,
     /// (key, label, end date if chosen now, checked)
@@ -162,6 +168,7 @@ pub async fn duration_page(
     let header = SpaceHeader::load(&helper, &state, &req).await?;
     html(&DurationPage {
         t: header.lang.texts(),
+        frame: &header.frame,
         header: &header,
         draft: &draft.id,
         durations: durations(draft.duration_kind, header.lang),
@@ -192,6 +199,7 @@ pub async fn duration_submit(
         let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = DurationPage {
             t: header.lang.texts(),
+            frame: &header.frame,
             header: &header,
             draft: &draft.id,
             durations: durations(None, header.lang),
@@ -210,6 +218,7 @@ pub async fn duration_submit(
 #[template(path = "space/new_identity.html")]
 pub struct IdentityPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub draft: &'a str,
 }
@@ -225,7 +234,7 @@ pub async fn identity_page(
         return Ok(see_other(&step_url("duree", &draft.id)));
     }
     let header = SpaceHeader::load(&helper, &state, &req).await?;
-    html(&IdentityPage { t: header.lang.texts(), header: &header, draft: &draft.id })
+    html(&IdentityPage { t: header.lang.texts(), frame: &header.frame, header: &header, draft: &draft.id })
 }
 
 // ---- Step 4: recap and consent ------------------------------------------------------------
@@ -234,6 +243,7 @@ pub async fn identity_page(
 #[template(path = "space/new_recap.html")]
 pub struct RecapPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub draft: &'a str,
     pub usager: &'a Usager,
@@ -270,6 +280,7 @@ fn recap<'a>(
     let lang = header.lang;
     RecapPage {
         t: lang.texts(),
+        frame: &header.frame,
         header,
         draft: &draft.id,
         usager,

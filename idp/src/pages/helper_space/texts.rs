@@ -5,12 +5,9 @@ use crate::web::Lang;
 
 pub struct SpaceTexts {
     pub nav_label: &'static str,
-    pub signed_in_as: &'static str,
-    pub organisation: &'static str,
     pub my_usagers: &'static str,
     pub new_mandate: &'static str,
     pub practice: &'static str,
-    pub sign_out: &'static str,
     pub other_language: &'static str,
     pub other_language_code: &'static str,
     pub other_language_name: &'static str,
@@ -111,12 +108,9 @@ impl SpaceTexts {
 
 pub static FR: SpaceTexts = SpaceTexts {
     nav_label: "Espace aidant",
-    signed_in_as: "Connecté",
-    organisation: "structure",
     my_usagers: "Mes usagers",
     new_mandate: "Créer un mandat",
     practice: "Bac à sable",
-    sign_out: "Se déconnecter",
     other_language: "English version",
     other_language_code: "en",
     other_language_name: "English",
@@ -204,12 +198,9 @@ pub static FR: SpaceTexts = SpaceTexts {
 
 pub static EN: SpaceTexts = SpaceTexts {
     nav_label: "Helper space",
-    signed_in_as: "Signed in",
-    organisation: "organisation",
     my_usagers: "My usagers",
     new_mandate: "Create a mandate",
     practice: "Practice service",
-    sign_out: "Sign out",
     other_language: "Version française",
     other_language_code: "fr",
     other_language_name: "Français",

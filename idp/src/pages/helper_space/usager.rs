@@ -16,7 +16,9 @@ use super::{day, duration_label, status_label, DemarcheView, SpaceHeader, SpaceT
 use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
-use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, Lang, PageError, SignedInHelper, Texts};
+use crate::web::{
+    html, html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInHelper, Texts,
+};
 
 /// One démarche of a mandate, as listed.
 pub struct AuthorisationLine {
@@ -46,6 +48,7 @@ pub struct MandateCard {
 #[template(path = "space/usager.html")]
 pub struct UsagerPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub usager: &'a Usager,
     pub birthdate: String,
@@ -127,6 +130,7 @@ pub async fn page(
         status,
         &UsagerPage {
             t: lang.texts(),
+            frame: &header.frame,
             header: &header,
             birthdate: dates::birthdate(lang, &usager.birthdate),
             usager: &usager,
@@ -197,6 +201,7 @@ pub async fn revoke_mandate(
 #[template(path = "space/renew.html")]
 pub struct RenewPage<'a> {
     pub t: &'static Texts,
+    pub frame: &'a Frame,
     pub header: &'a SpaceHeader,
     pub mandate_id: &'a str,
     pub usager: &'a Usager,
@@ -242,6 +247,7 @@ fn renew_page<'a>(
 ) -> RenewPage<'a> {
     RenewPage {
         t: header.lang.texts(),
+        frame: &header.frame,
         header,
         mandate_id: &mandate.mandate.id,
         usager,

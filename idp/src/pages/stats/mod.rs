@@ -19,7 +19,7 @@ pub use texts::StatsTexts;
 
 use crate::blocking::with_conn;
 use crate::web::dates::{long_date_time, MONTHS_EN, MONTHS_FR};
-use crate::web::{AppState, Lang, PageError, Texts};
+use crate::web::{AppState, Frame, Lang, PageError, Texts};
 
 /// How long a replica keeps the figures, and how long the page may be cached.
 pub const CACHE_LIFETIME: Duration = Duration::from_secs(600);
@@ -52,6 +52,8 @@ pub struct FigureView {
 #[template(path = "stats/page.html")]
 pub struct StatsPage {
     pub t: &'static Texts,
+    /// Anonymous whoever asks: the page is public and cached as such.
+    pub frame: Frame,
     pub s: &'static StatsTexts,
     pub computed_on: String,
     pub figures: Vec<FigureView>,
@@ -83,6 +85,7 @@ impl StatsPage {
         let view = |id, title, description, figure: &Figure| FigureView::of(id, title, description, figure, lang, s);
         StatsPage {
             t: lang.texts(),
+            frame: Frame::anonymous(lang),
             s,
             computed_on: long_date_time(lang, figures.computed_at),
             figures: vec![

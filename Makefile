@@ -66,15 +66,19 @@ conformance:
 
 ## The browser suite (tests/browser/): Playwright drives Debian's Chromium (/usr/bin/chromium,
 ## `apt-get install chromium`; no browser is ever downloaded) through the helper's pages against
-## one `idp serve` on a fresh SQLite database, with axe-core on every page; a screenshot of every
-## page goes to target/browser/. Needs Node.js 20 or newer. `make browser-test FILES=login`
+## one `idp serve` on a fresh SQLite database, with axe-core on every page, once in each theme
+## (ui.theme dsfr, then neutral); a screenshot of every page goes to target/browser/ (and
+## target/browser/neutral/). Needs Node.js 20 or newer. `make browser-test FILES=login`
 ## runs tests/browser/login.test.mjs only.
 ## (Built as `cargo test --workspace` builds, so that inside `make test` nothing is compiled again.)
 NODE ?= node
 NPM ?= npm
+NEUTRAL_RUN = IDP_BIN=$(CURDIR)/target/debug/idp BROWSER_THEME=neutral $(NODE) tests/browser/run.mjs \
+	$(foreach f,$(filter-out themes,$(FILES)),tests/browser/$(f).test.mjs)
 browser-test: node_modules/.package-lock.json
 	$(CARGO) build --workspace --all-targets
-	IDP_BIN=$(CURDIR)/target/debug/idp $(NODE) tests/browser/run.mjs $(foreach f,$(FILES),tests/browser/$(f).test.mjs)
+	IDP_BIN=$(CURDIR)/target/debug/idp BROWSER_THEME=dsfr $(NODE) tests/browser/run.mjs $(foreach f,$(FILES),tests/browser/$(f).test.mjs)
+	$(if $(FILES),$(if $(filter-out themes,$(FILES)),$(NEUTRAL_RUN)),$(NEUTRAL_RUN))
 
 ## The npm packages, exactly as package-lock.json pins them (npm ci never changes it): the State
 ## design system the server serves, and the browser suite's tools. The design system's terms of

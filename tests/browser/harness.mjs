@@ -14,7 +14,10 @@ import { chromium } from 'playwright-core';
 import { readServerInfo, REPOSITORY, startServer } from './server.mjs';
 import { base32Decode, codeAtStep, nextStep } from './totp.mjs';
 
-export const SCREENSHOTS = path.join(REPOSITORY, 'target', 'browser');
+// The whole suite runs once per theme (`make browser-test`); each theme's screenshots have their
+// own folder: `target/browser` for the State design system, `target/browser/neutral` for the other.
+export const THEME = process.env.BROWSER_THEME || 'dsfr';
+export const SCREENSHOTS = path.join(REPOSITORY, 'target', 'browser', ...(THEME === 'dsfr' ? [] : [THEME]));
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 
 export const DEMO_HELPER = {

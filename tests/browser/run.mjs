@@ -1,4 +1,5 @@
-// The browser suite's entry point (`make browser-test`): one server for the whole run, then every
+// The browser suite's entry point (`make browser-test`, once per theme: BROWSER_THEME=dsfr|neutral):
+// one server for the whole run, then every
 // `*.test.mjs` file of this folder (or the files named as arguments) under Node's test runner, one
 // file at a time (they share the demo helper, whose one-time codes each work once).
 
@@ -8,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { clearScreenshots, SCREENSHOTS } from './harness.mjs';
+import { clearScreenshots, SCREENSHOTS, THEME } from './harness.mjs';
 import { startServer, writeServerInfo } from './server.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -17,12 +18,14 @@ const files =
     ? process.argv.slice(2)
     : readdirSync(here)
         .filter((f) => f.endsWith('.test.mjs'))
+        // The theme test compares the two themes itself: it runs with the default one only.
+        .filter((f) => THEME === 'dsfr' || f !== 'themes.test.mjs')
         .sort()
         .map((f) => path.join(here, f));
 
 await clearScreenshots();
-const { info, stop, logFile } = await startServer();
-console.log(`browser suite: idp serve on ${info.baseUrl} (pid ${info.pid}), log ${logFile}`);
+const { info, stop, logFile } = await startServer({ env: { IDP__UI__THEME: THEME } });
+console.log(`browser suite (${THEME} theme): idp serve on ${info.baseUrl} (pid ${info.pid}), log ${logFile}`);
 const serverFile = path.join(info.workDir, 'server.json');
 await writeServerInfo(info, serverFile);
 

@@ -13,11 +13,12 @@ import {
   alerts,
   andWaitForPage,
   DEMO_HELPER,
+  escapeRegExp,
   launchBrowser,
-  logIn,
   newHelperPage,
   oneTimeCode,
   pathOf,
+  signedInState,
   useServer,
   visit,
 } from './harness.mjs';
@@ -44,16 +45,12 @@ let browser;
 let signedIn;
 before(async () => {
   browser = await launchBrowser();
-  const page = await newHelperPage(browser);
-  await logIn(page, server, { prefix: 'delegation-login' });
-  signedIn = await page.context().storageState();
-  await page.context().close();
+  signedIn = await signedInState(browser, server, 'delegation-login');
 });
 after(async () => {
   await browser?.close();
 });
 
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The button of a démarche for a usager on the choice page ("Logement — pour Angela … sur …"). */
 const demarcheButton = (page, demarche, usager) =>

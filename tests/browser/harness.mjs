@@ -201,6 +201,21 @@ export async function alerts(page) {
  * Logs the demo helper in from the login page the browser shows (or opens it): password, then
  * one-time code. Each page is checked with `visit`. Returns, once the code is accepted, the code.
  */
+/** `text` as a regular expression matching it literally. */
+export const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * Signs the demo helper in once in a page of its own and returns the cookies, for the tests of a
+ * file that start signed in (each login spends a one-time code's time step).
+ */
+export async function signedInState(browser, info, prefix) {
+  const page = await newHelperPage(browser);
+  await logIn(page, info, { prefix });
+  const state = await page.context().storageState();
+  await page.context().close();
+  return state;
+}
+
 export async function logIn(page, info, { prefix = 'login' } = {}) {
   if (pathOf(page) !== '/login') await page.goto(info.url('/login'));
   await visit(page, info, `${prefix}-password`);

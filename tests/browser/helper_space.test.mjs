@@ -11,12 +11,13 @@ import { after, before, test } from 'node:test';
 import {
   alerts,
   andWaitForPage,
+  escapeRegExp,
   launchBrowser,
-  logIn,
   newHelperPage,
   oneTimeCode,
   pathOf,
   printScreenshot,
+  signedInState,
   tick,
   useServer,
   visit,
@@ -46,16 +47,12 @@ let browser;
 let signedIn;
 before(async () => {
   browser = await launchBrowser();
-  const page = await newHelperPage(browser);
-  await logIn(page, server, { prefix: 'helper-space-login' });
-  signedIn = await page.context().storageState();
-  await page.context().close();
+  signedIn = await signedInState(browser, server, 'helper-space-login');
 });
 after(async () => {
   await browser?.close();
 });
 
-const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** The text of the labels of a form control. */
 const labelOf = (control) => control.evaluate((el) => [...el.labels].map((l) => l.innerText).join(' ').trim());

@@ -3,7 +3,7 @@
 //! page; never another organisation's usagers. On SQLite and PostgreSQL.
 
 use mandate_store::mandates::{self, MandateStatus, NewMandate};
-use mandate_store::organisations::{self, NewOrganisation};
+use mandate_store::organisations::{self, NewOrganisation, Organisation};
 use mandate_store::usagers::{self, NewUsager};
 use mandate_store::{aidants, mandate_drafts, now, Backend, Demarche, DurationKind, Siret};
 
@@ -27,6 +27,23 @@ async fn signed_in(app: &TestApp) -> (Robot<'_>, Demo, String) {
     let (status, html) = robot.log_in_until(first, "Mes usagers").await;
     assert_eq!(status, 200, "{html}");
     (robot, demo, html)
+}
+
+/// An organisation other than the demo one.
+fn other_organisation(conn: &mut mandate_store::DbConnection, name: &str, siret: &str, city: &str) -> Organisation {
+    organisations::create(
+        conn,
+        NewOrganisation {
+            name: name.into(),
+            siret: Siret::parse(siret).unwrap(),
+            address: "1 place de l'Hôtel de Ville".into(),
+            postcode: "69001".into(),
+            city: city.into(),
+            region: "Auvergne-Rhône-Alpes".into(),
+        },
+        now(),
+    )
+    .unwrap()
 }
 
 fn csrf(html: &str) -> String {
@@ -264,19 +281,7 @@ async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Back
     // A mandate of another organisation, by its own helper, for a usager of its own.
     let (usager_id, authorisation_id, mandate_id) = {
         let mut conn = app.db.store.conn().unwrap();
-        let other = organisations::create(
-            &mut conn,
-            NewOrganisation {
-                name: "CCAS de Lyon".into(),
-                siret: Siret::parse("21690123100011").unwrap(),
-                address: "1 place Louis Pradel".into(),
-                postcode: "69001".into(),
-                city: "Lyon".into(),
-                region: "Auvergne-Rhône-Alpes".into(),
-            },
-            now(),
-        )
-        .unwrap();
+        let other = other_organisation(&mut conn, "CCAS de Lyon", "21690123100011", "Lyon");
         let demo_aidant = aidants::find(&mut conn, &demo.aidant_id()).unwrap();
         let helper = aidants::create(
             &mut conn,
@@ -353,19 +358,7 @@ async fn a_helper_of_two_organisations_switches_between_them(backend: Backend) {
     assert!(!home.contains("Changer de structure"), "one organisation: no switcher");
     let other = {
         let mut conn = app.db.store.conn().unwrap();
-        let other = organisations::create(
-            &mut conn,
-            NewOrganisation {
-                name: "CCAS de Lyon".into(),
-                siret: Siret::parse("21690123100011").unwrap(),
-                address: "1 place Louis Pradel".into(),
-                postcode: "69001".into(),
-                city: "Lyon".into(),
-                region: "Auvergne-Rhône-Alpes".into(),
-            },
-            now(),
-        )
-        .unwrap();
+        let other = other_organisation(&mut conn, "CCAS de Lyon", "21690123100011", "Lyon");
         aidants::add_to_organisation(&mut conn, &demo.aidant_id(), &other.id).unwrap();
         other
     };
@@ -397,19 +390,7 @@ async fn a_helper_of_two_organisations_switches_between_them(backend: Backend) {
     assert_eq!(refused.status(), 404);
     let stranger = {
         let mut conn = app.db.store.conn().unwrap();
-        organisations::create(
-            &mut conn,
-            NewOrganisation {
-                name: "Mairie de Nantes".into(),
-                siret: Siret::parse("21440109300015").unwrap(),
-                address: "2 rue de l'Hôtel de Ville".into(),
-                postcode: "44000".into(),
-                city: "Nantes".into(),
-                region: "Pays de la Loire".into(),
-            },
-            now(),
-        )
-        .unwrap()
+        other_organisation(&mut conn, "Mairie de Nantes", "21440109300015", "Nantes")
     };
     let refused = robot
         .post_form("/espace-aidant/organisation", &[("csrf_token", &csrf(&home)), ("organisation", &stranger.id)])

@@ -231,7 +231,8 @@ async fn assert_failed_cleanly(
     assert_eq!(entry.details.as_ref().unwrap().value(), &json!({"reason": reason}));
     assert_eq!(entry.aidant_id.as_deref(), Some(helper.aidant_id.as_str()));
     assert_eq!(entry.usager_id, None);
-    let written = serde_json::to_string(entry).unwrap();
+    // What the entry says besides ids, time and hashes (hex and digits could hold "1950" by chance).
+    let written = format!("{} {}", entry.action, entry.details.as_ref().map_or("", |d| d.as_str()));
     for personal in ["TESTUSAGER", "Jeanne", "1950", "jeanne.testusager"] {
         assert!(!written.contains(personal), "personal data in the journal: {written}");
     }

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::db::DbConnection;
 use crate::domain::{ClientAuthMethod, Demarche, SigningAlg, SubjectType};
@@ -38,41 +38,15 @@ impl std::fmt::Debug for Client {
     }
 }
 
-/// A list of URIs, stored as a JSON array of strings.
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[serde(transparent)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub struct UriList(pub Vec<String>);
+crate::json_list_column! {
+    /// A list of URIs, stored as a JSON array of strings.
+    pub struct UriList(pub Vec<String>) in "clients.redirect_uris or post_logout_redirect_uris";
+}
 
-crate::json_text_column!(UriList, "clients.redirect_uris or post_logout_redirect_uris");
-
-/// Démarches, stored as a JSON array of their keys.
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[serde(transparent)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub struct DemarcheList(pub Vec<Demarche>);
-
-crate::json_text_column!(DemarcheList, "clients.demarches");
+crate::json_list_column! {
+    /// Démarches, stored as a JSON array of their keys.
+    pub struct DemarcheList(pub Vec<Demarche>) in "clients.demarches or mandate_drafts.demarches";
+}
 
 impl Client {
     pub fn redirect_uris(&self) -> &[String] {

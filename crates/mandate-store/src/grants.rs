@@ -34,23 +34,10 @@ pub struct Grant {
     pub revoked_at: Option<NaiveDateTime>,
 }
 
-/// The authentication methods used (the `amr` claim), stored as a JSON array.
-#[derive(
-    Debug,
-    Clone,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
-#[serde(transparent)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub struct Amr(pub Vec<String>);
-
-crate::json_text_column!(Amr, "grants.amr");
+crate::json_list_column! {
+    /// The authentication methods used (the `amr` claim), stored as a JSON array.
+    pub struct Amr(pub Vec<String>) in "grants.amr";
+}
 
 /// The `claims` request parameter (OIDC Core §5.5) as the relying party gave it: a JSON object
 /// whose members (`id_token`, `userinfo`) name the claims asked for.

@@ -110,6 +110,32 @@ macro_rules! json_text_column {
     };
 }
 
+/// Declares a list stored as a JSON array in text column(s) `$column`: the newtype (`Default`,
+/// serde as the bare array) and its column impls.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! json_list_column {
+    ($(#[$doc:meta])* pub struct $name:ident(pub Vec<$item:ty>) in $column:literal;) => {
+        $(#[$doc])*
+        #[derive(
+            Debug,
+            Clone,
+            Default,
+            PartialEq,
+            Eq,
+            serde::Serialize,
+            serde::Deserialize,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+        )]
+        #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        pub struct $name(pub Vec<$item>);
+
+        $crate::json_text_column!($name, $column);
+    };
+}
+
 /// Declares a closed set stored as text: the enum with its keys, `ALL`, `key`, `FromStr`
 /// (refusing an unknown key with `StoreError::InvalidField { field: $field }`), `Display`,
 /// serde as the key, and the column impls.

@@ -11,6 +11,10 @@ diesel::table! {
         city -> Text,
         region -> Text,
         created_at -> Timestamp,
+        organisation_type -> Text,
+        department_code -> Text,
+        region_code -> Text,
+        demarches -> Text,
     }
 }
 
@@ -33,6 +37,12 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         last_totp_step -> Nullable<BigInt>,
+        training_date -> Nullable<Text>,
+        pix_date -> Nullable<Text>,
+        charter_version -> Nullable<Text>,
+        last_sign_in_at -> Nullable<Timestamp>,
+        deactivated_at -> Nullable<Timestamp>,
+        deactivation_reason -> Nullable<Text>,
     }
 }
 
@@ -40,6 +50,7 @@ diesel::table! {
     aidant_organisations (aidant_id, organisation_id) {
         aidant_id -> Text,
         organisation_id -> Text,
+        is_manager -> Bool,
     }
 }
 
@@ -271,3 +282,43 @@ diesel::table! {
         expires_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    second_factors (id) {
+        id -> Text,
+        aidant_id -> Text,
+        kind -> Text,
+        secret -> Text,
+        step_seconds -> Integer,
+        card_serial -> Nullable<Text>,
+        last_step -> Nullable<BigInt>,
+        confirmed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    totp_cards (serial) {
+        serial -> Text,
+        secret -> Text,
+        step_seconds -> Integer,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    enrolment_links (token_hash) {
+        token_hash -> Text,
+        aidant_id -> Text,
+        created_by_aidant_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(second_factors -> aidants (aidant_id));
+diesel::joinable!(enrolment_links -> aidants (aidant_id));
+diesel::allow_tables_to_appear_in_same_query!(aidants, second_factors, enrolment_links, totp_cards);
+diesel::allow_tables_to_appear_in_same_query!(organisations, second_factors);
+diesel::allow_tables_to_appear_in_same_query!(aidant_organisations, second_factors);

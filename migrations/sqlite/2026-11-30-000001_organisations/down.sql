@@ -1,0 +1,14 @@
+DROP TABLE enrolment_links;
+DROP TABLE totp_cards;
+DROP TABLE second_factors;
+ALTER TABLE aidants DROP COLUMN deactivation_reason;
+ALTER TABLE aidants DROP COLUMN deactivated_at;
+ALTER TABLE aidants DROP COLUMN last_sign_in_at;
+ALTER TABLE aidants DROP COLUMN charter_version;
+ALTER TABLE aidants DROP COLUMN pix_date;
+ALTER TABLE aidants DROP COLUMN training_date;
+ALTER TABLE aidant_organisations DROP COLUMN is_manager;
+ALTER TABLE organisations DROP COLUMN demarches;
+ALTER TABLE organisations DROP COLUMN region_code;
+ALTER TABLE organisations DROP COLUMN department_code;
+ALTER TABLE organisations DROP COLUMN organisation_type;

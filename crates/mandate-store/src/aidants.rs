@@ -30,6 +30,15 @@ pub struct Aidant {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub last_totp_step: Option<i64>,
+    /// Habilitation: the training day attended and the PIX certification passed (YYYY-MM-DD).
+    pub training_date: Option<String>,
+    pub pix_date: Option<String>,
+    /// The version of the ethics charter last accepted (`charter_signed_at` says when).
+    pub charter_version: Option<String>,
+    pub last_sign_in_at: Option<NaiveDateTime>,
+    pub deactivated_at: Option<NaiveDateTime>,
+    /// `manager` or `inactivity`; none while the account is active.
+    pub deactivation_reason: Option<String>,
 }
 
 // Credentials never reach a log line through `{:?}`.
@@ -92,6 +101,12 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         locked_until: None,
         created_at: now,
         last_totp_step: None,
+        training_date: None,
+        pix_date: None,
+        charter_version: None,
+        last_sign_in_at: None,
+        deactivated_at: None,
+        deactivation_reason: None,
     };
     write_transaction(conn, |conn| {
         if find_by_email(conn, &new.email)?.is_some() {
@@ -103,6 +118,9 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
         for organisation_id in &new.organisation_ids {
             insert_membership(conn, &aidant.id, organisation_id)?;
+            if aidant.role == Role::Manager {
+                set_manager(conn, &aidant.id, organisation_id, true)?;
+            }
         }
         Ok(aidant.clone())
     })
@@ -123,6 +141,32 @@ pub fn is_member(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str
             .filter(aidant_organisations::organisation_id.eq(organisation_id)),
     ))
     .get_result(conn)?)
+}
+
+/// Whether the aidant manages the organisation (managing is per membership).
+pub fn is_manager(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        aidant_organisations::table
+            .filter(aidant_organisations::aidant_id.eq(aidant_id))
+            .filter(aidant_organisations::organisation_id.eq(organisation_id))
+            .filter(aidant_organisations::is_manager.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Makes the aidant a manager of the organisation, or not; they must belong to it.
+pub fn set_manager(conn: &mut DbConnection, aidant_id: &str, organisation_id: &str, manager: bool) -> StoreResult<()> {
+    let updated = diesel::update(
+        aidant_organisations::table
+            .filter(aidant_organisations::aidant_id.eq(aidant_id))
+            .filter(aidant_organisations::organisation_id.eq(organisation_id)),
+    )
+    .set(aidant_organisations::is_manager.eq(manager))
+    .execute(conn)?;
+    if updated == 0 {
+        return Err(StoreError::NotMember { organisation_id: organisation_id.to_owned() });
+    }
+    Ok(())
 }
 
 pub fn organisations_of(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<Organisation>> {

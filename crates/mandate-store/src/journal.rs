@@ -46,10 +46,25 @@ pub enum JournalAction {
     MandateCreated,
     AttestationPrinted,
     UpstreamLoginFailed,
+    OrganisationCreated,
+    OrganisationUpdated,
+    HabilitationRecorded,
+    CharterAccepted,
+    AidantCreated,
+    EnrolmentLinkIssued,
+    EnrolmentCompleted,
+    PasswordChanged,
+    AidantDeactivated,
+    AidantReactivated,
+    AidantUnlocked,
+    SecondFactorReset,
+    CardsImported,
+    CardAssigned,
+    JournalExported,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 15] = [
+    pub const ALL: [JournalAction; 30] = [
         JournalAction::AidantConnected,
         JournalAction::UsagerIdentityVerified,
         JournalAction::AttestationCreated,
@@ -65,6 +80,21 @@ impl JournalAction {
         JournalAction::MandateCreated,
         JournalAction::AttestationPrinted,
         JournalAction::UpstreamLoginFailed,
+        JournalAction::OrganisationCreated,
+        JournalAction::OrganisationUpdated,
+        JournalAction::HabilitationRecorded,
+        JournalAction::CharterAccepted,
+        JournalAction::AidantCreated,
+        JournalAction::EnrolmentLinkIssued,
+        JournalAction::EnrolmentCompleted,
+        JournalAction::PasswordChanged,
+        JournalAction::AidantDeactivated,
+        JournalAction::AidantReactivated,
+        JournalAction::AidantUnlocked,
+        JournalAction::SecondFactorReset,
+        JournalAction::CardsImported,
+        JournalAction::CardAssigned,
+        JournalAction::JournalExported,
     ];
 
     pub fn key(self) -> &'static str {
@@ -84,6 +114,21 @@ impl JournalAction {
             JournalAction::MandateCreated => "mandate_created",
             JournalAction::AttestationPrinted => "attestation_printed",
             JournalAction::UpstreamLoginFailed => "upstream_login_failed",
+            JournalAction::OrganisationCreated => "organisation_created",
+            JournalAction::OrganisationUpdated => "organisation_updated",
+            JournalAction::HabilitationRecorded => "habilitation_recorded",
+            JournalAction::CharterAccepted => "charter_accepted",
+            JournalAction::AidantCreated => "aidant_created",
+            JournalAction::EnrolmentLinkIssued => "enrolment_link_issued",
+            JournalAction::EnrolmentCompleted => "enrolment_completed",
+            JournalAction::PasswordChanged => "password_changed",
+            JournalAction::AidantDeactivated => "aidant_deactivated",
+            JournalAction::AidantReactivated => "aidant_reactivated",
+            JournalAction::AidantUnlocked => "aidant_unlocked",
+            JournalAction::SecondFactorReset => "second_factor_reset",
+            JournalAction::CardsImported => "cards_imported",
+            JournalAction::CardAssigned => "card_assigned",
+            JournalAction::JournalExported => "journal_exported",
         }
     }
 }

@@ -23,7 +23,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
 use futures_util::StreamExt as _;
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
-use mandate_store::{clients, now, sessions};
+use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
 
 use super::i18n::Lang;
@@ -278,6 +278,45 @@ impl FromRequest for SignedInHelper {
             let hash = browser.id_hash();
             with_conn(&state.store, move |conn| sessions::touch(conn, &hash, now())).await?;
             Ok(SignedInHelper { browser, aidant_id, organisation_id })
+        }
+        .boxed_local()
+    }
+}
+
+/// A signed-in helper who manages the organisation they are working in (managing is per
+/// organisation). A helper who does not is refused with a page that says so; the request is
+/// otherwise that of a `SignedInHelper`.
+pub struct SignedInManager {
+    pub helper: SignedInHelper,
+}
+
+impl SignedInManager {
+    pub fn aidant_id(&self) -> &str {
+        &self.helper.aidant_id
+    }
+
+    pub fn organisation_id(&self) -> &str {
+        &self.helper.organisation_id
+    }
+}
+
+impl FromRequest for SignedInManager {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let helper = SignedInHelper::from_request(req, payload);
+        let state = app_state(req);
+        let lang = Lang::of_browser(req);
+        async move {
+            let helper = helper.await?;
+            let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
+            let manages =
+                with_conn(&state.store, move |conn| aidants::is_manager(conn, &aidant_id, &organisation_id)).await?;
+            if !manages {
+                return Err(PageError::forbidden(|t| t.not_a_manager, lang));
+            }
+            Ok(SignedInManager { helper })
         }
         .boxed_local()
     }

@@ -27,7 +27,9 @@ pub mod state;
 pub mod templates;
 
 pub use error::{Message, PageError};
-pub use extract::{CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper};
+pub use extract::{
+    CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper, SignedInManager,
+};
 pub use frame::Frame;
 pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};

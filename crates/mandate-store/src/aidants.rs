@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use crate::db::{new_id, write_transaction, DbConnection};
 use crate::domain::{Email, Role};
 use crate::error::{StoreError, StoreResult};
+use crate::journal::{self, JournalAction, NewEntry};
 use crate::organisations::{self, require_text, Organisation};
 use crate::schema::{aidant_organisations, aidants, organisations as organisations_table};
 
@@ -240,6 +241,120 @@ pub fn set_active(conn: &mut DbConnection, aidant_id: &str, active: bool) -> Sto
     if n == 0 {
         return Err(StoreError::NotFound("aidant"));
     }
+    Ok(())
+}
+
+/// Why an account was deactivated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeactivationReason {
+    /// By a manager of one of its organisations, or by the operator.
+    Manager,
+    /// No sign-in for six months (`idp maintenance`).
+    Inactivity,
+}
+
+impl DeactivationReason {
+    pub fn key(self) -> &'static str {
+        match self {
+            DeactivationReason::Manager => "manager",
+            DeactivationReason::Inactivity => "inactivity",
+        }
+    }
+}
+
+/// Who changed an account, for the journal: a manager (their aidant id) or the operator (CLI).
+/// Journal entries about an account carry that account as `aidant_id` and the actor in `by`.
+fn actor(by: Option<&str>) -> serde_json::Value {
+    by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
+}
+
+/// Deactivates an account: it can no longer sign in, and its sessions stop being accepted.
+/// Journalled once; deactivating an inactive account changes nothing and returns `false`.
+pub fn deactivate(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    reason: DeactivationReason,
+    by: Option<&str>,
+    organisation_id: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    write_transaction(conn, |conn| {
+        find(conn, aidant_id)?;
+        let updated = diesel::update(aidants::table.find(aidant_id).filter(aidants::active.eq(true)))
+            .set((
+                aidants::active.eq(false),
+                aidants::deactivated_at.eq(Some(now)),
+                aidants::deactivation_reason.eq(Some(reason.key())),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        let mut entry = NewEntry::new(JournalAction::AidantDeactivated).aidant(aidant_id);
+        entry.organisation_id = organisation_id.map(str::to_owned);
+        entry.details = Some(serde_json::json!({ "reason": reason.key(), "by": actor(by) }));
+        journal::append(conn, entry, now)?;
+        Ok(true)
+    })
+}
+
+/// Reactivates an account, as if it had just signed in (so that the six-month rule does not
+/// deactivate it again at once). Returns `false` if it was active.
+pub fn reactivate(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    by: Option<&str>,
+    organisation_id: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    write_transaction(conn, |conn| {
+        find(conn, aidant_id)?;
+        let updated = diesel::update(aidants::table.find(aidant_id).filter(aidants::active.eq(false)))
+            .set((
+                aidants::active.eq(true),
+                aidants::deactivated_at.eq(None::<NaiveDateTime>),
+                aidants::deactivation_reason.eq(None::<String>),
+                aidants::last_sign_in_at.eq(Some(now)),
+                aidants::failed_attempts.eq(0),
+                aidants::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        if updated == 0 {
+            return Ok(false);
+        }
+        let mut entry = NewEntry::new(JournalAction::AidantReactivated).aidant(aidant_id);
+        entry.organisation_id = organisation_id.map(str::to_owned);
+        entry.details = Some(serde_json::json!({ "by": actor(by) }));
+        journal::append(conn, entry, now)?;
+        Ok(true)
+    })
+}
+
+/// Lifts a lockout after failed sign-ins. Returns `false` if the account was not locked.
+pub fn unlock(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    by: Option<&str>,
+    organisation_id: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<bool> {
+    write_transaction(conn, |conn| {
+        let aidant = find(conn, aidant_id)?;
+        if !aidant.is_locked(now) {
+            return Ok(false);
+        }
+        reset_failed_logins(conn, aidant_id)?;
+        let mut entry = NewEntry::new(JournalAction::AidantUnlocked).aidant(aidant_id);
+        entry.organisation_id = organisation_id.map(str::to_owned);
+        entry.details = Some(serde_json::json!({ "by": actor(by) }));
+        journal::append(conn, entry, now)?;
+        Ok(true)
+    })
+}
+
+/// Records a successful sign-in (both factors): the six-month inactivity rule counts from it.
+pub fn record_sign_in(conn: &mut DbConnection, aidant_id: &str, now: NaiveDateTime) -> StoreResult<()> {
+    diesel::update(aidants::table.find(aidant_id)).set(aidants::last_sign_in_at.eq(Some(now))).execute(conn)?;
     Ok(())
 }
 

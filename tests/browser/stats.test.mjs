@@ -23,13 +23,16 @@ test('the statistics page shows its charts with their text alternative, in Frenc
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), "Statistiques d'utilisation");
 
   const charts = page.locator('svg.stats-chart[role="img"]');
-  assert.equal(await charts.count(), 3);
+  assert.equal(await charts.count(), 4);
   for (const id of ['mandats', 'personnes', 'connexions']) {
     const chart = page.locator(`svg[aria-labelledby="${id}-legende ${id}-tableau"]`);
     assert.equal(await chart.count(), 1, id);
     assert.equal(await chart.locator('rect').count(), 12, `${id}: one bar per month`);
     assert.equal(await page.locator(`#${id}-tableau tbody tr`).count(), 12, `${id}: one row per month`);
   }
+  const helpers = page.locator('svg[aria-labelledby="aidants-legende aidants-tableau"]');
+  assert.equal(await helpers.locator('rect').count(), 3, 'habilitated, in habilitation, inactive');
+  assert.equal(await page.locator('#aidants-tableau tbody tr').count(), 3);
   // The demo data is too small to be shown as numbers.
   assert.ok((await page.locator('td', { hasText: 'moins de 5' }).count()) > 0);
 

@@ -1,5 +1,7 @@
 //! Public usage figures: per month over the last twelve months (UTC), mandates created, usagers
-//! helped and delegated accesses, each split by démarche and by region.
+//! helped and delegated accesses, each split by démarche, by region and by organisation type;
+//! and, as of now, how many helpers are habilitated, in habilitation, and habilitated but
+//! inactive.
 //!
 //! Each figure is one aggregate query run by the database. Grouping by month needs a date
 //! function, and SQLite and PostgreSQL share none (diesel's DSL offers none either): the query
@@ -10,7 +12,7 @@
 //! [`Count::FewerThan`], so that no usager, helper or organisation can be singled out from the
 //! published figures.
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use serde::Serialize;
@@ -123,10 +125,25 @@ pub struct Figure {
     pub by_demarche: Vec<Breakdown<Demarche>>,
     /// The regions with any activity in the period, by name.
     pub by_region: Vec<Breakdown<String>>,
+    /// The organisation types with any activity in the period, by key (`france_services` …).
+    pub by_organisation_type: Vec<Breakdown<String>>,
 }
 
-/// Everything `/stats` publishes. Organisation types do not exist in the store yet, so there is
-/// no split by type.
+/// The helpers (active accounts), as of when the figures are computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HelperFigures {
+    /// Training and PIX recorded and a charter accepted: they may act.
+    pub habilitated: Count,
+    /// Something of that is still missing.
+    pub in_habilitation: Count,
+    /// Habilitated, but no delegated access in the last [`INACTIVE_AFTER_DAYS`] days.
+    pub habilitated_inactive: Count,
+}
+
+/// A habilitated helper with no delegated access for this long counts as inactive.
+pub const INACTIVE_AFTER_DAYS: i64 = 90;
+
+/// Everything `/stats` publishes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Statistics {
     /// The months covered, oldest first.
@@ -136,6 +153,7 @@ pub struct Statistics {
     pub usagers_helped: Figure,
     /// Delegated accesses: tokens issued to a service under a mandate (journal `authorisation_used`).
     pub delegated_accesses: Figure,
+    pub helpers: HelperFigures,
     pub computed_at: NaiveDateTime,
 }
 
@@ -148,13 +166,18 @@ pub fn compute(conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<Stati
         Ok(Figure {
             by_month: per_month(&months, &count_rows(conn, dialect, source, None, since)?),
             by_demarche: by_demarche(&months, count_rows(conn, dialect, source, Some(source.demarche), since)?),
-            by_region: by_region(&months, count_rows(conn, dialect, source, Some(source.region), since)?),
+            by_region: by_key(&months, count_rows(conn, dialect, source, Some(source.region), since)?),
+            by_organisation_type: by_key(
+                &months,
+                count_rows(conn, dialect, source, Some(source.organisation_type), since)?,
+            ),
         })
     };
     Ok(Statistics {
         mandates_created: figure(&MANDATES_CREATED)?,
         usagers_helped: figure(&USAGERS_HELPED)?,
         delegated_accesses: figure(&DELEGATED_ACCESSES)?,
+        helpers: helper_figures(conn, dialect, now)?,
         months,
         computed_at: now,
     })
@@ -170,6 +193,7 @@ struct Source {
     at: &'static str,
     demarche: Split,
     region: Split,
+    organisation_type: Split,
 }
 
 /// A second grouping: the extra joins it needs and the column it groups by.
@@ -186,6 +210,7 @@ const MANDATES_CREATED: Source = Source {
     // One authorisation per démarche of a mandate: counting them counts mandates per démarche.
     demarche: Split { join: "JOIN authorisations a ON a.mandate_id = m.id", key: "a.demarche" },
     region: Split { join: "JOIN organisations o ON o.id = m.organisation_id", key: "o.region" },
+    organisation_type: Split { join: "JOIN organisations o ON o.id = m.organisation_id", key: "o.organisation_type" },
 };
 
 const USAGERS_HELPED: Source = Source {
@@ -196,6 +221,7 @@ const USAGERS_HELPED: Source = Source {
     // The journal names organisations by id without a foreign key: an inner join leaves out
     // entries whose organisation is gone.
     region: Split { join: "JOIN organisations o ON o.id = j.organisation_id", key: "o.region" },
+    organisation_type: Split { join: "JOIN organisations o ON o.id = j.organisation_id", key: "o.organisation_type" },
 };
 
 const DELEGATED_ACCESSES: Source = Source {
@@ -204,6 +230,7 @@ const DELEGATED_ACCESSES: Source = Source {
     at: USAGERS_HELPED.at,
     demarche: USAGERS_HELPED.demarche,
     region: USAGERS_HELPED.region,
+    organisation_type: USAGERS_HELPED.organisation_type,
 };
 
 /// What differs between the backends: how to take a timestamp's month, how to write a bind.
@@ -291,7 +318,8 @@ fn by_demarche(months: &[Month], rows: Vec<Row>) -> Vec<Breakdown<Demarche>> {
         .collect()
 }
 
-fn by_region(months: &[Month], rows: Vec<Row>) -> Vec<Breakdown<String>> {
+/// One breakdown per key present in the rows (regions, organisation types), in key order.
+fn by_key(months: &[Month], rows: Vec<Row>) -> Vec<Breakdown<String>> {
     let mut regions: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
     regions.sort();
     regions.dedup();
@@ -305,6 +333,36 @@ fn by_region(months: &[Month], rows: Vec<Row>) -> Vec<Breakdown<String>> {
             key: region,
         })
         .collect()
+}
+
+/// Habilitated: training and PIX dates recorded and a charter accepted (a newer charter version
+/// is asked for at sign-in; it does not make a helper unhabilitated for the figures).
+const HABILITATED: &str = "a.training_date IS NOT NULL AND a.pix_date IS NOT NULL AND a.charter_version IS NOT NULL";
+
+#[derive(QueryableByName)]
+struct Total {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// The helper figures, one aggregate query each, over active accounts.
+fn helper_figures(conn: &mut DbConnection, dialect: Dialect, now: NaiveDateTime) -> StoreResult<HelperFigures> {
+    let query = |condition: &str| format!("SELECT COUNT(*) AS n FROM aidants a WHERE a.active = TRUE AND {condition}");
+    let habilitated: Total = diesel::sql_query(query(HABILITATED)).get_result(conn)?;
+    let in_habilitation: Total = diesel::sql_query(query(&format!("NOT ({HABILITATED})"))).get_result(conn)?;
+    let inactive = query(&format!(
+        "{HABILITATED} AND NOT EXISTS (SELECT 1 FROM journal_entries j WHERE j.aidant_id = a.id \
+         AND j.action = '{}' AND j.created_at >= {})",
+        COUNTED_ACTION.key(),
+        dialect.first_bind()
+    ));
+    let cutoff = now - Duration::days(INACTIVE_AFTER_DAYS);
+    let habilitated_inactive: Total = diesel::sql_query(inactive).bind::<Timestamp, _>(cutoff).get_result(conn)?;
+    Ok(HelperFigures {
+        habilitated: Count::published(habilitated.n),
+        in_habilitation: Count::published(in_habilitation.n),
+        habilitated_inactive: Count::published(habilitated_inactive.n),
+    })
 }
 
 /// The action the two journal figures count, kept beside the SQL that names it.

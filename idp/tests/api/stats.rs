@@ -35,6 +35,7 @@ fn seed(app: &TestApp) {
     )
     .unwrap();
     drop(conn);
+    app.db.execute_sql(&format!("UPDATE organisations SET organisation_type = 'ccas' WHERE id = '{}'", organisation.id));
     let accesses = (0..7).map(|i| (i, Demarche::Argent)).chain((7..10).map(|i| (i, Demarche::Famille)));
     for (i, demarche) in accesses {
         access(app, &organisation.id, &format!("usager-{i}"), demarche);
@@ -83,6 +84,7 @@ async fn the_figures_are_public_and_small_counts_are_hidden(backend: Backend) {
     assert_eq!(row_after(&html, "id=\"connexions-tableau\"", &month), ["10"]);
     assert_eq!(row_after(&html, "id=\"personnes-tableau\"", &month), ["10"]);
     assert_eq!(row_after(&html, "id=\"connexions-regions\"", "Occitanie").last().unwrap(), "10");
+    assert_eq!(row_after(&html, "id=\"connexions-types\"", "CCAS").last().unwrap(), "10");
     // Seven for argent are shown, three for famille are not.
     let argent = row_after(&html, "id=\"connexions-demarches\"", Demarche::Argent.label_fr());
     assert_eq!(argent.last().unwrap(), "7");
@@ -115,6 +117,14 @@ async fn each_chart_has_its_text_alternative(backend: Backend) {
     assert!(connexions.contains(">10</text>"), "{connexions}");
     assert_eq!(connexions.matches("stats-chart__bar--hidden").count(), 11, "{connexions}");
     assert_eq!(connexions.matches("&#60; 5</text>").count(), 11, "{connexions}");
+
+    // The helpers today: three rows drawn, each also in the table, none of them a number here.
+    let helpers = &html[html.find("aidants-legende aidants-tableau").unwrap()..];
+    let helpers = &helpers[..helpers.find("</svg>").unwrap()];
+    assert_eq!(helpers.matches("<rect").count(), 3, "{helpers}");
+    assert_eq!(helpers.matches("stats-chart__bar--hidden").count(), 3, "{helpers}");
+    assert_eq!(row_after(&html, "id=\"aidants-tableau\"", "Habilités"), ["moins de 5"]);
+    assert_eq!(row_after(&html, "id=\"aidants-tableau\"", "En cours d&#39;habilitation"), ["moins de 5"]);
 }
 
 async fn the_page_and_its_figures_are_kept_ten_minutes(backend: Backend) {

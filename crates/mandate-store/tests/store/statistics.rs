@@ -5,9 +5,14 @@ use mandate_store::statistics::{self, Breakdown, Count, Figure, Month};
 use mandate_store::testing::TestDb;
 use mandate_store::{now, Demarche, Siret};
 
-use crate::fixtures::{mandate, world};
+use crate::fixtures::{aidant, mandate, world};
 
-mandate_store::tests_on_both_backends!(figures_over_two_months, four_is_hidden_and_five_is_shown,);
+mandate_store::tests_on_both_backends!(
+    figures_over_two_months,
+    four_is_hidden_and_five_is_shown,
+    split_by_organisation_type,
+    helpers_habilitated_in_habilitation_and_inactive,
+);
 
 fn in_brittany(db: &TestDb) -> Organisation {
     let mut conn = db.store.conn().unwrap();
@@ -129,4 +134,84 @@ fn four_is_hidden_and_five_is_shown(db: &TestDb) {
     assert_eq!(month_count(&five.delegated_accesses, this_month), Count::Exact(5));
     assert_eq!(month_count(&five.usagers_helped, this_month), Count::Exact(5));
     assert_eq!(in_month(&five.delegated_accesses.by_demarche, &Demarche::Famille, this_month), Count::Exact(5));
+}
+
+fn split_by_organisation_type(db: &TestDb) {
+    let w = world(db);
+    let brittany = in_brittany(db);
+    db.execute_sql(&format!("UPDATE organisations SET organisation_type = 'ccas' WHERE id = '{}'", brittany.id));
+    db.execute_sql(&format!(
+        "UPDATE organisations SET organisation_type = 'france_services' WHERE id = '{}'",
+        w.organisation.id
+    ));
+    let this_month = Month::of(now());
+    for i in 0..5 {
+        access(db, &brittany.id, &format!("usager-{i}"), Demarche::Social, this_month.start());
+    }
+    access(db, &w.organisation.id, "usager-x", Demarche::Social, this_month.start());
+
+    let mut conn = db.store.conn().unwrap();
+    let stats = statistics::compute(&mut conn, now()).unwrap();
+    let accesses = &stats.delegated_accesses.by_organisation_type;
+    assert_eq!(in_month(accesses, &"ccas".to_owned(), this_month), Count::Exact(5));
+    assert_eq!(in_month(accesses, &"france_services".to_owned(), this_month), Count::FewerThan(5));
+    assert_eq!(accesses.len(), 2, "only the types with activity are listed");
+    assert!(stats.mandates_created.by_organisation_type.is_empty(), "no mandate was created");
+}
+
+/// Six habilitated helpers (one of whom acted last week and one of whom acted 100 days ago),
+/// five in habilitation (one step missing each way) and one deactivated, who counts nowhere.
+fn helpers_habilitated_in_habilitation_and_inactive(db: &TestDb) {
+    let w = world(db);
+    let habilitate = |id: &str| {
+        db.execute_sql(&format!(
+            "UPDATE aidants SET training_date = '2026-01-05', pix_date = '2026-02-10', charter_version = '2026-11' \
+             WHERE id = '{id}'"
+        ))
+    };
+    let org = [w.organisation.id.as_str()];
+    let habilitated: Vec<String> =
+        (0..6).map(|i| aidant(db, &format!("habilite{i}@example.fr"), &org).unwrap().id).collect();
+    for id in &habilitated {
+        habilitate(id);
+    }
+    let in_habilitation: Vec<String> =
+        (0..5).map(|i| aidant(db, &format!("en-cours{i}@example.fr"), &org).unwrap().id).collect();
+    db.execute_sql(&format!("UPDATE aidants SET training_date = '2026-01-05' WHERE id = '{}'", in_habilitation[0]));
+    db.execute_sql(&format!(
+        "UPDATE aidants SET training_date = '2026-01-05', pix_date = '2026-01-06' WHERE id = '{}'",
+        in_habilitation[1]
+    ));
+    let gone = aidant(db, "parti@example.fr", &org).unwrap().id;
+    habilitate(&gone);
+    db.execute_sql(&format!("UPDATE aidants SET active = FALSE WHERE id = '{gone}'"));
+    {
+        let mut conn = db.store.conn().unwrap();
+        let used = |aidant_id: &str| {
+            NewEntry::new(JournalAction::AuthorisationUsed)
+                .aidant(aidant_id)
+                .organisation(&w.organisation.id)
+                .usager("usager-1")
+                .demarche(Demarche::Papiers)
+        };
+        journal::append(&mut conn, used(&habilitated[0]), now() - Duration::days(7)).unwrap();
+        journal::append(&mut conn, used(&habilitated[1]), now() - Duration::days(100)).unwrap();
+    }
+
+    let mut conn = db.store.conn().unwrap();
+    let helpers = statistics::compute(&mut conn, now()).unwrap().helpers;
+    // The world's own helper is neither trained nor certified: six in habilitation.
+    assert_eq!(helpers.habilitated, Count::Exact(6));
+    assert_eq!(helpers.in_habilitation, Count::Exact(6));
+    assert_eq!(helpers.habilitated_inactive, Count::Exact(5));
+
+    // One more access in the window: four inactive, which is not published as a number.
+    journal::append(
+        &mut conn,
+        NewEntry::new(JournalAction::AuthorisationUsed).aidant(&habilitated[2]).demarche(Demarche::Papiers),
+        now() - Duration::days(89),
+    )
+    .unwrap();
+    let helpers = statistics::compute(&mut conn, now()).unwrap().helpers;
+    assert_eq!(helpers.habilitated_inactive, Count::FewerThan(5));
 }

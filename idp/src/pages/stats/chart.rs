@@ -78,6 +78,64 @@ impl Chart {
     }
 }
 
+/// A bar chart of a few labelled counts, one horizontal bar each (the helper figures).
+pub struct Rows {
+    pub width: i64,
+    pub height: i64,
+    pub rows: Vec<Row>,
+}
+
+pub struct Row {
+    pub label: String,
+    pub label_y: i64,
+    pub x: i64,
+    pub y: i64,
+    pub width: i64,
+    pub height: i64,
+    pub hidden: bool,
+    pub value: String,
+    pub value_x: i64,
+    pub value_y: i64,
+}
+
+const ROW_HEIGHT: i64 = 56;
+const ROW_BAR: i64 = 22;
+/// Room left of the bars' end for the value written after the longest one.
+const VALUE_ROOM: i64 = 96;
+
+impl Rows {
+    /// Each row's label sits above its bar; `value` writes an exact count, `hidden` a hidden one.
+    pub fn of(counts: &[(String, Count)], value: impl Fn(i64) -> String, hidden: &str) -> Rows {
+        let longest = counts.iter().filter_map(|(_, c)| c.exact()).max().unwrap_or(0).max(SMALL_COUNT_THRESHOLD);
+        let span = WIDTH - 2 * SIDE - VALUE_ROOM;
+        let scale = |n: i64| (n * span + longest / 2) / longest;
+        let rows = counts
+            .iter()
+            .enumerate()
+            .map(|(i, (label, count))| {
+                let (width, hidden, text) = match *count {
+                    Count::Exact(n) => (scale(n).max(1), false, value(n)),
+                    Count::FewerThan(limit) => (scale(limit), true, hidden.to_owned()),
+                };
+                let top = i as i64 * ROW_HEIGHT;
+                Row {
+                    label: label.clone(),
+                    label_y: top + 18,
+                    x: SIDE,
+                    y: top + 26,
+                    width,
+                    height: ROW_BAR,
+                    hidden,
+                    value: text,
+                    value_x: SIDE + width + 8,
+                    value_y: top + 26 + ROW_BAR - 6,
+                }
+            })
+            .collect();
+        Rows { width: WIDTH, height: counts.len() as i64 * ROW_HEIGHT, rows }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -105,6 +163,21 @@ mod tests {
         assert!(a.x < b.x && b.x < c.x);
         assert_eq!(a.year, Some(2026));
         assert_eq!(b.year, None);
+    }
+
+    #[test]
+    fn the_longest_row_fills_the_width_and_a_hidden_one_shows_no_number() {
+        let chart = Rows::of(
+            &[("a".into(), Count::Exact(40)), ("b".into(), Count::FewerThan(5)), ("c".into(), Count::Exact(20))],
+            |n| n.to_string(),
+            "< 5",
+        );
+        let [a, b, c] = &chart.rows[..] else { panic!("three rows") };
+        assert_eq!(a.width, WIDTH - 2 * SIDE - VALUE_ROOM);
+        assert_eq!(c.width * 2, a.width);
+        assert!(b.hidden && b.value == "< 5");
+        assert!(a.y < b.y && b.y < c.y);
+        assert!(a.value_x + 40 < WIDTH, "the value fits after the longest bar");
     }
 
     #[test]

@@ -12,9 +12,9 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::now;
-use mandate_store::statistics::{self, Count, Figure, Month, MonthCount, Statistics};
+use mandate_store::statistics::{self, Count, Figure, HelperFigures, Month, MonthCount, Statistics};
 
-pub use chart::Chart;
+pub use chart::{Chart, Rows};
 pub use texts::StatsTexts;
 
 use crate::blocking::with_conn;
@@ -46,6 +46,14 @@ pub struct FigureView {
     pub per_month: Vec<(String, String)>,
     pub by_demarche: MonthTable,
     pub by_region: MonthTable,
+    pub by_organisation_type: MonthTable,
+}
+
+/// The helper figures: a chart of three rows and the same in a table.
+pub struct HelpersView {
+    pub chart: Rows,
+    /// (what is counted, count)
+    pub rows: Vec<(String, String)>,
 }
 
 #[derive(Template)]
@@ -57,6 +65,7 @@ pub struct StatsPage {
     pub s: &'static StatsTexts,
     pub computed_on: String,
     pub figures: Vec<FigureView>,
+    pub helpers: HelpersView,
 }
 
 pub async fn page(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
@@ -93,14 +102,29 @@ impl StatsPage {
                 view("personnes", s.usagers_title, s.usagers_description, &figures.usagers_helped),
                 view("connexions", s.accesses_title, s.accesses_description, &figures.delegated_accesses),
             ],
+            helpers: HelpersView::of(&figures.helpers, s),
+        }
+    }
+}
+
+impl HelpersView {
+    fn of(figures: &HelperFigures, s: &'static StatsTexts) -> HelpersView {
+        let counts = [
+            (s.habilitated.to_owned(), figures.habilitated),
+            (s.in_habilitation.to_owned(), figures.in_habilitation),
+            (s.habilitated_inactive.to_owned(), figures.habilitated_inactive),
+        ];
+        HelpersView {
+            chart: Rows::of(&counts, |n| number(n, s.thousands), s.fewer_than_short),
+            rows: counts.into_iter().map(|(label, count)| (label, written(count, s))).collect(),
         }
     }
 }
 
 impl FigureView {
-    /// The figure split by démarche, then by region.
-    pub fn splits(&self) -> [&MonthTable; 2] {
-        [&self.by_demarche, &self.by_region]
+    /// The figure split by démarche, then by region, then by organisation type.
+    pub fn splits(&self) -> [&MonthTable; 3] {
+        [&self.by_demarche, &self.by_region, &self.by_organisation_type]
     }
 
     fn of(
@@ -143,6 +167,12 @@ impl FigureView {
                 s.by_region,
                 s.region,
                 figure.by_region.iter().map(|b| (b.key.clone(), &b.months[..])).collect(),
+            ),
+            by_organisation_type: table(
+                "types",
+                s.by_organisation_type,
+                s.organisation_type,
+                figure.by_organisation_type.iter().map(|b| (s.organisation_type_name(&b.key), &b.months[..])).collect(),
             ),
         }
     }

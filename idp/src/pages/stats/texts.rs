@@ -21,6 +21,17 @@ pub struct StatsTexts {
     pub per_month: &'static str,
     pub by_demarche: &'static str,
     pub by_region: &'static str,
+    pub organisation_type: &'static str,
+    pub by_organisation_type: &'static str,
+    /// (type key as stored, its name), in the order the page lists them.
+    pub organisation_types: [(&'static str, &'static str); 6],
+    pub helpers_title: &'static str,
+    pub helpers_description: &'static str,
+    pub helpers_caption: &'static str,
+    pub helpers_kind: &'static str,
+    pub habilitated: &'static str,
+    pub in_habilitation: &'static str,
+    pub habilitated_inactive: &'static str,
     pub chart_hint: &'static str,
     pub no_region: &'static str,
     pub mandates_title: &'static str,
@@ -36,6 +47,14 @@ pub struct StatsTexts {
 }
 
 impl StatsTexts {
+    /// The name of an organisation type, from its stored key (the key itself if unknown).
+    pub fn organisation_type_name(&self, key: &str) -> String {
+        self.organisation_types
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map_or_else(|| key.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
     pub fn of(lang: Lang) -> &'static StatsTexts {
         match lang {
             Lang::Fr => &FR,
@@ -62,6 +81,25 @@ static FR: StatsTexts = StatsTexts {
     per_month: "par mois",
     by_demarche: "par démarche et par mois",
     by_region: "par région et par mois",
+    organisation_type: "Type de structure",
+    by_organisation_type: "par type de structure et par mois",
+    organisation_types: [
+        ("france_services", "France Services"),
+        ("ccas", "CCAS"),
+        ("mairie", "Mairie"),
+        ("departement", "Département"),
+        ("association", "Association"),
+        ("other", "Autre structure"),
+    ],
+    helpers_title: "Aidants",
+    helpers_description: "Un aidant est habilité quand il a suivi la formation, obtenu la certification PIX et \
+                          accepté la charte. Un aidant habilité est dit inactif s'il ne s'est connecté à aucun \
+                          service pour une personne depuis 90 jours. Ces chiffres sont ceux du jour.",
+    helpers_caption: "Aidants, aujourd'hui",
+    helpers_kind: "Aidants",
+    habilitated: "Habilités",
+    in_habilitation: "En cours d'habilitation",
+    habilitated_inactive: "Habilités mais inactifs depuis 90 jours",
     chart_hint: "Le tableau sous le graphique donne les mêmes chiffres.",
     no_region: "Aucune activité sur cette période.",
     mandates_title: "Mandats créés",
@@ -94,6 +132,25 @@ static EN: StatsTexts = StatsTexts {
     per_month: "per month",
     by_demarche: "by démarche and month",
     by_region: "by region and month",
+    organisation_type: "Type of organisation",
+    by_organisation_type: "by type of organisation and month",
+    organisation_types: [
+        ("france_services", "France Services"),
+        ("ccas", "CCAS (social services)"),
+        ("mairie", "Town hall"),
+        ("departement", "Département"),
+        ("association", "Association"),
+        ("other", "Other organisation"),
+    ],
+    helpers_title: "Helpers",
+    helpers_description: "A helper is habilitated once trained, PIX-certified and having accepted the charter. A \
+                          habilitated helper counts as inactive after 90 days without signing in to a service on \
+                          anyone's behalf. These figures are today's.",
+    helpers_caption: "Helpers, today",
+    helpers_kind: "Helpers",
+    habilitated: "Habilitated",
+    in_habilitation: "In habilitation",
+    habilitated_inactive: "Habilitated but inactive for 90 days",
     chart_hint: "The table below the chart gives the same figures.",
     no_region: "No activity over this period.",
     mandates_title: "Mandates created",

@@ -490,7 +490,11 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                 city: args.city,
                 organisation_type: args.organisation_type.parse()?,
                 department: args.department,
-                demarches: if args.demarches.is_empty() { Demarche::ALL.to_vec() } else { parse_demarches(&args.demarches)? },
+                demarches: if args.demarches.is_empty() {
+                    Demarche::ALL.to_vec()
+                } else {
+                    parse_demarches(&args.demarches)?
+                },
             };
             admin_organisations::add(&open_store(settings)?, new)?;
         }

@@ -511,7 +511,10 @@ mod tests {
         }
         let listed: usize = REGIONS.iter().map(|(_, departments)| departments.len()).sum();
         assert_eq!(listed, codes.len(), "a department is listed twice");
-        assert_eq!(Department::parse("13").unwrap().region(), Region { code: "93", name: "Provence-Alpes-Côte d'Azur" });
+        assert_eq!(
+            Department::parse("13").unwrap().region(),
+            Region { code: "93", name: "Provence-Alpes-Côte d'Azur" }
+        );
         assert_eq!(Department::parse(" 2a ").unwrap().code(), "2A");
         assert_eq!(Department::parse("974").unwrap().region().code, "04");
         for bad in ["20", "00", "96", "970", "977", "1", "7", "2C", "", "75001", "Paris"] {

@@ -47,7 +47,9 @@ fn habilitate(conn: &mut DbConnection, aidant: &Aidant) -> anyhow::Result<()> {
             Requirement::Training => {
                 habilitation::record(conn, &aidant.id, HabilitationStep::Training, today, None, None, now())?
             }
-            Requirement::Pix => habilitation::record(conn, &aidant.id, HabilitationStep::Pix, today, None, None, now())?,
+            Requirement::Pix => {
+                habilitation::record(conn, &aidant.id, HabilitationStep::Pix, today, None, None, now())?
+            }
             Requirement::Charter => habilitation::accept_charter(conn, &aidant.id, CURRENT_CHARTER_VERSION, now())?,
         }
     }

@@ -16,9 +16,9 @@ use super::templates::{ChoosePage, ConfirmPage, DemarcheChoice, RefusalPage, Usa
 use crate::blocking::with_conn;
 use crate::protocol::flow::Step;
 use crate::web::authorization_response::{self, respond_error};
+use crate::web::templates::HabilitationRefusalPage;
 use crate::web::{dates, places};
 use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, Frame, PageError, PendingAuthorization};
-use crate::web::templates::HabilitationRefusalPage;
 use crate::web::{HabilitationTexts, Lang, SignedInHelper, Texts};
 
 /// Beyond this many usagers the choice page offers a search field.

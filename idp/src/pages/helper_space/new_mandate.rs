@@ -18,8 +18,8 @@ use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
 use crate::web::{
-    html, html_with_status, see_other, AppState, CheckedForm, Frame, HabilitatedHelper, Lang, PageError, SignedInHelper,
-    Texts,
+    html, html_with_status, see_other, AppState, CheckedForm, Frame, HabilitatedHelper, Lang, PageError,
+    SignedInHelper, Texts,
 };
 
 const WIZARD: &str = "/espace-aidant/mandats/nouveau";

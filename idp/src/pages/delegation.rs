@@ -16,9 +16,10 @@ use super::templates::{ChoosePage, ConfirmPage, DemarcheChoice, RefusalPage, Usa
 use crate::blocking::with_conn;
 use crate::protocol::flow::Step;
 use crate::web::authorization_response::{self, respond_error};
+use crate::web::templates::HabilitationRefusalPage;
 use crate::web::{dates, places};
 use crate::web::{html, html_with_status, see_other, AppState, CheckedForm, Frame, PageError, PendingAuthorization};
-use crate::web::{Lang, SignedInHelper, Texts};
+use crate::web::{HabilitationTexts, Lang, SignedInHelper, Texts};
 
 /// Beyond this many usagers the choice page offers a search field.
 const SEARCH_FROM: usize = 8;
@@ -108,6 +109,31 @@ fn refusal(
     )
 }
 
+/// A helper in habilitation may not act for anyone: the page says what is missing, who records
+/// it, and offers the way back to the service.
+fn not_habilitated(
+    state: &AppState,
+    helper: &SignedInHelper,
+    pending: &PendingAuthorization,
+    frame: Frame,
+) -> Result<HttpResponse, PageError> {
+    let csrf = helper.browser.csrf_token(state);
+    let h = HabilitationTexts::of(pending.lang);
+    html_with_status(
+        StatusCode::FORBIDDEN,
+        &HabilitationRefusalPage {
+            t: pending.lang.texts(),
+            frame: &frame.in_lang(pending.lang),
+            h,
+            missing: h.missing(&helper.habilitation),
+            charter_missing: false,
+            service: Some(&pending.client_name),
+            request: pending.id(),
+            csrf_token: &csrf,
+        },
+    )
+}
+
 pub async fn choice_page(
     frame: Frame,
     pending: PendingAuthorization,
@@ -115,6 +141,9 @@ pub async fn choice_page(
     query: web::Query<SearchQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    if !helper.is_habilitated() {
+        return not_habilitated(&state, &helper, &pending, frame);
+    }
     let search = query.into_inner().q.unwrap_or_default();
     let term = Some(search.clone()).filter(|s| !s.trim().is_empty());
     let lines = choices(&state, &pending, &helper, term.clone()).await?;
@@ -161,6 +190,9 @@ pub async fn choice_submit(
     form: CheckedForm<ChoiceForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    if !helper.is_habilitated() {
+        return not_habilitated(&state, &helper, &pending, frame);
+    }
     let chosen = form.fields.choix.unwrap_or_default();
     let Some((usager_id, demarche)) =
         chosen.split_once(':').and_then(|(u, d)| d.parse::<Demarche>().ok().map(|d| (u.to_owned(), d)))
@@ -195,6 +227,10 @@ async fn answer(
     usager_id: String,
     demarche: Demarche,
 ) -> Result<HttpResponse, PageError> {
+    // Every answer goes through here: a helper in habilitation never gets a code issued.
+    if !helper.is_habilitated() {
+        return not_habilitated(state, helper, pending, frame);
+    }
     let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
     // Checked again now: a mandate revoked while the helper was choosing stops here.
     let permission = with_conn(&state.store, move |conn| {
@@ -266,6 +302,9 @@ pub async fn confirm_page(
     helper: SignedInHelper,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    if !helper.is_habilitated() {
+        return not_habilitated(&state, &helper, &pending, frame);
+    }
     let (Some(usager_id), Some(demarche)) = (pending.stored.usager_id.clone(), pending.stored.demarche) else {
         return Ok(go_to(Step::Choose, &pending));
     };

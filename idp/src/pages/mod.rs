@@ -3,6 +3,7 @@
 //! signature who may run it (see `web::extract`).
 
 pub mod attestation;
+pub mod charter;
 pub mod delegation;
 pub mod helper_space;
 pub mod home;

@@ -11,6 +11,8 @@ use crate::helpers::{idp, stderr, stdout};
 
 crate::on_both_backends!(
     org_add_refuses_a_bad_siret_and_stores_nothing,
+    org_show_and_update_say_type_department_region_and_demarches,
+    aidant_habilitation_is_recorded_and_shown,
     aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates,
     journal_verify_names_the_first_altered_entry,
     demo_seed_is_idempotent_and_clients_are_administered,
@@ -33,8 +35,10 @@ fn org(url: &str) -> Value {
             "75013",
             "--city",
             "Paris",
-            "--region",
-            "Île-de-France",
+            "--type",
+            "france_services",
+            "--department",
+            "75",
         ],
         None,
     );
@@ -59,14 +63,16 @@ async fn org_add_refuses_a_bad_siret_and_stores_nothing(backend: Backend) {
             "75013",
             "--city",
             "Paris",
-            "--region",
-            "IDF",
+            "--type",
+            "mairie",
+            "--department",
+            "75",
         ],
         None,
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid SIRET"), "{}", stderr(&out));
-    let list = idp(&db.url, &["org", "list"], None);
+    let list = idp(&db.url, &["org", "list", "--format", "json"], None);
     assert_eq!(serde_json::from_str::<Value>(&stdout(&list)).unwrap(), serde_json::json!([]));
     assert_eq!(org(&db.url)["siret"], "21750001600019");
 }
@@ -373,4 +379,91 @@ async fn usagers_and_mandates_are_added_listed_shown_and_renewed(backend: Backen
     let unknown = idp(url, &["mandate", "show", "no-such-mandate"], None);
     assert!(!unknown.status.success());
     assert!(stderr(&unknown).contains("mandate not found"), "{}", stderr(&unknown));
+}
+
+async fn org_show_and_update_say_type_department_region_and_demarches(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let created = org(&db.url);
+    let id = created["id"].as_str().unwrap();
+    let shown = idp(&db.url, &["org", "show", "21750001600019", "--format", "json"], None);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    let shown: Value = serde_json::from_str(&stdout(&shown)).unwrap();
+    assert_eq!(shown["id"], id, "found by its SIRET");
+    assert_eq!(shown["organisation_type"], "france_services");
+    assert_eq!((shown["department_code"].as_str(), shown["region_code"].as_str()), (Some("75"), Some("11")));
+    assert_eq!(shown["region"], "Île-de-France");
+    assert_eq!(shown["demarches"].as_array().unwrap().len(), 10, "every démarche unless listed");
+
+    let updated = idp(
+        &db.url,
+        &["org", "update", id, "--type", "ccas", "--department", "2a", "--demarches", "social,logement"],
+        None,
+    );
+    assert!(updated.status.success(), "{}", stderr(&updated));
+    let text = stdout(&idp(&db.url, &["org", "show", id], None));
+    assert!(text.contains("department: 2A, region 94 (Corse)"), "{text}");
+    assert!(text.contains("démarches offered: social, logement"), "{text}");
+    let entries = mandate_store::journal::recent(
+        &mut db.store.conn().unwrap(),
+        Some(mandate_store::journal::JournalAction::OrganisationUpdated),
+        5,
+    )
+    .unwrap();
+    assert_eq!(
+        entries[0].details.as_ref().unwrap().value()["fields"],
+        serde_json::json!(["organisation_type", "department", "demarches"])
+    );
+
+    // Wrong values are usage errors that say what is expected; nothing changes.
+    for (args, expected) in [
+        (vec!["org", "update", id, "--department", "20"], "unknown department"),
+        (vec!["org", "update", id, "--demarches", "impots"], "impots"),
+        (vec!["org", "update", id, "--type", "prefecture"], "prefecture"),
+    ] {
+        let out = idp(&db.url, &args, None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(expected), "{args:?}: {}", stderr(&out));
+    }
+    let missing = idp(&db.url, &["org", "show", "no-such-org"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(stderr(&missing).contains("organisation not found"), "{}", stderr(&missing));
+    let shown: Value =
+        serde_json::from_str(&stdout(&idp(&db.url, &["org", "show", id, "--format", "json"], None))).unwrap();
+    assert_eq!(shown["department_code"], "2A");
+}
+
+async fn aidant_habilitation_is_recorded_and_shown(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let org_id = org(&db.url)["id"].as_str().unwrap().to_owned();
+    let args = ["aidant", "add", "--email", "lea.roux@example.fr", "--given-name", "Léa", "--family-name", "Roux"];
+    let added = idp(&db.url, &[&args[..], &["--organisation", &org_id]].concat(), None);
+    assert!(added.status.success(), "{}", stderr(&added));
+
+    let shown = stdout(&idp(&db.url, &["aidant", "show", "lea.roux@example.fr"], None));
+    assert!(shown.contains("in habilitation, missing: training, PIX certification, charter acceptance"), "{shown}");
+
+    let recorded = idp(&db.url, &["aidant", "habilitation", "lea.roux@example.fr", "--training", "2026-11-02"], None);
+    assert!(recorded.status.success(), "{}", stderr(&recorded));
+    assert!(stdout(&recorded).contains("missing: PIX certification, charter acceptance"), "{}", stdout(&recorded));
+    let recorded = idp(&db.url, &["aidant", "habilitation", "lea.roux@example.fr", "--pix", "2026-11-20"], None);
+    assert!(stdout(&recorded).contains("missing: charter acceptance"), "{}", stdout(&recorded));
+
+    let json: Value = serde_json::from_str(&stdout(&idp(
+        &db.url,
+        &["aidant", "show", "lea.roux@example.fr", "--format", "json"],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(json["habilitation"]["training_date"], "2026-11-02");
+    assert_eq!(json["habilitation"]["pix_date"], "2026-11-20");
+    assert_eq!(json["habilitation"]["missing"], serde_json::json!(["charter"]));
+    assert_eq!(json["habilitation"]["habilitated"], false);
+
+    let nothing = idp(&db.url, &["aidant", "habilitation", "lea.roux@example.fr"], None);
+    assert_eq!(nothing.status.code(), Some(2), "a step is required: {}", stderr(&nothing));
+    let bad_date = idp(&db.url, &["aidant", "habilitation", "lea.roux@example.fr", "--pix", "20/11/2026"], None);
+    assert_eq!(bad_date.status.code(), Some(2), "{}", stderr(&bad_date));
+    let unknown = idp(&db.url, &["aidant", "habilitation", "nobody@example.fr", "--pix", "2026-11-20"], None);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(stderr(&unknown).contains("aidant not found"), "{}", stderr(&unknown));
 }

@@ -5,6 +5,7 @@ mod cli;
 mod delegation;
 mod flow;
 mod front_door;
+mod habilitation;
 mod headers;
 mod health;
 mod helper_space;

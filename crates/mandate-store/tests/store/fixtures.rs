@@ -24,14 +24,29 @@ pub fn organisation(db: &TestDb, name: &str, siret: &str) -> Organisation {
             address: "1 place de l'Hôtel de Ville".into(),
             postcode: "75004".into(),
             city: "Paris".into(),
-            region: "Île-de-France".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("75").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )
     .unwrap()
 }
 
+/// A habilitated helper (training, PIX and the charter in force), as most tests need.
 pub fn aidant(db: &TestDb, email: &str, organisation_ids: &[&str]) -> Result<Aidant, mandate_store::StoreError> {
+    let created = aidant_in_habilitation(db, email, organisation_ids)?;
+    let mut conn = db.store.conn().unwrap();
+    mandate_store::testing::habilitate(&mut conn, &created.id);
+    aidants::find(&mut conn, &created.id)
+}
+
+/// A helper with nothing of their habilitation recorded yet.
+pub fn aidant_in_habilitation(
+    db: &TestDb,
+    email: &str,
+    organisation_ids: &[&str],
+) -> Result<Aidant, mandate_store::StoreError> {
     let mut conn = db.store.conn().unwrap();
     aidants::create(
         &mut conn,

@@ -4,11 +4,13 @@ mod bad_input;
 mod corrupt_rows;
 mod exchange;
 mod fixtures;
+mod habilitation;
 mod helper_space;
 mod journal;
 mod journal_search;
 mod mandates;
 mod operator;
+mod organisations;
 mod server_secrets;
 mod statistics;
 

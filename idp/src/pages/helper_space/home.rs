@@ -5,13 +5,14 @@ use std::collections::BTreeSet;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use mandate_store::habilitation::Requirement;
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::{aidants, mandates, now, organisations, sessions, usagers};
 use serde::Deserialize;
 
 use super::{day, expiring_soon, SpaceHeader};
 use crate::blocking::with_conn;
-use crate::web::{html, see_other, AppState, CheckedForm, Frame, PageError, SignedInHelper, Texts};
+use crate::web::{html, see_other, AppState, CheckedForm, Frame, HabilitationTexts, PageError, SignedInHelper, Texts};
 
 #[derive(Deserialize)]
 pub struct HomeQuery {
@@ -39,6 +40,11 @@ pub struct HomePage<'a> {
     pub ended: Vec<(String, String)>,
     /// (id, name, current) when the helper belongs to several organisations.
     pub organisations: Vec<(String, String, bool)>,
+    pub h: &'static HabilitationTexts,
+    /// What the helper still lacks before acting for usagers, in words (empty: habilitated).
+    pub missing: Vec<&'static str>,
+    /// Never true here (the charter comes before the space), but the status block asks.
+    pub charter_missing: bool,
 }
 
 pub async fn home(
@@ -95,6 +101,9 @@ pub async fn home(
         live,
         ended,
         organisations: if organisations.len() > 1 { organisations } else { Vec::new() },
+        h: HabilitationTexts::of(lang),
+        missing: HabilitationTexts::of(lang).missing(&helper.habilitation),
+        charter_missing: helper.habilitation.contains(&Requirement::Charter),
     })
 }
 

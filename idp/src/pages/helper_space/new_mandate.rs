@@ -10,7 +10,7 @@ use mandate_store::attestation::OFFERED_DURATIONS;
 use mandate_store::mandate_drafts::{self, MandateDraft};
 use mandate_store::mandates::{self, NewMandate};
 use mandate_store::usagers::{self, Usager};
-use mandate_store::{now, Demarche, DurationKind};
+use mandate_store::{now, organisations, Demarche, DurationKind};
 use serde::Deserialize;
 
 use super::{day, duration_label, DemarcheView, SpaceHeader};
@@ -18,7 +18,8 @@ use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
 use crate::web::{
-    html, html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInHelper, Texts,
+    html, html_with_status, see_other, AppState, CheckedForm, Frame, HabilitatedHelper, Lang, PageError,
+    SignedInHelper, Texts,
 };
 
 const WIZARD: &str = "/espace-aidant/mandats/nouveau";
@@ -52,6 +53,14 @@ fn step_url(step: &str, draft_id: &str) -> String {
 
 // ---- Step 1: démarches --------------------------------------------------------------------
 
+/// The démarches the helper's current organisation offers: the only ones a mandate made there
+/// may cover.
+async fn offered_demarches(state: &AppState, helper: &SignedInHelper) -> Result<Vec<Demarche>, PageError> {
+    let organisation_id = helper.organisation_id.clone();
+    let organisation = with_conn(&state.store, move |conn| organisations::find(conn, &organisation_id)).await?;
+    Ok(organisation.demarches().to_vec())
+}
+
 #[derive(Template)]
 #[template(path = "space/new_demarches.html")]
 pub struct DemarchesPage<'a> {
@@ -65,7 +74,7 @@ pub struct DemarchesPage<'a> {
 
 pub async fn demarches_page(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -76,11 +85,12 @@ pub async fn demarches_page(
         None => None,
     };
     let chosen = draft.as_ref().map(|d| d.demarches().to_vec()).unwrap_or_default();
+    let offered = offered_demarches(&state, &helper).await?;
     html(&DemarchesPage {
         t: header.lang.texts(),
         frame: &header.frame,
         header: &header,
-        demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
+        demarches: offered.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
         draft: draft.map(|d| d.id),
         error: None,
     })
@@ -95,19 +105,22 @@ pub struct DemarchesForm {
 
 pub async fn demarches_submit(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     form: CheckedForm<DemarchesForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let fields = form.fields;
-    let chosen: Vec<Demarche> = fields.demarche.iter().filter_map(|d| d.parse().ok()).collect();
+    let offered = offered_demarches(&state, &helper).await?;
+    // A démarche the organisation does not offer is refused like an unknown one.
+    let chosen: Vec<Demarche> =
+        fields.demarche.iter().filter_map(|d| d.parse().ok()).filter(|d| offered.contains(d)).collect();
     if chosen.is_empty() || chosen.len() != fields.demarche.len() {
         let header = SpaceHeader::load(&helper, &state, &req).await?;
         let page = DemarchesPage {
             t: header.lang.texts(),
             frame: &header.frame,
             header: &header,
-            demarches: Demarche::ALL.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
+            demarches: offered.iter().map(|d| (DemarcheView::of(*d, header.lang), chosen.contains(d))).collect(),
             draft: fields.brouillon.clone(),
             error: Some(header.s.pick_a_demarche),
         };
@@ -160,7 +173,7 @@ pub(super) fn durations(chosen: Option<DurationKind>, lang: Lang) -> Vec<(&'stat
 
 pub async fn duration_page(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -184,7 +197,7 @@ pub struct DurationForm {
 
 pub async fn duration_submit(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     form: CheckedForm<DurationForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -225,7 +238,7 @@ pub struct IdentityPage<'a> {
 
 pub async fn identity_page(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -295,7 +308,7 @@ fn recap<'a>(
 
 pub async fn recap_page(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     query: web::Query<DraftQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -316,7 +329,7 @@ pub struct ConsentForm {
 
 pub async fn recap_submit(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     form: CheckedForm<ConsentForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {

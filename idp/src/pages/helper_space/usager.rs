@@ -16,6 +16,7 @@ use super::{day, duration_label, status_label, DemarcheView, SpaceHeader, SpaceT
 use crate::blocking::with_conn;
 use crate::pages::second_factor;
 use crate::web::dates;
+use crate::web::HabilitatedHelper;
 use crate::web::{
     html, html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInHelper, Texts,
 };
@@ -263,7 +264,7 @@ fn renew_page<'a>(
 
 pub async fn renew_form(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -284,7 +285,7 @@ pub struct RenewForm {
 
 pub async fn renew_submit(
     req: HttpRequest,
-    helper: SignedInHelper,
+    HabilitatedHelper(helper): HabilitatedHelper,
     path: web::Path<String>,
     form: CheckedForm<RenewForm>,
     state: web::Data<AppState>,

@@ -1,5 +1,6 @@
 //! Administration behind the command line: clients, mandates, the journal, demo data.
 
+pub mod cards;
 pub mod clients;
 pub mod demo;
 pub mod journal;

@@ -4,6 +4,7 @@
 
 pub mod attestation;
 pub mod delegation;
+pub mod enrolment;
 pub mod helper_space;
 pub mod home;
 pub mod language;

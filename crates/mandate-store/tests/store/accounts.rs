@@ -8,7 +8,7 @@ use mandate_store::enrolment::{self, Lookup};
 use mandate_store::journal::{self, JournalAction};
 use mandate_store::second_factors::{self, FactorKind};
 use mandate_store::testing::TestDb;
-use mandate_store::{now, Email, StoreError};
+use mandate_store::{now, sessions, Email, StoreError};
 
 use crate::fixtures::{world, World};
 
@@ -23,6 +23,7 @@ mandate_store::tests_on_both_backends!(
     cards_import_all_or_nothing,
     a_card_is_assigned_to_one_helper_as_a_confirmed_60_second_factor,
     resetting_removes_every_factor_and_frees_the_card,
+    changing_the_password_ends_the_other_sessions,
 );
 
 const APP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
@@ -272,4 +273,23 @@ fn resetting_removes_every_factor_and_frees_the_card(db: &TestDb) {
     let entry = last_entry(db, JournalAction::SecondFactorReset);
     assert_eq!(entry.aidant_id.as_deref(), Some(w.aidant.id.as_str()));
     assert_eq!(entry.details.unwrap().value()["by"], "operator");
+}
+
+fn changing_the_password_ends_the_other_sessions(db: &TestDb) {
+    let w = world(db);
+    let mut conn = db.store.conn().unwrap();
+    for id_hash in ["here", "elsewhere"] {
+        sessions::create(&mut conn, id_hash, now(), Duration::hours(8)).unwrap();
+        sessions::password_verified(&mut conn, id_hash, &w.aidant.id, &w.organisation.id, now()).unwrap();
+    }
+    sessions::create(&mut conn, "anonymous", now(), Duration::hours(8)).unwrap();
+    let ended = aidants::change_password(&mut conn, &w.aidant.id, "$argon2id$new", "here", now()).unwrap();
+    assert_eq!(ended, 1);
+    assert_eq!(aidants::find(&mut conn, &w.aidant.id).unwrap().password_hash, "$argon2id$new");
+    assert!(sessions::find_live(&mut conn, "here", now()).unwrap().is_some());
+    assert!(sessions::find_live(&mut conn, "elsewhere", now()).unwrap().is_none());
+    assert!(sessions::find_live(&mut conn, "anonymous", now()).unwrap().is_some(), "not the helper's");
+    let entry = last_entry(db, JournalAction::PasswordChanged);
+    assert_eq!(entry.aidant_id.as_deref(), Some(w.aidant.id.as_str()));
+    assert_eq!(entry.details.unwrap().value()["sessions_ended"], 1);
 }

@@ -86,6 +86,9 @@ pub enum Command {
     /// Aidants (helpers).
     #[command(subcommand)]
     Aidant(AidantCommand),
+    /// Physical TOTP cards.
+    #[command(subcommand)]
+    Card(CardCommand),
     /// The journal.
     #[command(subcommand)]
     Journal(JournalCommand),
@@ -377,9 +380,10 @@ pub struct OrgUpdate {
 
 #[derive(Debug, Subcommand)]
 pub enum AidantCommand {
-    /// Create a helper account; prints its id, and the TOTP enrolment URI to scan. The helper
-    /// acts for usagers once habilitated (`idp aidant habilitation`, then the charter at their
-    /// first sign-in).
+    /// Create a helper account; prints its id, and the TOTP enrolment URI to scan (or, with
+    /// --pending, the one-time enrolment link where the helper chooses both). The helper acts
+    /// for usagers once habilitated (`idp aidant habilitation`, then the charter at their first
+    /// sign-in).
     Add(AidantAdd),
     /// Record a helper's training day and/or PIX certification (by e-mail or id); prints
     /// whether they are habilitated or what is missing.
@@ -400,6 +404,13 @@ pub enum AidantCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Import cards from a CSV file of `serial,secret` lines (header optional); nothing is
+    /// imported if a line is bad.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Args)]
@@ -425,6 +436,10 @@ pub struct AidantAdd {
     /// TOTP step: 30 for phone apps, 60 for hardware cards.
     #[arg(long, default_value_t = 30, value_parser = parse_totp_step)]
     pub totp_step: u64,
+    /// No password nor second factor: print a one-time enrolment link (72 hours) where the
+    /// helper chooses a password and enrols an authenticator app.
+    #[arg(long, conflicts_with_all = ["password_stdin", "role", "phone"])]
+    pub pending: bool,
 }
 
 fn parse_totp_step(raw: &str) -> Result<u64, String> {
@@ -520,7 +535,14 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         Command::Aidant(AidantCommand::Show { aidant, format }) => {
             crate::admin::habilitation::show(&open_store(settings)?, &aidant, format)?
         }
+        Command::Aidant(AidantCommand::Add(args)) if args.pending => add_pending_aidant(args, settings)?,
         Command::Aidant(AidantCommand::Add(args)) => add_aidant(args, settings)?,
+        Command::Card(CardCommand::Import { file }) => {
+            let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
+            let store = open_store(settings)?;
+            let imported = crate::admin::cards::import(&mut *store.conn()?, std::io::BufReader::new(input))?;
+            print_json(&json!({ "imported": imported }));
+        }
         Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,
         Command::Client(command) => client_command(command, settings)?,
         Command::Mandate(MandateCommand::Add(args)) => {
@@ -715,6 +737,35 @@ fn client_command(command: ClientCommand, settings: &Settings) -> anyhow::Result
             eprintln!("client {client_id} removed");
         }
     }
+    Ok(())
+}
+
+fn add_pending_aidant(args: AidantAdd, settings: &Settings) -> anyhow::Result<()> {
+    let email = Email::parse(&args.email)?;
+    let [organisation_id] = <[String; 1]>::try_from(args.organisations)
+        .map_err(|_| anyhow::anyhow!("a pending helper joins one organisation"))?;
+    let store = open_store(settings)?;
+    let mut conn = store.conn()?;
+    let aidant = aidants::create_pending(
+        &mut conn,
+        aidants::NewPendingAidant {
+            email,
+            given_name: args.given_name,
+            family_name: args.family_name,
+            profession: args.profession,
+            organisation_id: organisation_id.clone(),
+        },
+        None,
+        now(),
+    )?;
+    let link = mandate_store::enrolment::issue(&mut conn, &aidant.id, None, Some(&organisation_id), now())?;
+    print_json(&json!({
+        "id": aidant.id,
+        "email": aidant.email,
+        "organisation_id": organisation_id,
+        "enrolment_link": format!("{}/inscription/{}", settings.issuer.trim_end_matches('/'), link.token),
+        "expires_at": link.expires_at.and_utc().to_rfc3339(),
+    }));
     Ok(())
 }
 

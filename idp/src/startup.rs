@@ -12,7 +12,7 @@ use crate::configuration::Settings;
 use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{attestation, charter, delegation, helper_space as space, home, language, legal, login};
+use crate::pages::{attestation, charter, delegation, enrolment, helper_space as space, home, language, legal, login};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
@@ -55,6 +55,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/langue/{code}", web::get().to(language::choose))
         .route(charter::PATH, web::get().to(charter::page))
         .route(charter::PATH, web::post().to(charter::accept))
+        .route("/inscription/{token}", web::get().to(enrolment::page))
+        .route("/inscription/{token}", web::post().to(enrolment::password_submit))
+        .route("/inscription/{token}/code", web::post().to(enrolment::code_submit))
+        .route("/mon-compte", web::get().to(space::account::page))
+        .route("/mon-compte/mot-de-passe", web::post().to(space::account::change_password))
         // The helper's space.
         .route("/espace-aidant", web::get().to(space::home::home))
         .route("/espace-aidant/organisation", web::post().to(space::home::switch_organisation))

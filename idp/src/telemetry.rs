@@ -26,6 +26,18 @@ pub fn init(settings: &LogSettings) {
     };
 }
 
+/// The path as logged: an enrolment link's token is a credential (it sets a password), so it is
+/// left out like a query string.
+pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/inscription/") {
+        Some(rest) => {
+            let after_token = rest.find('/').map_or("", |i| &rest[i..]);
+            format!("/inscription/…{after_token}").into()
+        }
+        None => path.into(),
+    }
+}
+
 /// The span of one request: method, path and status, never the query string, which may
 /// hold an `id_token_hint`, a `login_hint` or a code.
 pub struct RequestSpan;
@@ -36,7 +48,7 @@ impl RootSpanBuilder for RequestSpan {
         tracing::info_span!(
             "request",
             method = %request.method(),
-            path = %request.path(),
+            path = %logged_path(request.path()),
             request_id = %request_id,
             status = tracing::field::Empty,
         )
@@ -69,6 +81,13 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn an_enrolment_token_is_never_logged() {
+        assert_eq!(logged_path("/inscription/abc123"), "/inscription/…");
+        assert_eq!(logged_path("/inscription/abc123/code"), "/inscription/…/code");
+        assert_eq!(logged_path("/login/otp"), "/login/otp");
     }
 
     #[test]

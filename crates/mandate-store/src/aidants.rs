@@ -10,6 +10,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::organisations::{self, require_text, Organisation};
 use crate::schema::{aidant_organisations, aidants, organisations as organisations_table};
+use crate::second_factors;
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = aidants)]
@@ -23,14 +24,11 @@ pub struct Aidant {
     pub current_organisation_id: String,
     pub role: Role,
     pub password_hash: String,
-    pub totp_secret: String,
-    pub totp_step_seconds: i32,
     pub charter_signed_at: Option<NaiveDateTime>,
     pub active: bool,
     pub failed_attempts: i32,
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
-    pub last_totp_step: Option<i64>,
     /// Habilitation: the training day attended and the PIX certification passed (YYYY-MM-DD).
     pub training_date: Option<String>,
     pub pix_date: Option<String>,
@@ -51,7 +49,6 @@ impl std::fmt::Debug for Aidant {
             .field("role", &self.role)
             .field("active", &self.active)
             .field("password_hash", &"<redacted>")
-            .field("totp_secret", &"<redacted>")
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +69,8 @@ pub struct NewAidant {
     pub organisation_ids: Vec<String>,
     pub role: Role,
     pub password_hash: String,
+    /// The authenticator app the operator hands over (base32), made the helper's first confirmed
+    /// second factor; empty for none.
     pub totp_secret: String,
     pub totp_step_seconds: i32,
     pub charter_signed_at: Option<NaiveDateTime>,
@@ -94,14 +93,11 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         current_organisation_id: current,
         role: new.role,
         password_hash: new.password_hash,
-        totp_secret: new.totp_secret,
-        totp_step_seconds: new.totp_step_seconds,
         charter_signed_at: new.charter_signed_at,
         active: true,
         failed_attempts: 0,
         locked_until: None,
         created_at: now,
-        last_totp_step: None,
         training_date: None,
         pix_date: None,
         charter_version: None,
@@ -117,12 +113,74 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
             organisations::find(conn, organisation_id)?;
         }
         diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
+        if !new.totp_secret.is_empty() {
+            second_factors::add_confirmed_app(conn, &aidant.id, &new.totp_secret, new.totp_step_seconds, now)?;
+        }
         for organisation_id in &new.organisation_ids {
             insert_membership(conn, &aidant.id, organisation_id)?;
             if aidant.role == Role::Manager {
                 set_manager(conn, &aidant.id, organisation_id, true)?;
             }
         }
+        Ok(aidant.clone())
+    })
+}
+
+/// A helper added by a manager (or the operator): no password and no second factor yet, both
+/// chosen through an enrolment link; not habilitated yet.
+pub struct NewPendingAidant {
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub profession: String,
+    pub organisation_id: String,
+}
+
+/// Adds a pending helper to one organisation. Journalled `aidant_created` (ids only) with who
+/// added them.
+pub fn create_pending(
+    conn: &mut DbConnection,
+    new: NewPendingAidant,
+    by: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<Aidant> {
+    let aidant = Aidant {
+        id: new_id(),
+        email: new.email.as_str().to_owned(),
+        given_name: require_text("given_name", &new.given_name)?,
+        family_name: require_text("family_name", &new.family_name)?,
+        profession: require_text("profession", &new.profession)?,
+        phone: None,
+        current_organisation_id: new.organisation_id.clone(),
+        role: Role::Aidant,
+        password_hash: String::new(),
+        charter_signed_at: None,
+        active: true,
+        failed_attempts: 0,
+        locked_until: None,
+        created_at: now,
+        training_date: None,
+        pix_date: None,
+        charter_version: None,
+        last_sign_in_at: None,
+        deactivated_at: None,
+        deactivation_reason: None,
+    };
+    write_transaction(conn, |conn| {
+        if find_by_email(conn, &new.email)?.is_some() {
+            return Err(StoreError::DuplicateEmail(new.email.as_str().to_owned()));
+        }
+        organisations::find(conn, &new.organisation_id)?;
+        diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
+        insert_membership(conn, &aidant.id, &new.organisation_id)?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::AidantCreated)
+                .aidant(&aidant.id)
+                .organisation(&new.organisation_id)
+                .details(serde_json::json!({ "by": actor(by) })),
+            now,
+        )?;
         Ok(aidant.clone())
     })
 }
@@ -264,7 +322,7 @@ impl DeactivationReason {
 
 /// Who changed an account, for the journal: a manager (their aidant id) or the operator (CLI).
 /// Journal entries about an account carry that account as `aidant_id` and the actor in `by`.
-fn actor(by: Option<&str>) -> serde_json::Value {
+pub(crate) fn actor(by: Option<&str>) -> serde_json::Value {
     by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
 }
 
@@ -358,13 +416,41 @@ pub fn record_sign_in(conn: &mut DbConnection, aidant_id: &str, now: NaiveDateTi
     Ok(())
 }
 
-/// Accepts TOTP time step `step` for the aidant unless that step (or a later one) was already
-/// used: a code works once, even across replicas (the check and the write are one statement).
-pub fn accept_totp_step(conn: &mut DbConnection, aidant_id: &str, step: i64) -> StoreResult<bool> {
-    let updated = diesel::update(
-        aidants::table.find(aidant_id).filter(aidants::last_totp_step.is_null().or(aidants::last_totp_step.lt(step))),
-    )
-    .set(aidants::last_totp_step.eq(step))
-    .execute(conn)?;
-    Ok(updated == 1)
+/// Replaces the helper's password (argon2id hash made by the caller, the current password
+/// checked by the caller) and ends every other session of theirs: a browser left signed in
+/// elsewhere, perhaps by whoever learnt the old password, is signed out. The session the change
+/// is made from (`keep_session`, its id hash) stays. Journalled `password_changed` with the
+/// number of sessions ended. Returns that number.
+pub fn change_password(
+    conn: &mut DbConnection,
+    aidant_id: &str,
+    password_hash: &str,
+    keep_session: &str,
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
+    use crate::schema::sessions;
+    write_transaction(conn, |conn| {
+        let updated = diesel::update(aidants::table.find(aidant_id))
+            .set(aidants::password_hash.eq(password_hash))
+            .execute(conn)?;
+        if updated == 0 {
+            return Err(StoreError::NotFound("aidant"));
+        }
+        let ended = diesel::update(
+            sessions::table
+                .filter(sessions::aidant_id.eq(aidant_id))
+                .filter(sessions::id_hash.ne(keep_session))
+                .filter(sessions::ended_at.is_null()),
+        )
+        .set(sessions::ended_at.eq(Some(now)))
+        .execute(conn)?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::PasswordChanged)
+                .aidant(aidant_id)
+                .details(serde_json::json!({ "by": aidant_id, "sessions_ended": ended })),
+            now,
+        )?;
+        Ok(ended)
+    })
 }

@@ -1,6 +1,7 @@
 //! Administration behind the command line: organisations, helpers' habilitation, clients,
 //! mandates, the journal, demo data.
 
+pub mod cards;
 pub mod clients;
 pub mod demo;
 pub mod habilitation;

@@ -194,16 +194,17 @@ fn siret_for_print(siret: &str) -> String {
 
 /// The attestation hash as an inline SVG QR code, named for assistive technologies.
 pub fn qr_svg(content: &str, label: &str) -> Result<String, qrcode::types::QrError> {
+    qr_svg_classed(content, label, "attestation-qr")
+}
+
+/// Any text as an inline SVG QR code with the given class (an enrolment's `otpauth://` URI).
+pub fn qr_svg_classed(content: &str, label: &str, class: &str) -> Result<String, qrcode::types::QrError> {
     let code = QrCode::with_error_correction_level(content.as_bytes(), EcLevel::M)?;
     let image = code.render::<svg::Color>().min_dimensions(160, 160).quiet_zone(true).build();
     // Inline in HTML: the XML prolog goes, the element gets a class, a role and a name.
     let start = image.find("<svg").unwrap_or(0);
     let label = label.replace('&', "&amp;").replace('"', "&quot;").replace('<', "&lt;");
-    Ok(image[start..].replacen(
-        "<svg ",
-        &format!("<svg class=\"attestation-qr\" role=\"img\" aria-label=\"{label}\" "),
-        1,
-    ))
+    Ok(image[start..].replacen("<svg ", &format!("<svg class=\"{class}\" role=\"img\" aria-label=\"{label}\" "), 1))
 }
 
 fn qr_for_page(hash: &str) -> Result<String, PageError> {

@@ -195,6 +195,7 @@ pub async fn otp_submit(
     let id = aidant_id.clone();
     let session = with_conn(&state.store, move |conn| {
         aidants::reset_failed_logins(conn, &id)?;
+        aidants::record_sign_in(conn, &id, now())?;
         sessions::second_factor_verified(conn, &old_hash, &new_hash, full_login, now())?;
         if full_login {
             let mut entry = NewEntry::new(JournalAction::AidantConnected).aidant(&id);

@@ -5,6 +5,7 @@
 pub mod attestation;
 pub mod charter;
 pub mod delegation;
+pub mod enrolment;
 pub mod helper_space;
 pub mod home;
 pub mod language;

@@ -1,26 +1,45 @@
 //! The one-time code, wherever a helper gives one: at sign-in, and again to sign or revoke a
-//! mandate (the code proves the helper is at the keyboard when it matters). A code's time step
-//! is spent when accepted, so a code works once (RFC 6238 §5.2).
+//! mandate (the code proves the helper is at the keyboard when it matters). A code may come
+//! from any confirmed second factor of the helper (an authenticator app, 30-second steps; a
+//! card, 60-second steps); the step it belongs to is spent on that factor, so a code works once
+//! (RFC 6238 §5.2).
 
 use mandate_store::aidants::{self, Aidant};
 use mandate_store::now;
+use mandate_store::second_factors::{self, SecondFactor};
 
 use crate::blocking::with_conn;
 use crate::totp;
 use crate::web::{AppState, PageError};
 
-/// Whether `code` is the helper's current one-time code (± one step) not used before; if so its
-/// step is spent.
-pub async fn spend_code(state: &AppState, aidant: &Aidant, code: &str) -> Result<bool, PageError> {
-    let unix_now = now().and_utc().timestamp() as u64;
-    let step = totp::matching_step(&aidant.totp_secret, aidant.totp_step_seconds as u64, code, unix_now).ok().flatten();
-    match step {
-        Some(step) => {
-            let id = aidant.id.clone();
-            Ok(with_conn(&state.store, move |conn| aidants::accept_totp_step(conn, &id, step as i64)).await?)
+/// The time step `code` belongs to on `factor` at `unix_now` (± one step), if any.
+pub fn matching_step(factor: &SecondFactor, code: &str, unix_now: u64) -> Option<i64> {
+    let step = u64::try_from(factor.step_seconds).ok()?;
+    match totp::matching_step(&factor.secret, step, code, unix_now) {
+        Ok(found) => found.map(|s| s as i64),
+        Err(_) => {
+            tracing::error!(factor_id = %factor.id, "second factor with an unreadable secret");
+            None
         }
-        None => Ok(false),
     }
+}
+
+/// Whether `code` is the helper's current one-time code (± one step) on one of their confirmed
+/// second factors, not used before on that factor; if so its step is spent there.
+pub async fn spend_code(state: &AppState, aidant: &Aidant, code: &str) -> Result<bool, PageError> {
+    let id = aidant.id.clone();
+    let factors = with_conn(&state.store, move |conn| second_factors::confirmed(conn, &id)).await?;
+    let unix_now = now().and_utc().timestamp() as u64;
+    for factor in factors {
+        if let Some(step) = matching_step(&factor, code, unix_now) {
+            let spent =
+                with_conn(&state.store, move |conn| second_factors::accept_step(conn, &factor.id, step)).await?;
+            if spent {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// The same, for a helper known by id (the pages that ask for a code again).

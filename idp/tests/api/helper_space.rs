@@ -296,7 +296,7 @@ async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Back
                 organisation_ids: vec![other.id.clone()],
                 role: mandate_store::Role::Aidant,
                 password_hash: demo_aidant.password_hash.clone(),
-                totp_secret: demo_aidant.totp_secret.clone(),
+                totp_secret: idp::admin::demo::DEMO_TOTP_SECRET.into(),
                 totp_step_seconds: 30,
                 charter_signed_at: Some(now()),
             },

@@ -1,5 +1,6 @@
 //! The server, driven like its users drive it: over HTTP, and through the `idp` command.
 
+mod accounts;
 mod attestation;
 mod cli;
 mod delegation;

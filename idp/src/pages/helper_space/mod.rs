@@ -3,6 +3,7 @@
 //! signed in with both factors (`SignedInHelper`), and shows only what belongs to their current
 //! organisation; signing, revoking and renewing ask for a one-time code again.
 
+pub mod account;
 pub mod home;
 pub mod new_mandate;
 pub mod texts;

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod error;
 pub mod exchange;
 pub mod grants;
+pub mod habilitation;
 pub mod journal;
 pub mod mandate_drafts;
 pub mod mandates;

@@ -151,3 +151,24 @@ impl TestDb {
         conn.batch_execute(sql).expect("test statement");
     }
 }
+
+/// Makes a helper habilitated (training and PIX on their creation day, the charter in force
+/// accepted), as fixtures need most helpers to be, without journal entries: the same state the
+/// migration gave helpers who acted before habilitation was recorded.
+pub fn habilitate(conn: &mut crate::DbConnection, aidant_id: &str) {
+    use diesel::prelude::*;
+
+    use crate::schema::aidants;
+    let created_at: chrono::NaiveDateTime =
+        aidants::table.find(aidant_id).select(aidants::created_at).first(conn).expect("the helper to habilitate");
+    let day = created_at.format("%Y-%m-%d").to_string();
+    diesel::update(aidants::table.find(aidant_id))
+        .set((
+            aidants::training_date.eq(Some(&day)),
+            aidants::pix_date.eq(Some(&day)),
+            aidants::charter_version.eq(Some(crate::habilitation::CURRENT_CHARTER_VERSION)),
+            aidants::charter_signed_at.eq(Some(created_at)),
+        ))
+        .execute(conn)
+        .expect("habilitate the helper");
+}

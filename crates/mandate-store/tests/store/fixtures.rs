@@ -31,7 +31,20 @@ pub fn organisation(db: &TestDb, name: &str, siret: &str) -> Organisation {
     .unwrap()
 }
 
+/// A habilitated helper (training, PIX and the charter in force), as most tests need.
 pub fn aidant(db: &TestDb, email: &str, organisation_ids: &[&str]) -> Result<Aidant, mandate_store::StoreError> {
+    let created = aidant_in_habilitation(db, email, organisation_ids)?;
+    let mut conn = db.store.conn().unwrap();
+    mandate_store::testing::habilitate(&mut conn, &created.id);
+    aidants::find(&mut conn, &created.id)
+}
+
+/// A helper with nothing of their habilitation recorded yet.
+pub fn aidant_in_habilitation(
+    db: &TestDb,
+    email: &str,
+    organisation_ids: &[&str],
+) -> Result<Aidant, mandate_store::StoreError> {
     let mut conn = db.store.conn().unwrap();
     aidants::create(
         &mut conn,

@@ -4,6 +4,7 @@ mod bad_input;
 mod corrupt_rows;
 mod exchange;
 mod fixtures;
+mod habilitation;
 mod helper_space;
 mod journal;
 mod journal_search;

@@ -127,6 +127,68 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
     })
 }
 
+/// A helper added by a manager (or the operator): no password and no second factor yet, both
+/// chosen through an enrolment link; not habilitated yet.
+pub struct NewPendingAidant {
+    pub email: Email,
+    pub given_name: String,
+    pub family_name: String,
+    pub profession: String,
+    pub organisation_id: String,
+}
+
+/// Adds a pending helper to one organisation. Journalled `aidant_created` (ids only) with who
+/// added them.
+pub fn create_pending(
+    conn: &mut DbConnection,
+    new: NewPendingAidant,
+    by: Option<&str>,
+    now: NaiveDateTime,
+) -> StoreResult<Aidant> {
+    let aidant = Aidant {
+        id: new_id(),
+        email: new.email.as_str().to_owned(),
+        given_name: require_text("given_name", &new.given_name)?,
+        family_name: require_text("family_name", &new.family_name)?,
+        profession: require_text("profession", &new.profession)?,
+        phone: None,
+        current_organisation_id: new.organisation_id.clone(),
+        role: Role::Aidant,
+        password_hash: String::new(),
+        totp_secret: String::new(),
+        totp_step_seconds: 30,
+        charter_signed_at: None,
+        active: true,
+        failed_attempts: 0,
+        locked_until: None,
+        created_at: now,
+        last_totp_step: None,
+        training_date: None,
+        pix_date: None,
+        charter_version: None,
+        last_sign_in_at: None,
+        deactivated_at: None,
+        deactivation_reason: None,
+    };
+    write_transaction(conn, |conn| {
+        if find_by_email(conn, &new.email)?.is_some() {
+            return Err(StoreError::DuplicateEmail(new.email.as_str().to_owned()));
+        }
+        organisations::find(conn, &new.organisation_id)?;
+        diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
+        insert_membership(conn, &aidant.id, &new.organisation_id)?;
+        journal::append(
+            conn,
+            NewEntry::new(JournalAction::AidantCreated)
+                .aidant(&aidant.id)
+                .organisation(&new.organisation_id)
+                .details(serde_json::json!({ "by": actor(by) })),
+            now,
+        )?;
+        Ok(aidant.clone())
+    })
+}
+
 pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<Aidant> {
     aidants::table.find(id).select(Aidant::as_select()).first(conn).optional()?.ok_or(StoreError::NotFound("aidant"))
 }
@@ -284,7 +346,7 @@ impl DeactivationReason {
 
 /// Who changed an account, for the journal: a manager (their aidant id) or the operator (CLI).
 /// Journal entries about an account carry that account as `aidant_id` and the actor in `by`.
-fn actor(by: Option<&str>) -> serde_json::Value {
+pub(crate) fn actor(by: Option<&str>) -> serde_json::Value {
     by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
 }
 

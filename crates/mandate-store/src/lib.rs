@@ -5,9 +5,11 @@
 
 pub mod aidants;
 pub mod authorization_requests;
+pub mod cards;
 pub mod clients;
 pub mod db;
 pub mod domain;
+pub mod enrolment;
 pub mod error;
 pub mod exchange;
 pub mod grants;
@@ -17,6 +19,7 @@ pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;
 pub mod schema;
+pub mod second_factors;
 pub mod server_secrets;
 pub mod sessions;
 pub mod statistics;

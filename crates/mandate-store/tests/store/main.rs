@@ -1,5 +1,6 @@
 //! The store's behaviour, on SQLite and on PostgreSQL.
 
+mod accounts;
 mod bad_input;
 mod corrupt_rows;
 mod exchange;

@@ -6,13 +6,16 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::aidants::{self, Aidant, DeactivationReason};
-use mandate_store::now;
+use mandate_store::habilitation::{self, HabilitationStep};
+use mandate_store::{cards, enrolment, now, second_factors, StoreError};
 use serde::Deserialize;
 
+use super::new_helper::link_page;
 use super::{changeable_helper, helper_url, managed_helper, HelperState, ManagerTexts};
 use crate::blocking::with_conn;
 use crate::pages::helper_space::SpaceHeader;
 use crate::pages::second_factor;
+use crate::totp;
 use crate::web::dates;
 use crate::web::{html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInManager, Texts};
 
@@ -180,4 +183,128 @@ pub async fn unlock(
         with_conn(&state.store, move |conn| aidants::unlock(conn, &target, Some(&by), Some(&organisation_id), now()))
             .await?;
     Ok(changed(&id, did, "debloque"))
+}
+
+#[derive(Deserialize)]
+pub struct HabilitationForm {
+    /// `formation` or `pix`.
+    pub etape: String,
+    /// `YYYY-MM-DD`, as a date field sends it.
+    pub date: Option<String>,
+    pub otp: Option<String>,
+}
+
+/// Records the training or PIX date.
+pub async fn record_habilitation(
+    req: HttpRequest,
+    manager: SignedInManager,
+    path: web::Path<String>,
+    form: CheckedForm<HabilitationForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let lang = Lang::of_browser(&req);
+    let helper = changeable_helper(&state, &manager, path.into_inner(), lang).await?;
+    let id = helper.aidant.id.clone();
+    let fields = form.fields;
+    let (step, notice) = match fields.etape.as_str() {
+        "formation" => (HabilitationStep::Training, "formation"),
+        "pix" => (HabilitationStep::Pix, "pix"),
+        _ => return Err(PageError::bad_request(|t| t.not_found, lang)),
+    };
+    let today = now().date();
+    let Some(on) = fields
+        .date
+        .as_deref()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok())
+        .filter(|on| *on <= today)
+    else {
+        return Ok(back(&id, "erreur=date"));
+    };
+    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
+        return Ok(back(&id, "erreur=code"));
+    }
+    let (by, organisation_id, target) =
+        (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
+    with_conn(&state.store, move |conn| {
+        habilitation::record(conn, &target, step, on, Some(&by), Some(&organisation_id), now())
+    })
+    .await?;
+    Ok(back(&id, &format!("notice={notice}")))
+}
+
+/// Removes the helper's second factors and issues a new enrolment link, shown once.
+pub async fn reset_second_factor(
+    req: HttpRequest,
+    manager: SignedInManager,
+    path: web::Path<String>,
+    form: CheckedForm<CodeForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let helper = changeable_helper(&state, &manager, path.into_inner(), Lang::of_browser(&req)).await?;
+    let id = helper.aidant.id.clone();
+    if !manager_code(&state, &manager, form.fields.otp.as_deref()).await? {
+        return Ok(back(&id, "erreur=code"));
+    }
+    let (by, organisation_id, target) =
+        (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
+    let link = with_conn(&state.store, move |conn| {
+        second_factors::reset(conn, &target, Some(&by), Some(&organisation_id), now())?;
+        enrolment::issue(conn, &target, Some(&by), Some(&organisation_id), now())
+    })
+    .await?;
+    let header = SpaceHeader::load(&manager.helper, &state, &req).await?;
+    let name = format!("{} {}", helper.aidant.given_name, helper.aidant.family_name);
+    link_page(&state, &header, &id, name, &link.token, link.expires_at, true)
+}
+
+#[derive(Deserialize)]
+pub struct CardForm {
+    pub serie: Option<String>,
+    pub code_carte: Option<String>,
+    pub otp: Option<String>,
+}
+
+/// Gives a TOTP card to the helper, once a code read from the card proves it is that card.
+pub async fn assign_card(
+    req: HttpRequest,
+    manager: SignedInManager,
+    path: web::Path<String>,
+    form: CheckedForm<CardForm>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let helper = changeable_helper(&state, &manager, path.into_inner(), Lang::of_browser(&req)).await?;
+    let id = helper.aidant.id.clone();
+    let fields = form.fields;
+    let serial = fields.serie.unwrap_or_default().trim().to_owned();
+    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
+        return Ok(back(&id, "erreur=code"));
+    }
+    let lookup = serial.clone();
+    let Some(card) = with_conn(&state.store, move |conn| cards::find_unassigned(conn, &lookup)).await? else {
+        return Ok(back(&id, "erreur=carte"));
+    };
+    // Cards step every 60 seconds (their own step is stored with them).
+    let unix_now = now().and_utc().timestamp() as u64;
+    let code = fields.code_carte.unwrap_or_default();
+    let step = totp::matching_step(&card.secret, card.step_seconds as u64, code.trim(), unix_now).ok().flatten();
+    let Some(step) = step else {
+        return Ok(back(&id, "erreur=code-carte"));
+    };
+    let (by, organisation_id, target) =
+        (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
+    let assigned = with_conn(&state.store, move |conn| {
+        let factor = cards::assign(conn, &card.serial, &target, Some(&by), Some(&organisation_id), now())?;
+        // The code read from the card is spent: it cannot sign in afterwards.
+        second_factors::accept_step(conn, &factor.id, step as i64)?;
+        Ok::<_, StoreError>(())
+    })
+    .await;
+    match assigned {
+        Ok(()) => Ok(back(&id, "notice=carte")),
+        // Assigned to someone else meanwhile.
+        Err(StoreError::InvalidField { field: "card", .. } | StoreError::NotFound("card")) => {
+            Ok(back(&id, "erreur=carte"))
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -9,13 +9,15 @@
 //! since an account is one person's, across organisations.
 
 pub mod helper;
+pub mod new_helper;
 pub mod texts;
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::NaiveDateTime;
 use mandate_store::aidants::{self, Aidant};
-use mandate_store::{now, DbConnection, StoreError, StoreResult};
+use mandate_store::habilitation::{self, Requirement};
+use mandate_store::{now, second_factors, DbConnection, StoreError, StoreResult};
 
 pub use texts::ManagerTexts;
 
@@ -81,22 +83,19 @@ impl HelperState {
 /// What the helper still lacks to be habilitated, in words.
 fn missing_habilitation(aidant: &Aidant, lang: Lang) -> Vec<&'static str> {
     let m = ManagerTexts::of(lang);
-    let mut missing = Vec::new();
-    if aidant.training_date.is_none() {
-        missing.push(m.missing_training);
-    }
-    if aidant.pix_date.is_none() {
-        missing.push(m.missing_pix);
-    }
-    if aidant.charter_version.is_none() {
-        missing.push(m.missing_charter);
-    }
-    missing
+    habilitation::missing(aidant)
+        .into_iter()
+        .map(|requirement| match requirement {
+            Requirement::Training => m.missing_training,
+            Requirement::Pix => m.missing_pix,
+            Requirement::Charter => m.missing_charter,
+        })
+        .collect()
 }
 
-/// Whether the helper has a second factor they can sign in with.
-fn has_second_factor(_conn: &mut DbConnection, aidant: &Aidant) -> StoreResult<bool> {
-    Ok(!aidant.totp_secret.is_empty())
+/// Whether the helper has a confirmed second factor to sign in with.
+fn has_second_factor(conn: &mut DbConnection, aidant: &Aidant) -> StoreResult<bool> {
+    second_factors::has_confirmed(conn, &aidant.id)
 }
 
 /// One helper of the list.

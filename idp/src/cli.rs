@@ -10,10 +10,11 @@ use mandate_store::aidants::{self, NewAidant};
 use mandate_store::attestation::{self, Verification};
 use mandate_store::journal::{self, ChainReport};
 use mandate_store::mandates::{self, NewMandate, Revocation};
-use mandate_store::organisations::{self, NewOrganisation};
-use mandate_store::{now, Demarche, DurationKind, Email, Role, Siret, Store, StoreError};
+use mandate_store::organisations::{NewOrganisation, OrganisationUpdate};
+use mandate_store::{now, Demarche, Department, DurationKind, Email, OrganisationType, Role, Siret, Store, StoreError};
 use serde_json::json;
 
+use crate::admin::organisations as admin_organisations;
 use crate::admin::records::{self, Format};
 use crate::configuration::Settings;
 use crate::{passwords, totp};
@@ -298,10 +299,35 @@ pub enum DemoCommand {
 #[derive(Debug, Subcommand)]
 pub enum OrgCommand {
     /// Register an organisation; prints it as JSON. A SIRET already registered is refused,
-    /// naming the organisation that has it.
+    /// naming the organisation that has it. The region follows from the department.
     Add(OrgAdd),
-    /// List organisations as JSON.
-    List,
+    /// List organisations, by name.
+    List {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show one organisation (by id or SIRET): type, address, department and region, démarches.
+    Show {
+        organisation: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Change an organisation (by id or SIRET); only the options given change. Prints it as
+    /// JSON; the journal records which fields changed.
+    Update(OrgUpdate),
+}
+
+/// The organisation types, as `--type` takes them.
+fn organisation_type_values() -> PossibleValuesParser {
+    PossibleValuesParser::new(OrganisationType::ALL.iter().map(|t| PossibleValue::new(t.key()).help(t.label_en())))
+}
+
+fn parse_siret(raw: &str) -> Result<Siret, String> {
+    Siret::parse(raw).map_err(|e| e.to_string())
+}
+
+fn parse_department(raw: &str) -> Result<Department, String> {
+    Department::parse(raw).map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Args)]
@@ -309,22 +335,71 @@ pub struct OrgAdd {
     #[arg(long)]
     pub name: String,
     /// 14 digits; the checksum is verified.
-    #[arg(long)]
-    pub siret: String,
+    #[arg(long, value_parser = parse_siret)]
+    pub siret: Siret,
     #[arg(long)]
     pub address: String,
     #[arg(long)]
     pub postcode: String,
     #[arg(long)]
     pub city: String,
+    #[arg(long = "type", value_parser = organisation_type_values())]
+    pub organisation_type: String,
+    /// INSEE department code: 01 to 19, 21 to 95, 2A, 2B, 971 to 976.
+    #[arg(long, value_parser = parse_department)]
+    pub department: Department,
+    /// The démarches its helpers may offer: `--demarches social,logement` or `--demarche`
+    /// repeated (default: all).
+    #[arg(long = "demarches", visible_alias = "demarche", value_delimiter = ',', value_parser = demarche_values())]
+    pub demarches: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct OrgUpdate {
+    /// The organisation's id or SIRET (the SIRET itself does not change).
+    pub organisation: String,
     #[arg(long)]
-    pub region: String,
+    pub name: Option<String>,
+    #[arg(long)]
+    pub address: Option<String>,
+    #[arg(long)]
+    pub postcode: Option<String>,
+    #[arg(long)]
+    pub city: Option<String>,
+    #[arg(long = "type", value_parser = organisation_type_values())]
+    pub organisation_type: Option<String>,
+    #[arg(long, value_parser = parse_department)]
+    pub department: Option<Department>,
+    /// The démarches offered from now on (the whole list).
+    #[arg(long = "demarches", visible_alias = "demarche", value_delimiter = ',', value_parser = demarche_values())]
+    pub demarches: Option<Vec<String>>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum AidantCommand {
-    /// Create a helper account; prints its id, and the TOTP enrolment URI to scan.
+    /// Create a helper account; prints its id, and the TOTP enrolment URI to scan. The helper
+    /// acts for usagers once habilitated (`idp aidant habilitation`, then the charter at their
+    /// first sign-in).
     Add(AidantAdd),
+    /// Record a helper's training day and/or PIX certification (by e-mail or id); prints
+    /// whether they are habilitated or what is missing.
+    #[command(group = clap::ArgGroup::new("steps").required(true).multiple(true).args(["training", "pix"]))]
+    Habilitation {
+        aidant: String,
+        /// The day the training was attended (YYYY-MM-DD).
+        #[arg(long)]
+        training: Option<chrono::NaiveDate>,
+        /// The day the PIX certification was passed (YYYY-MM-DD).
+        #[arg(long)]
+        pix: Option<chrono::NaiveDate>,
+    },
+    /// Show a helper (by e-mail or id): organisations and habilitation ("habilitated", or what
+    /// is missing).
+    Show {
+        aidant: String,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +464,10 @@ pub fn redact_url(url: &str) -> String {
     mandate_store::error::redact_credentials(url)
 }
 
+fn parse_demarches(keys: &[String]) -> Result<Vec<Demarche>, StoreError> {
+    keys.iter().map(|d| d.parse::<Demarche>()).collect()
+}
+
 fn print_json(value: &serde_json::Value) {
     println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
 }
@@ -403,25 +482,39 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             eprintln!("{applied} migration(s) applied ({} database)", store.backend());
         }
         Command::Org(OrgCommand::Add(args)) => {
-            let siret = Siret::parse(&args.siret)?;
-            let store = open_store(settings)?;
-            let org = organisations::create(
-                &mut *store.conn()?,
-                NewOrganisation {
-                    name: args.name,
-                    siret,
-                    address: args.address,
-                    postcode: args.postcode,
-                    city: args.city,
-                    region: args.region,
-                },
-                now(),
-            )?;
-            print_json(&serde_json::to_value(org)?);
+            let new = NewOrganisation {
+                name: args.name,
+                siret: args.siret,
+                address: args.address,
+                postcode: args.postcode,
+                city: args.city,
+                organisation_type: args.organisation_type.parse()?,
+                department: args.department,
+                demarches: if args.demarches.is_empty() { Demarche::ALL.to_vec() } else { parse_demarches(&args.demarches)? },
+            };
+            admin_organisations::add(&open_store(settings)?, new)?;
         }
-        Command::Org(OrgCommand::List) => {
-            let store = open_store(settings)?;
-            print_json(&serde_json::to_value(organisations::list(&mut *store.conn()?)?)?);
+        Command::Org(OrgCommand::List { format }) => admin_organisations::list(&open_store(settings)?, format)?,
+        Command::Org(OrgCommand::Show { organisation, format }) => {
+            admin_organisations::show(&open_store(settings)?, &organisation, format)?
+        }
+        Command::Org(OrgCommand::Update(args)) => {
+            let update = OrganisationUpdate {
+                name: args.name,
+                address: args.address,
+                postcode: args.postcode,
+                city: args.city,
+                organisation_type: args.organisation_type.map(|t| t.parse()).transpose()?,
+                department: args.department,
+                demarches: args.demarches.map(|d| parse_demarches(&d)).transpose()?,
+            };
+            admin_organisations::update(&open_store(settings)?, &args.organisation, update)?;
+        }
+        Command::Aidant(AidantCommand::Habilitation { aidant, training, pix }) => {
+            crate::admin::habilitation::record(&open_store(settings)?, &aidant, training, pix)?
+        }
+        Command::Aidant(AidantCommand::Show { aidant, format }) => {
+            crate::admin::habilitation::show(&open_store(settings)?, &aidant, format)?
         }
         Command::Aidant(AidantCommand::Add(args)) => add_aidant(args, settings)?,
         Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,

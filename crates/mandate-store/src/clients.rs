@@ -43,10 +43,8 @@ crate::json_list_column! {
     pub struct UriList(pub Vec<String>) in "clients.redirect_uris or post_logout_redirect_uris";
 }
 
-crate::json_list_column! {
-    /// Démarches, stored as a JSON array of their keys.
-    pub struct DemarcheList(pub Vec<Demarche>) in "clients.demarches or mandate_drafts.demarches";
-}
+/// Named here too: clients were the first to hold a list of démarches.
+pub use crate::domain::DemarcheList;
 
 impl Client {
     pub fn redirect_uris(&self) -> &[String] {

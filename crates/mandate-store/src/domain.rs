@@ -185,6 +185,125 @@ impl fmt::Display for Demarche {
     }
 }
 
+crate::json_list_column! {
+    /// Démarches, stored as a JSON array of their keys.
+    pub struct DemarcheList(pub Vec<Demarche>) in "clients.demarches, mandate_drafts.demarches or organisations.demarches";
+}
+
+crate::keyed_enum! {
+    /// What kind of body an organisation is (the public statistics group by it).
+    pub enum OrganisationType in "organisation_type" {
+        FranceServices = "france_services",
+        /// Centre communal d'action sociale.
+        Ccas = "ccas",
+        Mairie = "mairie",
+        Departement = "departement",
+        Association = "association",
+        Other = "other",
+    }
+}
+
+impl OrganisationType {
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            OrganisationType::FranceServices => "France Services",
+            OrganisationType::Ccas => "CCAS",
+            OrganisationType::Mairie => "Mairie",
+            OrganisationType::Departement => "Département",
+            OrganisationType::Association => "Association",
+            OrganisationType::Other => "Autre",
+        }
+    }
+
+    pub fn label_en(self) -> &'static str {
+        match self {
+            OrganisationType::FranceServices => "France Services",
+            OrganisationType::Ccas => "Municipal social action centre (CCAS)",
+            OrganisationType::Mairie => "Town hall",
+            OrganisationType::Departement => "Département",
+            OrganisationType::Association => "Association",
+            OrganisationType::Other => "Other",
+        }
+    }
+}
+
+/// A region, by its INSEE code (code officiel géographique, regions since 2016).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Region {
+    pub code: &'static str,
+    pub name: &'static str,
+}
+
+/// Each region with its departments (INSEE codes). Saint-Pierre-et-Miquelon (975) is a
+/// collectivité d'outre-mer, in no region: it stands as its own, under its own code, so that an
+/// organisation there is counted apart rather than refused.
+const REGIONS: &[(Region, &[&str])] = &[
+    (Region { code: "01", name: "Guadeloupe" }, &["971"]),
+    (Region { code: "02", name: "Martinique" }, &["972"]),
+    (Region { code: "03", name: "Guyane" }, &["973"]),
+    (Region { code: "04", name: "La Réunion" }, &["974"]),
+    (Region { code: "06", name: "Mayotte" }, &["976"]),
+    (Region { code: "11", name: "Île-de-France" }, &["75", "77", "78", "91", "92", "93", "94", "95"]),
+    (Region { code: "24", name: "Centre-Val de Loire" }, &["18", "28", "36", "37", "41", "45"]),
+    (Region { code: "27", name: "Bourgogne-Franche-Comté" }, &["21", "25", "39", "58", "70", "71", "89", "90"]),
+    (Region { code: "28", name: "Normandie" }, &["14", "27", "50", "61", "76"]),
+    (Region { code: "32", name: "Hauts-de-France" }, &["02", "59", "60", "62", "80"]),
+    (Region { code: "44", name: "Grand Est" }, &["08", "10", "51", "52", "54", "55", "57", "67", "68", "88"]),
+    (Region { code: "52", name: "Pays de la Loire" }, &["44", "49", "53", "72", "85"]),
+    (Region { code: "53", name: "Bretagne" }, &["22", "29", "35", "56"]),
+    (
+        Region { code: "75", name: "Nouvelle-Aquitaine" },
+        &["16", "17", "19", "23", "24", "33", "40", "47", "64", "79", "86", "87"],
+    ),
+    (
+        Region { code: "76", name: "Occitanie" },
+        &["09", "11", "12", "30", "31", "32", "34", "46", "48", "65", "66", "81", "82"],
+    ),
+    (
+        Region { code: "84", name: "Auvergne-Rhône-Alpes" },
+        &["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"],
+    ),
+    (Region { code: "93", name: "Provence-Alpes-Côte d'Azur" }, &["04", "05", "06", "13", "83", "84"]),
+    (Region { code: "94", name: "Corse" }, &["2A", "2B"]),
+    (Region { code: "975", name: "Saint-Pierre-et-Miquelon" }, &["975"]),
+];
+
+/// An INSEE department code: `01`–`19`, `21`–`95`, `2A`, `2B` (Corsica has no `20` since
+/// 1976), `971`–`976` overseas. Its region follows from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Department {
+    code: &'static str,
+    region: Region,
+}
+
+impl Department {
+    /// Accepts the code as written on a form: `2a` and ` 75 ` are `2A` and `75`; a single digit
+    /// (`1`) is not a code.
+    pub fn parse(raw: &str) -> Result<Department, StoreError> {
+        let wanted = raw.trim().to_ascii_uppercase();
+        REGIONS
+            .iter()
+            .find_map(|(region, departments)| {
+                departments.iter().find(|code| **code == wanted).map(|code| Department { code, region: *region })
+            })
+            .ok_or_else(|| StoreError::UnknownDepartment(raw.to_owned()))
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn region(&self) -> Region {
+        self.region
+    }
+}
+
+impl fmt::Display for Department {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
 /// How long a mandate lasts. `Custom` is a fixed expiry date (the real service had one for
 /// the end of the health emergency); it is never offered on the mandate form.
 #[derive(
@@ -379,6 +498,25 @@ mod tests {
         }
         assert!(matches!("impots".parse::<Demarche>(), Err(StoreError::UnknownDemarche(_))));
         assert!(matches!("Argent".parse::<Demarche>(), Err(StoreError::UnknownDemarche(_))));
+    }
+
+    #[test]
+    fn every_department_has_one_region() {
+        let mut codes: Vec<String> = (1..=95).filter(|n| *n != 20).map(|n| format!("{n:02}")).collect();
+        codes.extend(["2A", "2B"].map(String::from));
+        codes.extend((971..=976).map(|n| n.to_string()));
+        for code in &codes {
+            let department = Department::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+            assert_eq!(department.code(), code);
+        }
+        let listed: usize = REGIONS.iter().map(|(_, departments)| departments.len()).sum();
+        assert_eq!(listed, codes.len(), "a department is listed twice");
+        assert_eq!(Department::parse("13").unwrap().region(), Region { code: "93", name: "Provence-Alpes-Côte d'Azur" });
+        assert_eq!(Department::parse(" 2a ").unwrap().code(), "2A");
+        assert_eq!(Department::parse("974").unwrap().region().code, "04");
+        for bad in ["20", "00", "96", "970", "977", "1", "7", "2C", "", "75001", "Paris"] {
+            assert!(matches!(Department::parse(bad), Err(StoreError::UnknownDepartment(_))), "{bad:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub enum StoreError {
     DuplicateSiret { siret: String, existing_id: String, existing_name: String },
     #[error("unknown démarche {0:?}; known: papiers, famille, social, travail, logement, transports, argent, justice, etranger, loisirs")]
     UnknownDemarche(String),
+    #[error("unknown department {0:?}: expected an INSEE department code (01 to 19, 21 to 95, 2A, 2B, 971 to 976)")]
+    UnknownDepartment(String),
     #[error("unknown mandate duration {0:?}; known: short, month, semester, long")]
     UnknownDuration(String),
     #[error("unknown role {0:?}; known: aidant, manager")]

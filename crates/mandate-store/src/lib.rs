@@ -28,7 +28,10 @@ pub mod upstream_logins;
 pub mod usagers;
 
 pub use db::{now, write_transaction, Backend, DbConnection, Store};
-pub use domain::{ClientAuthMethod, Demarche, DurationKind, Email, Role, SigningAlg, Siret, SubjectType};
+pub use domain::{
+    ClientAuthMethod, Demarche, Department, DurationKind, Email, OrganisationType, Region, Role, SigningAlg, Siret,
+    SubjectType,
+};
 pub use error::{StoreError, StoreResult};
 /// Attestations belong to mandates; named at the top for the pages and commands that print them.
 pub use mandates::attestation;

@@ -2,11 +2,14 @@
 //! client, created once and printed as JSON so the flow can be tried at once. Demo values are
 //! fixed so that running it again prints the same thing; never use them in production.
 
-use mandate_store::aidants::{self, NewAidant};
+use mandate_store::aidants::{self, Aidant, NewAidant};
+use mandate_store::habilitation::{self, HabilitationStep, Requirement, CURRENT_CHARTER_VERSION};
 use mandate_store::mandates::{self, NewMandate};
 use mandate_store::organisations::{self, NewOrganisation};
 use mandate_store::usagers::{self, NewUsager, Usager};
-use mandate_store::{clients, now, DbConnection, Demarche, DurationKind, Email, Role, Siret};
+use mandate_store::{
+    clients, now, DbConnection, Demarche, Department, DurationKind, Email, OrganisationType, Role, Siret,
+};
 use serde_json::{json, Value};
 
 use super::clients::{register, ClientRegistration};
@@ -35,6 +38,22 @@ pub fn current_code() -> anyhow::Result<String> {
     Ok(totp::code_at(DEMO_TOTP_SECRET, 30, unix)?)
 }
 
+/// Records what the demo helper lacks of their habilitation (training and PIX today, by the
+/// operator; the charter in force), so that they may act at once, as the walkthrough expects.
+fn habilitate(conn: &mut DbConnection, aidant: &Aidant) -> anyhow::Result<()> {
+    let today = now().date();
+    for requirement in habilitation::missing(aidant) {
+        match requirement {
+            Requirement::Training => {
+                habilitation::record(conn, &aidant.id, HabilitationStep::Training, today, None, None, now())?
+            }
+            Requirement::Pix => habilitation::record(conn, &aidant.id, HabilitationStep::Pix, today, None, None, now())?,
+            Requirement::Charter => habilitation::accept_charter(conn, &aidant.id, CURRENT_CHARTER_VERSION, now())?,
+        }
+    }
+    Ok(())
+}
+
 pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
     let siret = Siret::parse(DEMO_SIRET)?;
     // One organisation per SIRET: an organisation registered with the demo SIRET is the demo's.
@@ -48,7 +67,9 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
                 address: "1 place de la Mairie".into(),
                 postcode: "75013".into(),
                 city: "Paris".into(),
-                region: "Île-de-France".into(),
+                organisation_type: OrganisationType::FranceServices,
+                department: Department::parse("75")?,
+                demarches: Demarche::ALL.to_vec(),
             },
             now(),
         )?,
@@ -74,6 +95,7 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
             now(),
         )?,
     };
+    habilitate(conn, &aidant)?;
     let angela = demo_usager(
         conn,
         issuer,

@@ -1,6 +1,9 @@
-//! Administration behind the command line: clients, mandates, the journal, demo data.
+//! Administration behind the command line: organisations, helpers' habilitation, clients,
+//! mandates, the journal, demo data.
 
 pub mod clients;
 pub mod demo;
+pub mod habilitation;
 pub mod journal;
+pub mod organisations;
 pub mod records;

@@ -3,11 +3,13 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
+use mandate_store::habilitation::Requirement;
 use mandate_store::StoreError;
 
 use super::frame::Frame;
 use super::i18n::{Lang, Texts};
-use super::templates::ErrorPage;
+use super::habilitation::HabilitationTexts;
+use super::templates::{ErrorPage, HabilitationRefusalPage};
 use crate::blocking::Cancelled;
 
 /// A text of the page language, chosen once the language is known.
@@ -22,6 +24,9 @@ pub enum PageError {
     Shown { status: StatusCode, message: Message, lang: Lang },
     #[error("sign-in required, sent to {location}")]
     SignIn { location: String },
+    /// A helper in habilitation tried to act for a usager: the page says what is missing.
+    #[error("refused: habilitation incomplete")]
+    NotHabilitated { missing: Vec<Requirement>, lang: Lang },
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a blocking task was cancelled")]
@@ -65,6 +70,9 @@ impl PageError {
                 PageError::Shown { status: *status, message: *message, lang: *lang }
             }
             PageError::SignIn { location } => PageError::SignIn { location: location.clone() },
+            PageError::NotHabilitated { missing, lang } => {
+                PageError::NotHabilitated { missing: missing.clone(), lang: *lang }
+            }
             PageError::Logged => PageError::Logged,
             other => {
                 tracing::error!(error = %other, "page failed");
@@ -79,6 +87,7 @@ impl ResponseError for PageError {
         match self {
             PageError::Shown { status, .. } => *status,
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::NotHabilitated { .. } => StatusCode::FORBIDDEN,
             PageError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             PageError::Store(StoreError::NotMember { .. }) => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +98,29 @@ impl ResponseError for PageError {
         let (message, lang): (Message, Lang) = match self {
             PageError::Shown { message, lang, .. } => (*message, *lang),
             PageError::SignIn { location } => return super::render::see_other(location),
+            PageError::NotHabilitated { missing, lang } => {
+                let h = HabilitationTexts::of(*lang);
+                let page = HabilitationRefusalPage {
+                    t: lang.texts(),
+                    frame: &Frame::anonymous(*lang),
+                    h,
+                    missing: h.missing(missing),
+                    charter_missing: missing.contains(&Requirement::Charter),
+                    service: None,
+                    request: "",
+                    csrf_token: "",
+                };
+                return match page.render() {
+                    Ok(body) => HttpResponse::build(self.status_code())
+                        .content_type("text/html; charset=utf-8")
+                        .insert_header(("Cache-Control", "no-store"))
+                        .body(body),
+                    Err(e) => {
+                        tracing::error!(error = %e, "page failed");
+                        super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, *lang)
+                    }
+                };
+            }
             // The server's own failure: the same page as any other 500, with a way back.
             PageError::Logged => return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr),
             // A record that is not there, or that belongs to another organisation: said plainly.

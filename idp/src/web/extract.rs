@@ -23,6 +23,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
 use futures_util::StreamExt as _;
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
+use mandate_store::habilitation::{self, Requirement};
 use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
 
@@ -240,12 +241,78 @@ impl FromRequest for MaybePendingAuthorization {
     }
 }
 
-/// A helper signed in with both factors, within the idle limit. Anyone else is sent to the
-/// step they owe (password, or the one-time code again), with the pending request kept.
+/// A helper signed in with both factors, within the idle limit, who accepted the charter in
+/// force. Anyone else is sent to the step they owe (password, the one-time code again, or the
+/// charter), with the pending request kept.
 pub struct SignedInHelper {
     pub browser: BrowserSession,
     pub aidant_id: String,
     pub organisation_id: String,
+    /// What the helper still lacks before acting for usagers (empty: habilitated).
+    pub habilitation: Vec<Requirement>,
+}
+
+impl SignedInHelper {
+    pub fn is_habilitated(&self) -> bool {
+        self.habilitation.is_empty()
+    }
+}
+
+/// Where a helper who has not accepted the charter in force is sent, the pending request kept.
+pub fn charter_location(request: Option<&str>) -> String {
+    match request {
+        Some(id) => {
+            let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+            format!("{CHARTER_PATH}?request={id}")
+        }
+        None => CHARTER_PATH.to_owned(),
+    }
+}
+
+pub const CHARTER_PATH: &str = "/charte";
+
+/// The work of `SignedInHelper`; `charter_required: false` for the charter page itself.
+fn signed_in(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    charter_required: bool,
+) -> LocalBoxFuture<'static, Result<SignedInHelper, PageError>> {
+    let current = current_session(req);
+    let body = form_body(req, payload);
+    let in_query = request_in_query(req);
+    let state = app_state(req);
+    async move {
+        let request = request_id(in_query, body).await?;
+        let sign_in = |step: Step| PageError::SignIn {
+            location: request.as_deref().map_or_else(|| step.path().to_owned(), |id| step.url(id)),
+        };
+        let Some(browser) = current.await? else { return Err(sign_in(Step::Login)) };
+        let idle = state.idle_limits();
+        match auth_state(&browser.session, now(), idle) {
+            AuthState::Authenticated => {}
+            AuthState::Anonymous => return Err(sign_in(Step::Login)),
+            AuthState::NeedsSecondFactor { .. } => return Err(sign_in(Step::SecondFactor)),
+        }
+        let (Some(aidant_id), Some(organisation_id)) =
+            (browser.session.aidant_id.clone(), browser.session.organisation_id.clone())
+        else {
+            return Err(sign_in(Step::Login));
+        };
+        // Activity keeps the session from idling out.
+        let (hash, id) = (browser.id_hash(), aidant_id.clone());
+        let aidant = with_conn(&state.store, move |conn| {
+            sessions::touch(conn, &hash, now())?;
+            aidants::find(conn, &id)
+        })
+        .await?;
+        let habilitation = habilitation::missing(&aidant);
+        // The charter in force comes before anything else a helper does.
+        if charter_required && habilitation.contains(&Requirement::Charter) {
+            return Err(PageError::SignIn { location: charter_location(request.as_deref()) });
+        }
+        Ok(SignedInHelper { browser, aidant_id, organisation_id, habilitation })
+    }
+    .boxed_local()
 }
 
 impl FromRequest for SignedInHelper {
@@ -253,31 +320,40 @@ impl FromRequest for SignedInHelper {
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let current = current_session(req);
-        let body = form_body(req, payload);
-        let in_query = request_in_query(req);
-        let state = app_state(req);
+        signed_in(req, payload, true)
+    }
+}
+
+/// A signed-in helper who may not have accepted the charter in force yet: for the charter page.
+pub struct SignedInForCharter(pub SignedInHelper);
+
+impl FromRequest for SignedInForCharter {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let helper = signed_in(req, payload, false);
+        async move { Ok(SignedInForCharter(helper.await?)) }.boxed_local()
+    }
+}
+
+/// A signed-in helper whose habilitation is complete (training, PIX, charter): who may act for
+/// usagers. Anyone else is refused with a page that says what is missing and who records it.
+pub struct HabilitatedHelper(pub SignedInHelper);
+
+impl FromRequest for HabilitatedHelper {
+    type Error = PageError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let helper = SignedInHelper::from_request(req, payload);
+        let lang = Lang::of_browser(req);
         async move {
-            let request = request_id(in_query, body).await?;
-            let sign_in = |step: Step| PageError::SignIn {
-                location: request.as_deref().map_or_else(|| step.path().to_owned(), |id| step.url(id)),
-            };
-            let Some(browser) = current.await? else { return Err(sign_in(Step::Login)) };
-            let idle = state.idle_limits();
-            match auth_state(&browser.session, now(), idle) {
-                AuthState::Authenticated => {}
-                AuthState::Anonymous => return Err(sign_in(Step::Login)),
-                AuthState::NeedsSecondFactor { .. } => return Err(sign_in(Step::SecondFactor)),
+            let helper = helper.await?;
+            if !helper.is_habilitated() {
+                return Err(PageError::NotHabilitated { missing: helper.habilitation.clone(), lang });
             }
-            let (Some(aidant_id), Some(organisation_id)) =
-                (browser.session.aidant_id.clone(), browser.session.organisation_id.clone())
-            else {
-                return Err(sign_in(Step::Login));
-            };
-            // Activity keeps the session from idling out.
-            let hash = browser.id_hash();
-            with_conn(&state.store, move |conn| sessions::touch(conn, &hash, now())).await?;
-            Ok(SignedInHelper { browser, aidant_id, organisation_id })
+            Ok(HabilitatedHelper(helper))
         }
         .boxed_local()
     }

@@ -18,6 +18,7 @@ pub mod error;
 pub mod extract;
 pub mod fallback;
 pub mod frame;
+pub mod habilitation;
 pub mod headers;
 pub mod i18n;
 pub mod places;
@@ -28,9 +29,11 @@ pub mod templates;
 
 pub use error::{Message, PageError};
 pub use extract::{
-    CheckedForm, ExistingSession, MaybePendingAuthorization, PendingAuthorization, SignedInHelper, SignedInManager,
+    CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization, SignedInForCharter,
+    SignedInHelper, SignedInManager,
 };
 pub use frame::Frame;
+pub use habilitation::HabilitationTexts;
 pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};
 pub use session::BrowserSession;

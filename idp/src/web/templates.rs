@@ -4,6 +4,7 @@
 use askama::Template;
 
 use super::frame::Frame;
+use super::habilitation::HabilitationTexts;
 use super::i18n::Texts;
 
 #[derive(Template)]
@@ -12,6 +13,21 @@ pub struct ErrorPage {
     pub t: &'static Texts,
     pub frame: Frame,
     pub message: &'static str,
+}
+
+/// A helper in habilitation refused: what is missing and who records it. In the delegation
+/// flow (`service`), with the way back to the service.
+#[derive(Template)]
+#[template(path = "habilitation_refusal.html")]
+pub struct HabilitationRefusalPage<'a> {
+    pub t: &'static Texts,
+    pub frame: &'a Frame,
+    pub h: &'static HabilitationTexts,
+    pub missing: Vec<&'static str>,
+    pub charter_missing: bool,
+    pub service: Option<&'a str>,
+    pub request: &'a str,
+    pub csrf_token: &'a str,
 }
 
 #[derive(Template)]

@@ -319,7 +319,9 @@ async fn a_helper_of_another_organisation_gets_403_and_nothing_is_journalled(bac
                 address: "1 place de la Comédie".into(),
                 postcode: "69001".into(),
                 city: "Lyon".into(),
-                region: "Auvergne-Rhône-Alpes".into(),
+                organisation_type: mandate_store::OrganisationType::FranceServices,
+                department: mandate_store::Department::parse("69").unwrap(),
+                demarches: mandate_store::Demarche::ALL.to_vec(),
             },
             now(),
         )

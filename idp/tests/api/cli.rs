@@ -33,8 +33,10 @@ fn org(url: &str) -> Value {
             "75013",
             "--city",
             "Paris",
-            "--region",
-            "Île-de-France",
+            "--type",
+            "france_services",
+            "--department",
+            "75",
         ],
         None,
     );
@@ -59,14 +61,16 @@ async fn org_add_refuses_a_bad_siret_and_stores_nothing(backend: Backend) {
             "75013",
             "--city",
             "Paris",
-            "--region",
-            "IDF",
+            "--type",
+            "mairie",
+            "--department",
+            "75",
         ],
         None,
     );
     assert!(!out.status.success());
     assert!(stderr(&out).contains("invalid SIRET"), "{}", stderr(&out));
-    let list = idp(&db.url, &["org", "list"], None);
+    let list = idp(&db.url, &["org", "list", "--format", "json"], None);
     assert_eq!(serde_json::from_str::<Value>(&stdout(&list)).unwrap(), serde_json::json!([]));
     assert_eq!(org(&db.url)["siret"], "21750001600019");
 }

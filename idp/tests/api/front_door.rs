@@ -45,8 +45,10 @@ fn org_add(url: &str, name: &str, siret: &str) -> Output {
             "75013",
             "--city",
             "Paris",
-            "--region",
-            "Île-de-France",
+            "--type",
+            "france_services",
+            "--department",
+            "75",
         ],
         None,
     )
@@ -71,7 +73,7 @@ async fn org_add_refuses_a_siret_already_registered(backend: Backend) {
     let message = stderr(&again);
     assert!(message.contains("SIRET 21750001600019 already exists"), "{message}");
     assert!(message.contains(first["id"].as_str().unwrap()), "the message names the organisation: {message}");
-    let listed = json(&idp(&db.url, &["org", "list"], None));
+    let listed = json(&idp(&db.url, &["org", "list", "--format", "json"], None));
     assert_eq!(listed.as_array().unwrap().len(), 1);
     json(&org_add(&db.url, "CCAS de Lyon", "21690123100011"));
 }

@@ -39,7 +39,9 @@ fn other_organisation(conn: &mut mandate_store::DbConnection, name: &str, siret:
             address: "1 place de l'Hôtel de Ville".into(),
             postcode: "69001".into(),
             city: city.into(),
-            region: "Auvergne-Rhône-Alpes".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("69").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )

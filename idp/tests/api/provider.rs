@@ -398,7 +398,9 @@ async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend:
                 address: "1 place de la Comédie".into(),
                 postcode: "69001".into(),
                 city: "Lyon".into(),
-                region: "Auvergne-Rhône-Alpes".into(),
+                organisation_type: mandate_store::OrganisationType::FranceServices,
+                department: mandate_store::Department::parse("69").unwrap(),
+                demarches: mandate_store::Demarche::ALL.to_vec(),
             },
             now(),
         )

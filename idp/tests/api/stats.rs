@@ -29,7 +29,9 @@ fn seed(app: &TestApp) {
             address: "16 rue de l'Hôtel de Ville".into(),
             postcode: "81000".into(),
             city: "Albi".into(),
-            region: "Occitanie".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("81").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )

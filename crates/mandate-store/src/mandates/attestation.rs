@@ -265,6 +265,10 @@ mod tests {
                 city: "Paris".into(),
                 region: "Île-de-France".into(),
                 created_at: at,
+                organisation_type: crate::OrganisationType::FranceServices,
+                department_code: "75".into(),
+                region_code: "11".into(),
+                demarches: crate::domain::DemarcheList(Demarche::ALL.to_vec()),
             },
             aidant: AidantParty {
                 id: "a1".into(),

@@ -24,7 +24,9 @@ pub fn organisation(db: &TestDb, name: &str, siret: &str) -> Organisation {
             address: "1 place de l'Hôtel de Ville".into(),
             postcode: "75004".into(),
             city: "Paris".into(),
-            region: "Île-de-France".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("75").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )

@@ -11,6 +11,7 @@ mod journal;
 mod journal_search;
 mod mandates;
 mod operator;
+mod organisations;
 mod server_secrets;
 mod statistics;
 

@@ -35,7 +35,9 @@ fn a_second_organisation_with_one_siret_is_refused_naming_the_first(db: &TestDb)
             address: "2 place d'Italie".into(),
             postcode: "75013".into(),
             city: "Paris".into(),
-            region: "Île-de-France".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("75").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     );

@@ -19,7 +19,9 @@ fn in_brittany(db: &TestDb) -> Organisation {
             address: "1 place de la Mairie".into(),
             postcode: "35000".into(),
             city: "Rennes".into(),
-            region: "Bretagne".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("35").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )

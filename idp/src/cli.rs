@@ -293,7 +293,11 @@ pub enum DemoCommand {
     Seed,
     /// Print the demo helper's current one-time code (from the fixed demo TOTP secret), as an
     /// authenticator app enrolled with it would show.
-    Code,
+    Code {
+        /// The demo manager's code instead of the demo helper's.
+        #[arg(long)]
+        manager: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -490,7 +494,11 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                 city: args.city,
                 organisation_type: args.organisation_type.parse()?,
                 department: args.department,
-                demarches: if args.demarches.is_empty() { Demarche::ALL.to_vec() } else { parse_demarches(&args.demarches)? },
+                demarches: if args.demarches.is_empty() {
+                    Demarche::ALL.to_vec()
+                } else {
+                    parse_demarches(&args.demarches)?
+                },
             };
             admin_organisations::add(&open_store(settings)?, new)?;
         }
@@ -613,7 +621,10 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             let store = open_store(settings)?;
             print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
         }
-        Command::Demo(DemoCommand::Code) => println!("{}", crate::admin::demo::current_code()?),
+        Command::Demo(DemoCommand::Code { manager: false }) => println!("{}", crate::admin::demo::current_code()?),
+        Command::Demo(DemoCommand::Code { manager: true }) => {
+            println!("{}", crate::admin::demo::current_manager_code()?)
+        }
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
         Command::Attestation(AttestationCommand::Verify { mandate_id }) => {
             return verify_attestation(&mandate_id, settings);

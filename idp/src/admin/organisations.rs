@@ -21,7 +21,9 @@ pub fn find(conn: &mut DbConnection, id_or_siret: &str) -> anyhow::Result<Organi
         Some(found) => Ok(found),
         None => match organisations::find(conn, id_or_siret) {
             Err(StoreError::NotFound(_)) => {
-                anyhow::bail!("organisation not found: no organisation has the id or SIRET {id_or_siret:?} (idp org list)")
+                anyhow::bail!(
+                    "organisation not found: no organisation has the id or SIRET {id_or_siret:?} (idp org list)"
+                )
             }
             other => Ok(other?),
         },
@@ -41,14 +43,7 @@ pub fn list(store: &Store, format: Format) -> anyhow::Result<()> {
         Format::Text if all.is_empty() => println!("no organisation"),
         Format::Text => {
             for o in &all {
-                println!(
-                    "{}  {}  {}  {}, {}",
-                    o.id,
-                    o.siret,
-                    o.name,
-                    o.organisation_type.label_en(),
-                    department(o)
-                );
+                println!("{}  {}  {}  {}, {}", o.id, o.siret, o.name, o.organisation_type.label_en(), department(o));
             }
         }
     }

@@ -7,8 +7,8 @@ use mandate_store::habilitation::Requirement;
 use mandate_store::StoreError;
 
 use super::frame::Frame;
-use super::i18n::{Lang, Texts};
 use super::habilitation::HabilitationTexts;
+use super::i18n::{Lang, Texts};
 use super::templates::{ErrorPage, HabilitationRefusalPage};
 use crate::blocking::Cancelled;
 

@@ -29,8 +29,8 @@ pub mod templates;
 
 pub use error::{Message, PageError};
 pub use extract::{
-    CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization, SignedInForCharter,
-    SignedInHelper, SignedInManager,
+    CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization,
+    SignedInForCharter, SignedInHelper, SignedInManager,
 };
 pub use frame::Frame;
 pub use habilitation::HabilitationTexts;

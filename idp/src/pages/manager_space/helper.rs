@@ -159,9 +159,10 @@ pub async fn reactivate(
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
-    let did =
-        with_conn(&state.store, move |conn| aidants::reactivate(conn, &target, Some(&by), Some(&organisation_id), now()))
-            .await?;
+    let did = with_conn(&state.store, move |conn| {
+        aidants::reactivate(conn, &target, Some(&by), Some(&organisation_id), now())
+    })
+    .await?;
     Ok(changed(&id, did, "reactive"))
 }
 

@@ -296,7 +296,11 @@ pub enum DemoCommand {
     Seed,
     /// Print the demo helper's current one-time code (from the fixed demo TOTP secret), as an
     /// authenticator app enrolled with it would show.
-    Code,
+    Code {
+        /// The demo manager's code instead of the demo helper's.
+        #[arg(long)]
+        manager: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -639,7 +643,10 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             let store = open_store(settings)?;
             print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
         }
-        Command::Demo(DemoCommand::Code) => println!("{}", crate::admin::demo::current_code()?),
+        Command::Demo(DemoCommand::Code { manager: false }) => println!("{}", crate::admin::demo::current_code()?),
+        Command::Demo(DemoCommand::Code { manager: true }) => {
+            println!("{}", crate::admin::demo::current_manager_code()?)
+        }
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
         Command::Attestation(AttestationCommand::Verify { mandate_id }) => {
             return verify_attestation(&mandate_id, settings);

@@ -12,7 +12,9 @@ use crate::configuration::Settings;
 use crate::demo_upstream::{self, DemoUpstream};
 use crate::keys::{KeySet, SigningAlg};
 use crate::oidc::{authorize, discovery, introspection, logout, revocation, token, userinfo};
-use crate::pages::{attestation, charter, delegation, enrolment, helper_space as space, home, language, legal, login};
+use crate::pages::{
+    attestation, charter, delegation, enrolment, helper_space as space, home, language, legal, login, manager_space,
+};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
@@ -75,6 +77,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/espace-aidant/mandats/{id}/revocation", web::post().to(space::usager::revoke_mandate))
         .route("/espace-aidant/mandats/{id}/renouvellement", web::get().to(space::usager::renew_form))
         .route("/espace-aidant/mandats/{id}/renouvellement", web::post().to(space::usager::renew_submit));
+    // The manager's space: the organisation's helpers and their accounts.
+    cfg.route("/structure", web::get().to(manager_space::list))
+        .route("/structure/aidants/nouveau", web::get().to(manager_space::new_helper::form))
+        .route("/structure/aidants/nouveau", web::post().to(manager_space::new_helper::submit))
+        .route("/structure/aidants/{id}", web::get().to(manager_space::helper::page))
+        .route("/structure/aidants/{id}/desactivation", web::post().to(manager_space::helper::deactivate))
+        .route("/structure/aidants/{id}/reactivation", web::post().to(manager_space::helper::reactivate))
+        .route("/structure/aidants/{id}/deblocage", web::post().to(manager_space::helper::unlock))
+        .route("/structure/aidants/{id}/habilitation", web::post().to(manager_space::helper::record_habilitation))
+        .route("/structure/aidants/{id}/second-facteur", web::post().to(manager_space::helper::reset_second_factor))
+        .route("/structure/aidants/{id}/carte", web::post().to(manager_space::helper::assign_card));
     // The mandate's attestation (with its translations) and the revocation attestation.
     cfg.route("/espace-aidant/mandats/{id}/attestation", web::get().to(attestation::mandate_page))
         .route("/espace-aidant/mandats/{id}/attestation-revocation", web::get().to(attestation::revocation_page))

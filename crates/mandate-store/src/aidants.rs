@@ -228,6 +228,26 @@ pub fn set_manager(conn: &mut DbConnection, aidant_id: &str, organisation_id: &s
     Ok(())
 }
 
+/// A helper of an organisation, as its manager sees them: the account and whether they manage it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub aidant: Aidant,
+    pub is_manager: bool,
+}
+
+/// The helpers of an organisation, by family then given name.
+pub fn members(conn: &mut DbConnection, organisation_id: &str) -> StoreResult<Vec<Member>> {
+    Ok(aidant_organisations::table
+        .inner_join(aidants::table)
+        .filter(aidant_organisations::organisation_id.eq(organisation_id))
+        .order((aidants::family_name.asc(), aidants::given_name.asc(), aidants::id.asc()))
+        .select((Aidant::as_select(), aidant_organisations::is_manager))
+        .load::<(Aidant, bool)>(conn)?
+        .into_iter()
+        .map(|(aidant, is_manager)| Member { aidant, is_manager })
+        .collect())
+}
+
 pub fn organisations_of(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<Organisation>> {
     Ok(aidant_organisations::table
         .inner_join(organisations_table::table)

@@ -6,6 +6,7 @@ use mandate_store::aidants::{self, Aidant, NewAidant};
 use mandate_store::habilitation::{self, HabilitationStep, Requirement, CURRENT_CHARTER_VERSION};
 use mandate_store::mandates::{self, NewMandate};
 use mandate_store::organisations::{self, NewOrganisation};
+use mandate_store::second_factors;
 use mandate_store::usagers::{self, NewUsager, Usager};
 use mandate_store::{
     clients, now, DbConnection, Demarche, Department, DurationKind, Email, OrganisationType, Role, Siret,
@@ -18,6 +19,10 @@ use crate::{passwords, totp};
 pub const DEMO_EMAIL: &str = "aidant.demo@example.fr";
 pub const DEMO_PASSWORD: &str = "demo-password-1234";
 pub const DEMO_TOTP_SECRET: &str = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/// The demo organisation's manager ("responsable de structure"), who may also help usagers.
+pub const DEMO_MANAGER_EMAIL: &str = "responsable.demo@example.fr";
+pub const DEMO_MANAGER_PASSWORD: &str = "demo-manager-1234";
+pub const DEMO_MANAGER_TOTP_SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 pub const DEMO_CLIENT_ID: &str = "demo-service";
 pub const DEMO_CLIENT_SECRET: &str = "demo-secret-for-local-use-only-0123456789";
 const DEMO_SIRET: &str = "21750001600019";
@@ -36,6 +41,12 @@ fn demo_usager(conn: &mut DbConnection, issuer: &str, subject: &str, new: NewUsa
 pub fn current_code() -> anyhow::Result<String> {
     let unix = u64::try_from(chrono::Utc::now().timestamp())?;
     Ok(totp::code_at(DEMO_TOTP_SECRET, 30, unix)?)
+}
+
+/// The demo manager's one-time code now (`idp demo code --manager`).
+pub fn current_manager_code() -> anyhow::Result<String> {
+    let unix = u64::try_from(chrono::Utc::now().timestamp())?;
+    Ok(totp::code_at(DEMO_MANAGER_TOTP_SECRET, 30, unix)?)
 }
 
 /// Records what the demo helper lacks of their habilitation (training and PIX today, by the
@@ -98,6 +109,32 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
         )?,
     };
     habilitate(conn, &aidant)?;
+    let manager_email = Email::parse(DEMO_MANAGER_EMAIL)?;
+    let manager = match aidants::find_by_email(conn, &manager_email)? {
+        Some(a) => a,
+        None => aidants::create(
+            conn,
+            NewAidant {
+                email: manager_email,
+                given_name: "Dominique".into(),
+                family_name: "Bernard".into(),
+                profession: "Responsable France Services".into(),
+                phone: None,
+                organisation_ids: vec![organisation.id.clone()],
+                role: Role::Manager,
+                password_hash: passwords::hash(DEMO_MANAGER_PASSWORD)?,
+                totp_secret: DEMO_MANAGER_TOTP_SECRET.into(),
+                totp_step_seconds: 30,
+                charter_signed_at: Some(now()),
+            },
+            now(),
+        )?,
+    };
+    habilitate(conn, &manager)?;
+    // The manager's authenticator, as a second factor row (what the manager's space reports).
+    if !second_factors::has_confirmed(conn, &manager.id)? {
+        second_factors::add_confirmed_app(conn, &manager.id, DEMO_MANAGER_TOTP_SECRET, 30, now())?;
+    }
     let angela = demo_usager(
         conn,
         issuer,
@@ -199,6 +236,14 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
             "totp_secret": DEMO_TOTP_SECRET,
             "totp_step": 30,
             "totp_enrolment_uri": totp::enrolment_uri(DEMO_TOTP_SECRET, 30, DEMO_EMAIL)?,
+        },
+        "manager": {
+            "id": manager.id,
+            "email": DEMO_MANAGER_EMAIL,
+            "password": DEMO_MANAGER_PASSWORD,
+            "totp_secret": DEMO_MANAGER_TOTP_SECRET,
+            "totp_step": 30,
+            "totp_enrolment_uri": totp::enrolment_uri(DEMO_MANAGER_TOTP_SECRET, 30, DEMO_MANAGER_EMAIL)?,
         },
         "usagers": usagers_out,
         "client": {

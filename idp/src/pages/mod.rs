@@ -11,6 +11,7 @@ pub mod home;
 pub mod language;
 pub mod legal;
 pub mod login;
+pub mod manager_space;
 pub mod second_factor;
 pub mod stats;
 pub mod templates;

@@ -13,6 +13,7 @@ mod helper_space;
 mod helpers;
 mod journal_list;
 mod keys;
+mod manager_space;
 mod pages;
 mod provider;
 mod readme;

@@ -10,10 +10,11 @@ pub mod texts;
 pub mod usager;
 
 use mandate_store::mandates::MandateStatus;
-use mandate_store::{now, Demarche, DurationKind};
+use mandate_store::{aidants, now, Demarche, DurationKind};
 
 pub use texts::SpaceTexts;
 
+use crate::blocking::with_conn;
 use crate::protocol::flow::Step;
 use crate::web::dates;
 use crate::web::{AppState, Frame, Lang, PageError, SignedInHelper};
@@ -31,6 +32,8 @@ pub struct SpaceHeader {
     pub s: &'static SpaceTexts,
     /// `/langue/xx?retour=…` for the other language.
     pub language_link: String,
+    /// The helper manages their current organisation: the space links to `/structure`.
+    pub is_manager: bool,
 }
 
 impl SpaceHeader {
@@ -52,8 +55,12 @@ impl SpaceHeader {
         let Some(identity) = frame.helper.clone() else {
             return Err(PageError::SignIn { location: Step::SecondFactor.path().to_owned() });
         };
+        let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
+        let is_manager =
+            with_conn(&state.store, move |conn| aidants::is_manager(conn, &aidant_id, &organisation_id)).await?;
         Ok(SpaceHeader {
             frame,
+            is_manager,
             aidant_name: identity.name,
             organisation_name: identity.organisation,
             csrf_token: helper.browser.csrf_token(state),

@@ -12,6 +12,7 @@ pub mod error;
 pub mod exchange;
 pub mod grants;
 pub mod journal;
+pub mod maintenance;
 pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;

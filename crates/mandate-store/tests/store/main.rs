@@ -7,6 +7,7 @@ mod fixtures;
 mod helper_space;
 mod journal;
 mod journal_search;
+mod maintenance;
 mod mandates;
 mod operator;
 mod server_secrets;

@@ -3,4 +3,5 @@
 pub mod clients;
 pub mod demo;
 pub mod journal;
+pub mod maintenance;
 pub mod records;

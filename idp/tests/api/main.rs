@@ -11,6 +11,7 @@ mod helper_space;
 mod helpers;
 mod journal_list;
 mod keys;
+mod maintenance;
 mod pages;
 mod provider;
 mod readme;

@@ -5,9 +5,10 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 use mandate_store::StoreError;
 
+use super::deactivated::Deactivation;
 use super::frame::Frame;
 use super::i18n::{Lang, Texts};
-use super::templates::ErrorPage;
+use super::templates::{DeactivatedPage, ErrorPage};
 use crate::blocking::Cancelled;
 
 /// A text of the page language, chosen once the language is known.
@@ -31,6 +32,9 @@ pub enum PageError {
     /// A failure already logged where it happened (an extractor shared by several).
     #[error("internal error (logged)")]
     Logged,
+    /// The helper's account is deactivated: the page says why and what to do (403).
+    #[error("account deactivated")]
+    Deactivated(Box<Deactivation>),
 }
 
 impl From<Cancelled> for PageError {
@@ -66,6 +70,7 @@ impl PageError {
             }
             PageError::SignIn { location } => PageError::SignIn { location: location.clone() },
             PageError::Logged => PageError::Logged,
+            PageError::Deactivated(d) => PageError::Deactivated(d.clone()),
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError::Logged
@@ -79,6 +84,7 @@ impl ResponseError for PageError {
         match self {
             PageError::Shown { status, .. } => *status,
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
+            PageError::Deactivated(_) => StatusCode::FORBIDDEN,
             PageError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             PageError::Store(StoreError::NotMember { .. }) => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +95,7 @@ impl ResponseError for PageError {
         let (message, lang): (Message, Lang) = match self {
             PageError::Shown { message, lang, .. } => (*message, *lang),
             PageError::SignIn { location } => return super::render::see_other(location),
+            PageError::Deactivated(deactivation) => return deactivated_page(deactivation),
             // The server's own failure: the same page as any other 500, with a way back.
             PageError::Logged => return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr),
             // A record that is not there, or that belongs to another organisation: said plainly.
@@ -107,5 +114,21 @@ impl ResponseError for PageError {
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-store"))
             .body(body)
+    }
+}
+
+/// The deactivated account's page, with the words of its language.
+fn deactivated_page(deactivation: &Deactivation) -> HttpResponse {
+    let lang = deactivation.lang;
+    let page = DeactivatedPage { t: lang.texts(), frame: Frame::anonymous(lang), d: deactivation, w: deactivation.texts() };
+    match page.render() {
+        Ok(body) => HttpResponse::Forbidden()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "page failed");
+            super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, lang)
+        }
     }
 }

@@ -26,6 +26,7 @@ use mandate_store::authorization_requests::{self, PendingAuthorization as Stored
 use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
 
+use super::deactivated::Deactivation;
 use super::i18n::Lang;
 use super::session::{self, BrowserSession};
 use super::PageError;
@@ -257,6 +258,7 @@ impl FromRequest for SignedInHelper {
         let body = form_body(req, payload);
         let in_query = request_in_query(req);
         let state = app_state(req);
+        let lang = Lang::of_browser(req);
         async move {
             let request = request_id(in_query, body).await?;
             let sign_in = |step: Step| PageError::SignIn {
@@ -274,9 +276,24 @@ impl FromRequest for SignedInHelper {
             else {
                 return Err(sign_in(Step::Login));
             };
-            // Activity keeps the session from idling out.
-            let hash = browser.id_hash();
-            with_conn(&state.store, move |conn| sessions::touch(conn, &hash, now())).await?;
+            // A helper deactivated since signing in is stopped here, at their next request: the
+            // session ends and the page says why. Otherwise, activity keeps it from idling out.
+            let (hash, id) = (browser.id_hash(), aidant_id.clone());
+            let deactivated = with_conn(&state.store, move |conn| {
+                let aidant = aidants::find(conn, &id)?;
+                if aidant.active {
+                    sessions::touch(conn, &hash, now())?;
+                    return Ok::<_, PageError>(None);
+                }
+                sessions::end(conn, &hash, now())?;
+                let organisations = aidants::organisations_of(conn, &id)?.into_iter().map(|o| o.name).collect();
+                Ok(Some(Deactivation::of(&aidant, organisations, lang)))
+            })
+            .await?;
+            if let Some(deactivation) = deactivated {
+                tracing::info!(aidant_id = %aidant_id, "session of a deactivated account ended");
+                return Err(PageError::Deactivated(Box::new(deactivation)));
+            }
             Ok(SignedInHelper { browser, aidant_id, organisation_id })
         }
         .boxed_local()

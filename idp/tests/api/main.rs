@@ -2,6 +2,7 @@
 
 mod attestation;
 mod cli;
+mod deactivated;
 mod delegation;
 mod flow;
 mod front_door;

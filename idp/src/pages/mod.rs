@@ -9,6 +9,7 @@ pub mod home;
 pub mod language;
 pub mod legal;
 pub mod login;
+pub mod organisation_journal;
 pub mod second_factor;
 pub mod stats;
 pub mod templates;

@@ -13,6 +13,7 @@ mod helpers;
 mod journal_list;
 mod keys;
 mod maintenance;
+mod organisation_journal;
 mod pages;
 mod provider;
 mod readme;

@@ -113,6 +113,8 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(crate::keys::cli::KeysCommand),
+    /// Daily upkeep: deactivate helper accounts with no sign-in for six months.
+    Maintenance(crate::admin::maintenance::MaintenanceArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -548,6 +550,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             print_json(&json!({ "imported": imported }));
         }
         Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,
+        Command::Maintenance(args) => crate::admin::maintenance::run(&open_store(settings)?, args)?,
         Command::Client(command) => client_command(command, settings)?,
         Command::Mandate(MandateCommand::Add(args)) => {
             let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;

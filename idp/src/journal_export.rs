@@ -1,6 +1,11 @@
-//! The journal as CSV, for a spreadsheet: written by `idp journal list --format csv`, and meant
-//! for the manager's export too. Ids only, as the journal holds no names.
+//! The journal as CSV, for a spreadsheet: written by `idp journal list --format csv` and by the
+//! manager's export (`/structure/journal`). Ids only, as the journal holds no names.
+//!
+//! A spreadsheet runs a cell that starts with `=`, `+`, `-` or `@` as a formula (OWASP's "CSV
+//! injection"; tab and carriage return too): such a cell is written with a `'` before it, so
+//! that a value chosen by someone (a service's client id) is shown, never run.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use chrono::SecondsFormat;
@@ -14,16 +19,29 @@ struct Row<'a> {
     /// RFC 3339 in UTC, to the microsecond as stored.
     created_at: String,
     action: &'static str,
-    aidant_id: &'a str,
-    organisation_id: &'a str,
-    usager_id: &'a str,
-    mandate_id: &'a str,
-    authorisation_id: &'a str,
+    aidant_id: Cow<'a, str>,
+    organisation_id: Cow<'a, str>,
+    usager_id: Cow<'a, str>,
+    mandate_id: Cow<'a, str>,
+    authorisation_id: Cow<'a, str>,
     demarche: &'static str,
-    client_id: &'a str,
-    /// The stored JSON text, byte for byte (what the entry's hash covers).
-    details: &'a str,
+    client_id: Cow<'a, str>,
+    /// The stored JSON text, byte for byte (what the entry's hash covers); a JSON object or
+    /// array never needs the formula guard.
+    details: Cow<'a, str>,
     hash: &'a str,
+}
+
+/// A cell a spreadsheet shows as text: `'` before a value it would take for a formula.
+pub fn cell(value: &str) -> Cow<'_, str> {
+    match value.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{value}")),
+        _ => Cow::Borrowed(value),
+    }
+}
+
+fn optional(value: &Option<String>) -> Cow<'_, str> {
+    cell(value.as_deref().unwrap_or_default())
 }
 
 impl<'a> From<&'a JournalEntry> for Row<'a> {
@@ -32,14 +50,14 @@ impl<'a> From<&'a JournalEntry> for Row<'a> {
             seq: e.seq,
             created_at: e.created_at.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true),
             action: e.action.key(),
-            aidant_id: e.aidant_id.as_deref().unwrap_or_default(),
-            organisation_id: e.organisation_id.as_deref().unwrap_or_default(),
-            usager_id: e.usager_id.as_deref().unwrap_or_default(),
-            mandate_id: e.mandate_id.as_deref().unwrap_or_default(),
-            authorisation_id: e.authorisation_id.as_deref().unwrap_or_default(),
+            aidant_id: optional(&e.aidant_id),
+            organisation_id: optional(&e.organisation_id),
+            usager_id: optional(&e.usager_id),
+            mandate_id: optional(&e.mandate_id),
+            authorisation_id: optional(&e.authorisation_id),
             demarche: e.demarche.map(|d| d.key()).unwrap_or_default(),
-            client_id: e.client_id.as_deref().unwrap_or_default(),
-            details: e.details.as_ref().map(|d| d.as_str()).unwrap_or_default(),
+            client_id: optional(&e.client_id),
+            details: cell(e.details.as_ref().map(|d| d.as_str()).unwrap_or_default()),
             hash: &e.hash,
         }
     }
@@ -133,6 +151,25 @@ mod tests {
             ]
         );
         assert_eq!(rows.len(), 2);
+    }
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_written_as_text() {
+        let mut formula = entry();
+        formula.client_id = Some("=HYPERLINK(\"http://evil.example\",\"x\")".into());
+        formula.aidant_id = Some("@SUM(1)".into());
+        formula.usager_id = Some("-2+3".into());
+        formula.mandate_id = Some("+33".into());
+        let mut out = Vec::new();
+        write_csv(&mut out, &[formula]).unwrap();
+        let row = &rows(&out)[1];
+        assert_eq!(row[3], "'@SUM(1)");
+        assert_eq!(row[5], "'-2+3");
+        assert_eq!(row[6], "'+33");
+        assert_eq!(row[9], "'=HYPERLINK(\"http://evil.example\",\"x\")");
+        assert_eq!(row[4], "org-1", "other cells as they are");
+        assert_eq!(cell("a=b"), "a=b");
+        assert_eq!(cell("\t=1"), "'\t=1");
     }
 
     #[test]

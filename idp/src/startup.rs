@@ -109,6 +109,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sandbox/callback", web::get().to(sandbox::callback));
     // The form_post response's auto-submit script (inline scripts are refused by the CSP).
     cfg.route("/static/form-post.js", web::get().to(form_post_script));
+    // The organisation's journal, for its managers.
+    cfg.route("/structure/journal", web::get().to(crate::pages::organisation_journal::page))
+        .route("/structure/journal/export", web::post().to(crate::pages::organisation_journal::export));
     // Public usage statistics, without sign-in.
     cfg.route("/stats", web::get().to(crate::pages::stats::page));
     // The frame of every page: the design system's files (versioned, kept a year by browsers),

@@ -18,6 +18,7 @@ use crate::domain::Demarche;
 use crate::error::{StoreError, StoreResult};
 use crate::schema::journal_entries;
 
+pub mod names;
 mod search;
 pub use search::{search, JournalFilter, JournalPage, Page};
 

@@ -15,6 +15,7 @@ pub mod exchange;
 pub mod grants;
 pub mod habilitation;
 pub mod journal;
+pub mod maintenance;
 pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;

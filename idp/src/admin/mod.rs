@@ -6,5 +6,6 @@ pub mod clients;
 pub mod demo;
 pub mod habilitation;
 pub mod journal;
+pub mod maintenance;
 pub mod organisations;
 pub mod records;

@@ -13,10 +13,12 @@ use crate::blocking::{cpu, with_conn};
 use crate::encoding::random_secret;
 use crate::passwords;
 use crate::protocol::flow::{auth_state, next_step, AuthState, Step};
+use crate::web::deactivated::Deactivation;
 use crate::web::session::cookie;
 use crate::web::AppState;
 use crate::web::{
-    html_with_status, see_other, BrowserSession, CheckedForm, Frame, MaybePendingAuthorization, PageError, Texts,
+    html_with_status, see_other, BrowserSession, CheckedForm, Frame, Lang, MaybePendingAuthorization, PageError,
+    Texts,
 };
 
 #[derive(Deserialize)]
@@ -96,7 +98,8 @@ pub async fn login_submit(
         cpu(move || passwords::verify(&password, stored_hash.as_deref().unwrap_or(passwords::dummy_hash()))).await?
             && aidant.is_some();
     let known_id = aidant.as_ref().map(|a| a.id.clone());
-    let Some(aidant) = aidant.filter(|a| password_ok && a.active) else {
+    let Some(aidant) = aidant.filter(|_| password_ok) else {
+        // A wrong password says the same whatever the account's state, deactivated included.
         if failure_locks(&state, known_id).await? {
             count(&state, "password", "locked");
             return show(StatusCode::FORBIDDEN, |t| t.locked);
@@ -104,12 +107,31 @@ pub async fn login_submit(
         count(&state, "password", "refused");
         return show(StatusCode::UNAUTHORIZED, |t| t.bad_credentials);
     };
+    if !aidant.active {
+        // The right password: the helper may know why, and whom to ask. No code is asked.
+        count(&state, "password", "deactivated");
+        return Err(deactivated(&state, aidant, lang).await);
+    }
     let (hash, aidant_id, organisation_id) =
         (browser.id_hash(), aidant.id.clone(), aidant.current_organisation_id.clone());
     with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now()))
         .await?;
     count(&state, "password", "ok");
     Ok(browser.with_cookie(&state, see_other(&Step::SecondFactor.url(request))))
+}
+
+/// The deactivated account's page for `aidant`, naming the organisations whose manager can
+/// reactivate it.
+async fn deactivated(state: &AppState, aidant: aidants::Aidant, lang: Lang) -> PageError {
+    let id = aidant.id.clone();
+    match with_conn(&state.store, move |conn| aidants::organisations_of(conn, &id)).await {
+        Ok(organisations) => PageError::Deactivated(Box::new(Deactivation::of(
+            &aidant,
+            organisations.into_iter().map(|o| o.name).collect(),
+            lang,
+        ))),
+        Err(e) => e.into(),
+    }
 }
 
 /// Counts a failure against a known account; true when the account is now locked.
@@ -173,7 +195,12 @@ pub async fn otp_submit(
             OtpPage { t, frame: &frame, csrf_token: &csrf, request, service: pending.service(), error: Some(error(t)) };
         Ok(browser.with_cookie(&state, html_with_status(status, &page)?))
     };
-    if aidant.is_locked(now()) || !aidant.active {
+    if !aidant.active {
+        // Deactivated between the password and the code.
+        count(&state, "otp", "deactivated");
+        return Err(deactivated(&state, aidant, lang).await);
+    }
+    if aidant.is_locked(now()) {
         count(&state, "otp", "locked");
         return show(StatusCode::FORBIDDEN, |t| t.locked);
     }

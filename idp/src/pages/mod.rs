@@ -12,6 +12,7 @@ pub mod language;
 pub mod legal;
 pub mod login;
 pub mod manager_space;
+pub mod organisation_journal;
 pub mod second_factor;
 pub mod stats;
 pub mod templates;

@@ -6,10 +6,11 @@ use askama::Template;
 use mandate_store::habilitation::Requirement;
 use mandate_store::StoreError;
 
+use super::deactivated::Deactivation;
 use super::frame::Frame;
 use super::habilitation::HabilitationTexts;
 use super::i18n::{Lang, Texts};
-use super::templates::{ErrorPage, HabilitationRefusalPage};
+use super::templates::{DeactivatedPage, ErrorPage, HabilitationRefusalPage};
 use crate::blocking::Cancelled;
 
 /// A text of the page language, chosen once the language is known.
@@ -36,6 +37,9 @@ pub enum PageError {
     /// A failure already logged where it happened (an extractor shared by several).
     #[error("internal error (logged)")]
     Logged,
+    /// The helper's account is deactivated: the page says why and what to do (403).
+    #[error("account deactivated")]
+    Deactivated(Box<Deactivation>),
 }
 
 impl From<Cancelled> for PageError {
@@ -74,6 +78,7 @@ impl PageError {
                 PageError::NotHabilitated { missing: missing.clone(), lang: *lang }
             }
             PageError::Logged => PageError::Logged,
+            PageError::Deactivated(d) => PageError::Deactivated(d.clone()),
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError::Logged
@@ -88,6 +93,7 @@ impl ResponseError for PageError {
             PageError::Shown { status, .. } => *status,
             PageError::SignIn { .. } => StatusCode::SEE_OTHER,
             PageError::NotHabilitated { .. } => StatusCode::FORBIDDEN,
+            PageError::Deactivated(_) => StatusCode::FORBIDDEN,
             PageError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             PageError::Store(StoreError::NotMember { .. }) => StatusCode::FORBIDDEN,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -121,6 +127,7 @@ impl ResponseError for PageError {
                     }
                 };
             }
+            PageError::Deactivated(deactivation) => return deactivated_page(deactivation),
             // The server's own failure: the same page as any other 500, with a way back.
             PageError::Logged => return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr),
             // A record that is not there, or that belongs to another organisation: said plainly.
@@ -139,5 +146,21 @@ impl ResponseError for PageError {
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-store"))
             .body(body)
+    }
+}
+
+/// The deactivated account's page, with the words of its language.
+fn deactivated_page(deactivation: &Deactivation) -> HttpResponse {
+    let lang = deactivation.lang;
+    let page = DeactivatedPage { t: lang.texts(), frame: Frame::anonymous(lang), d: deactivation, w: deactivation.texts() };
+    match page.render() {
+        Ok(body) => HttpResponse::Forbidden()
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "page failed");
+            super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, lang)
+        }
     }
 }

@@ -27,6 +27,7 @@ use mandate_store::habilitation::{self, Requirement};
 use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
 
+use super::deactivated::Deactivation;
 use super::i18n::Lang;
 use super::session::{self, BrowserSession};
 use super::PageError;
@@ -277,6 +278,7 @@ fn signed_in(
     payload: &mut Payload,
     charter_required: bool,
 ) -> LocalBoxFuture<'static, Result<SignedInHelper, PageError>> {
+    let lang = Lang::of_browser(req);
     let current = current_session(req);
     let body = form_body(req, payload);
     let in_query = request_in_query(req);
@@ -298,13 +300,27 @@ fn signed_in(
         else {
             return Err(sign_in(Step::Login));
         };
-        // Activity keeps the session from idling out.
+        // A helper deactivated since signing in is stopped here, at their next request: the
+        // session ends and the page says why. Otherwise, activity keeps it from idling out.
         let (hash, id) = (browser.id_hash(), aidant_id.clone());
         let aidant = with_conn(&state.store, move |conn| {
-            sessions::touch(conn, &hash, now())?;
-            aidants::find(conn, &id)
+            let aidant = aidants::find(conn, &id)?;
+            if aidant.active {
+                sessions::touch(conn, &hash, now())?;
+                return Ok::<_, PageError>(Ok(aidant));
+            }
+            sessions::end(conn, &hash, now())?;
+            let organisations = aidants::organisations_of(conn, &id)?.into_iter().map(|o| o.name).collect();
+            Ok(Err(Deactivation::of(&aidant, organisations, lang)))
         })
         .await?;
+        let aidant = match aidant {
+            Ok(aidant) => aidant,
+            Err(deactivation) => {
+                tracing::info!(aidant_id = %aidant_id, "session of a deactivated account ended");
+                return Err(PageError::Deactivated(Box::new(deactivation)));
+            }
+        };
         let habilitation = habilitation::missing(&aidant);
         // The charter in force comes before anything else a helper does.
         if charter_required && habilitation.contains(&Requirement::Charter) {

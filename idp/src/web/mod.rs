@@ -14,6 +14,7 @@ pub mod authorization_response;
 pub mod cache;
 pub mod csrf;
 pub mod dates;
+pub mod deactivated;
 pub mod error;
 pub mod extract;
 pub mod fallback;

@@ -48,3 +48,13 @@ pub struct HttpErrorPage {
     pub frame: super::Frame,
     pub words: &'static super::fallback::Words,
 }
+
+/// A deactivated helper account: why, and what to do (`web::deactivated`).
+#[derive(Template)]
+#[template(path = "deactivated.html")]
+pub struct DeactivatedPage<'a> {
+    pub t: &'static Texts,
+    pub frame: Frame,
+    pub d: &'a super::deactivated::Deactivation,
+    pub w: &'static super::deactivated::DeactivatedTexts,
+}

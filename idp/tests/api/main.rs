@@ -3,6 +3,7 @@
 mod accounts;
 mod attestation;
 mod cli;
+mod deactivated;
 mod delegation;
 mod flow;
 mod front_door;
@@ -13,7 +14,9 @@ mod helper_space;
 mod helpers;
 mod journal_list;
 mod keys;
+mod maintenance;
 mod manager_space;
+mod organisation_journal;
 mod pages;
 mod provider;
 mod readme;

@@ -9,6 +9,7 @@ mod habilitation;
 mod helper_space;
 mod journal;
 mod journal_search;
+mod maintenance;
 mod mandates;
 mod operator;
 mod organisations;

@@ -168,7 +168,7 @@ async fn the_list_says_each_helpers_state_and_is_for_managers_only(backend: Back
     assert!(list.contains("Ma structure — France Services Démo"), "{list}");
     assert!(list.contains("Camille Martin") && list.contains("aidant.demo@example.fr"), "{list}");
     assert!(list.contains("Conseillère France Services"), "profession: {list}");
-    assert!(list.contains("Bloqué après des connexions échouées"), "{list}");
+    assert!(list.contains(">Bloqué<") && list.contains("après des connexions échouées, jusqu&#39;au"), "{list}");
     assert!(
         list.contains("Sacha Testeur") && list.contains("Désactivé") && list.contains("par un responsable"),
         "{list}"
@@ -185,7 +185,7 @@ async fn the_list_says_each_helpers_state_and_is_for_managers_only(backend: Back
     // In English too.
     manager.robot.get("/langue/en?retour=%2Fstructure").await;
     let (_, english) = manager.page("/structure").await;
-    assert!(english.contains("My organisation") && english.contains("Locked after failed sign-ins"), "{english}");
+    assert!(english.contains("My organisation") && english.contains("after failed sign-ins, until"), "{english}");
 
     // A helper who manages nothing is refused with a page, and is not shown the link.
     {

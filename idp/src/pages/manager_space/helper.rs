@@ -277,9 +277,6 @@ pub async fn assign_card(
     let id = helper.aidant.id.clone();
     let fields = form.fields;
     let serial = fields.serie.unwrap_or_default().trim().to_owned();
-    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
-    }
     let lookup = serial.clone();
     let Some(card) = with_conn(&state.store, move |conn| cards::find_unassigned(conn, &lookup)).await? else {
         return Ok(back(&id, "erreur=carte"));
@@ -291,6 +288,10 @@ pub async fn assign_card(
     let Some(step) = step else {
         return Ok(back(&id, "erreur=code-carte"));
     };
+    // The card is checked first: a mistyped serial or card code does not cost the manager's code.
+    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
+        return Ok(back(&id, "erreur=code"));
+    }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
     let assigned = with_conn(&state.store, move |conn| {

@@ -1,0 +1,196 @@
+// The manager's space as the demo organisation's manager uses it: from the helper space to
+// "Ma structure", a helper added (the enrolment link shown once, never again), the helper's page,
+// training and PIX dates recorded, the account deactivated then reactivated, then locked by wrong
+// passwords and unlocked; every action with the manager's one-time code. Then the helper's page
+// with the keyboard alone: every action's fields and button are reached by Tab, and one action is
+// done without the mouse.
+
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, test } from 'node:test';
+
+import { alerts, andWaitForPage, launchBrowser, newHelperPage, pathOf, useServer, visit } from './harness.mjs';
+import { base32Decode, codeAtStep, nextStep } from './totp.mjs';
+
+const MANAGER = {
+  email: 'responsable.demo@example.fr',
+  password: 'demo-manager-1234',
+  totpSecret: 'GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ',
+  name: 'Dominique Bernard',
+};
+const NEW_HELPER = {
+  givenName: 'Maëlle',
+  familyName: 'Rousseau',
+  email: 'maelle.rousseau@example.fr',
+  profession: 'Conseillère numérique',
+};
+const HELPER_PAGE = /^\/structure\/aidants\/([^/]+)$/;
+
+const server = await useServer();
+let browser;
+before(async () => {
+  browser = await launchBrowser();
+});
+after(async () => {
+  await browser?.close();
+});
+
+/** The manager's next one-time code (their own last step, kept beside the server's database). */
+async function managerCode() {
+  const file = path.join(server.workDir, 'totp-last-step-manager');
+  const last = existsSync(file) ? Number(await readFile(file, 'utf8')) : null;
+  const { step, waitMs } = nextStep(last, Date.now() / 1000);
+  if (waitMs > 0) await sleep(waitMs);
+  await writeFile(file, String(step));
+  return codeAtStep(base32Decode(MANAGER.totpSecret), step);
+}
+
+async function signIn(page, prefix) {
+  await page.goto(server.url('/login'));
+  await page.getByLabel('Adresse e-mail').fill(MANAGER.email);
+  await page.getByLabel('Mot de passe').fill(MANAGER.password);
+  await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
+  assert.equal(pathOf(page), '/login/otp', `the password was refused: ${await alerts(page)}`);
+  await page.getByLabel('Code à 6 chiffres').fill(await managerCode());
+  await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
+  assert.equal(pathOf(page), '/espace-aidant', `the one-time code was refused: ${await alerts(page)}`);
+  await visit(page, server, `${prefix}-helper-space`);
+}
+
+/** The section of the helper's page whose heading is `title`. */
+const section = (page, title) => page.locator('section', { has: page.getByRole('heading', { name: title }) });
+
+/** Fills the manager's code in `form` and presses `button`; returns the notice shown after. */
+async function act(page, form, button) {
+  await form.getByLabel('Votre code à usage unique').fill(await managerCode());
+  await andWaitForPage(page, () => form.getByRole('button', { name: button }).click());
+  const notice = await page.getByRole('status').allInnerTexts();
+  assert.ok(notice.length > 0, `no notice after « ${button} »: ${await alerts(page)}`);
+  return notice.join(' ');
+}
+
+test('the manager adds a helper, records their habilitation, deactivates, reactivates and unlocks them', async () => {
+  const page = await newHelperPage(browser);
+  await signIn(page, 'manager');
+  await andWaitForPage(page, () => page.getByRole('link', { name: 'Ma structure' }).click());
+  assert.equal(pathOf(page), '/structure');
+  await visit(page, server, 'manager-list');
+  const demoRow = page.getByRole('row', { name: /Camille Martin/ });
+  await assert.doesNotReject(demoRow.waitFor(), 'the demo helper is listed');
+  assert.match(await demoRow.innerText(), /actif/i);
+
+  // Adding a helper: errors beside the fields, then the link, once.
+  await andWaitForPage(page, () => page.getByRole('link', { name: 'Ajouter un aidant' }).click());
+  await visit(page, server, 'manager-new-helper');
+  await page.getByLabel('Prénom').fill(NEW_HELPER.givenName);
+  await page.getByLabel('Adresse électronique').fill('aidant.demo@example.fr');
+  await page.getByLabel('Votre code à usage unique').fill('000000');
+  await andWaitForPage(page, () => page.getByRole('button', { name: 'Créer le compte' }).click());
+  await visit(page, server, 'manager-new-helper-errors');
+  assert.match(await page.locator('#erreur-nom').innerText(), /obligatoire/);
+  assert.match(await page.locator('#erreur-email').innerText(), /déjà celle d'un compte/);
+  await page.getByLabel('Nom', { exact: true }).fill(NEW_HELPER.familyName);
+  await page.getByLabel('Adresse électronique').fill(NEW_HELPER.email);
+  await page.getByLabel(/^Profession/).fill(NEW_HELPER.profession);
+  await page.getByLabel('Votre code à usage unique').fill(await managerCode());
+  await andWaitForPage(page, () => page.getByRole('button', { name: 'Créer le compte' }).click());
+  await visit(page, server, 'manager-enrolment-link');
+  const link = await page.getByLabel(/Lien d'inscription de/).inputValue();
+  assert.ok(link.startsWith(`${server.seed.issuer}/inscription/`), link);
+  assert.match(await page.locator('main').innerText(), /Valable 72 heures/);
+  const token = link.split('/').pop();
+
+  await andWaitForPage(page, () => page.getByRole('link', { name: "Voir la page de l'aidant" }).click());
+  const match = pathOf(page).match(HELPER_PAGE);
+  assert.ok(match, page.url());
+  const helperUrl = pathOf(page);
+  await visit(page, server, 'manager-helper-new');
+  assert.ok(!(await page.content()).includes(token), 'the link is never shown again');
+  assert.match(await page.locator('main').innerText(), /En cours d'habilitation/);
+
+  // Habilitation dates.
+  const training = section(page, /Formation suivie le/);
+  await training.getByLabel('Formation suivie le').fill('2026-11-02');
+  assert.match(await act(page, training, 'Enregistrer la date de formation'), /date de formation a été enregistrée/);
+  const pix = section(page, /Certification PIX obtenue le/);
+  await pix.getByLabel('Certification PIX obtenue le').fill('2026-11-16');
+  assert.match(await act(page, pix, 'Enregistrer la date de certification PIX'), /certification PIX a été enregistrée/);
+  await visit(page, server, 'manager-helper-habilitation');
+  const facts = await page.locator('main').innerText();
+  assert.match(facts, /2 novembre 2026/);
+  assert.match(facts, /16 novembre 2026/);
+
+  // Deactivated, then reactivated.
+  assert.match(await act(page, section(page, 'Désactiver le compte'), 'Désactiver le compte'), /désactivé/);
+  await visit(page, server, 'manager-helper-deactivated');
+  assert.match(await page.locator('main').innerText(), /Désactivé \(par un responsable/);
+  assert.match(await act(page, section(page, 'Réactiver le compte'), 'Réactiver le compte'), /réactivé/);
+
+  // Locked by wrong passwords typed at the login page, then unlocked.
+  const intruder = await newHelperPage(browser);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    await intruder.goto(server.url('/login'));
+    await intruder.getByLabel('Adresse e-mail').fill(NEW_HELPER.email);
+    await intruder.getByLabel('Mot de passe').fill(`mauvais-mot-de-passe-${attempt}`);
+    await andWaitForPage(intruder, () => intruder.getByRole('button', { name: 'Continuer' }).click());
+  }
+  await intruder.context().close();
+  await page.goto(server.url('/structure'));
+  const row = page.getByRole('row', { name: new RegExp(`${NEW_HELPER.givenName} ${NEW_HELPER.familyName}`) });
+  assert.match(await row.innerText(), /bloqué[\s\S]*après des connexions échouées/i);
+  await visit(page, server, 'manager-list-locked');
+  await page.goto(server.url(helperUrl));
+  assert.match(await act(page, section(page, 'Débloquer le compte'), 'Débloquer le compte'), /débloqué/);
+  await visit(page, server, 'manager-helper-unlocked');
+  assert.equal(await section(page, 'Débloquer le compte').count(), 0);
+  await page.context().close();
+});
+
+test('the keyboard alone reaches every action of a helper page and does one', async () => {
+  const page = await newHelperPage(browser);
+  await signIn(page, 'manager-keyboard');
+  await page.goto(server.url('/structure'));
+  await andWaitForPage(page, () => page.getByRole('link', { name: 'Camille Martin' }).click());
+  assert.match(pathOf(page), HELPER_PAGE);
+  // Tab from the top of the page, noting each control reached.
+  const reached = new Set();
+  for (let i = 0; i < 80; i += 1) {
+    await page.keyboard.press('Tab');
+    const name = await page.evaluate(() => {
+      const el = document.activeElement;
+      return el ? `${el.tagName}:${el.id || el.innerText || el.getAttribute('name') || ''}`.trim() : '';
+    });
+    reached.add(name);
+  }
+  const wanted = [
+    'INPUT:date-formation',
+    'INPUT:otp-formation',
+    'BUTTON:Enregistrer la date de formation',
+    'INPUT:date-pix',
+    'INPUT:otp-pix',
+    'BUTTON:Enregistrer la date de certification PIX',
+    'INPUT:otp-second-facteur',
+    'BUTTON:Réinitialiser et créer un lien',
+    'INPUT:carte-serie',
+    'INPUT:carte-code',
+    'INPUT:otp-carte',
+    'BUTTON:Attribuer la carte',
+    'INPUT:otp-desactivation',
+    'BUTTON:Désactiver le compte',
+  ];
+  for (const control of wanted) assert.ok(reached.has(control), `${control} is not reached by Tab: ${[...reached]}`);
+
+  // The training date, recorded from the keyboard: type the date (day, month, year), the code,
+  // then Enter sends the form.
+  await page.locator('#date-formation').focus();
+  await page.keyboard.type('02112026');
+  await page.locator('#otp-formation').focus();
+  await page.keyboard.type(await managerCode());
+  await andWaitForPage(page, () => page.keyboard.press('Enter'));
+  assert.match((await page.getByRole('status').allInnerTexts()).join(' '), /date de formation a été enregistrée/);
+  await visit(page, server, 'manager-keyboard-recorded');
+  await page.context().close();
+});

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use crate::db::{new_id, write_transaction, DbConnection};
 use crate::domain::{Email, Role};
 use crate::error::{StoreError, StoreResult};
-use crate::journal::{self, JournalAction, NewEntry};
+use crate::journal::{self, actor, JournalAction, NewEntry};
 use crate::organisations::{self, require_text, Organisation};
 use crate::schema::{aidant_organisations, aidants, organisations as organisations_table};
 use crate::second_factors;
@@ -338,12 +338,6 @@ impl DeactivationReason {
             DeactivationReason::Inactivity => "inactivity",
         }
     }
-}
-
-/// Who changed an account, for the journal: a manager (their aidant id) or the operator (CLI).
-/// Journal entries about an account carry that account as `aidant_id` and the actor in `by`.
-pub(crate) fn actor(by: Option<&str>) -> serde_json::Value {
-    by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
 }
 
 /// Deactivates an account: it can no longer sign in, and its sessions stop being accepted.

@@ -143,7 +143,7 @@ pub fn assign(
         )?;
         let mut entry = NewEntry::new(JournalAction::CardAssigned)
             .aidant(aidant_id)
-            .details(serde_json::json!({ "serial": card.serial, "by": aidants::actor(by) }));
+            .details(serde_json::json!({ "serial": card.serial, "by": journal::actor(by) }));
         entry.organisation_id = organisation_id.map(str::to_owned);
         journal::append(conn, entry, now)?;
         Ok(factor)

@@ -90,7 +90,7 @@ pub fn issue(
             .execute(conn)?;
         let mut entry = NewEntry::new(JournalAction::EnrolmentLinkIssued)
             .aidant(aidant_id)
-            .details(serde_json::json!({ "by": aidants::actor(by), "expires_at": expires_at.and_utc().timestamp() }));
+            .details(serde_json::json!({ "by": journal::actor(by), "expires_at": expires_at.and_utc().timestamp() }));
         entry.organisation_id = organisation_id.map(str::to_owned);
         journal::append(conn, entry, now)?;
         Ok(IssuedLink { token: token.clone(), expires_at })

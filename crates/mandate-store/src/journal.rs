@@ -332,6 +332,12 @@ impl NewEntry {
     }
 }
 
+/// Who changed an account, for the journal: a manager (their aidant id) or the operator (CLI).
+/// Journal entries about an account carry that account as `aidant_id` and the actor in `by`.
+pub fn actor(by: Option<&str>) -> serde_json::Value {
+    by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
+}
+
 /// Appends one entry at the head of the chain. Call it inside the transaction that makes the
 /// change it records, so that both happen or neither.
 ///

@@ -6,11 +6,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::aidants;
 use crate::db::{new_id, write_transaction, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
-use crate::schema::second_factors;
+use crate::schema::{aidants, second_factors};
 
 crate::keyed_enum! {
     /// What produces the codes.
@@ -72,6 +71,17 @@ impl SecondFactor {
     }
 }
 
+/// This module stands below `aidants` (which makes a first factor when it creates a helper), so
+/// it checks that a helper exists with its own query.
+fn require_aidant(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(aidants::table.find(aidant_id))).get_result(conn)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound("aidant"))
+    }
+}
+
 /// Every factor of the helper, confirmed or not, oldest first.
 pub fn list(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<SecondFactor>> {
     Ok(second_factors::table
@@ -130,7 +140,7 @@ pub fn start_app(
     now: NaiveDateTime,
 ) -> StoreResult<SecondFactor> {
     write_transaction(conn, |conn| {
-        aidants::find(conn, aidant_id)?;
+        require_aidant(conn, aidant_id)?;
         diesel::delete(
             second_factors::table
                 .filter(second_factors::aidant_id.eq(aidant_id))
@@ -242,12 +252,12 @@ pub fn reset(
     now: NaiveDateTime,
 ) -> StoreResult<usize> {
     write_transaction(conn, |conn| {
-        aidants::find(conn, aidant_id)?;
+        require_aidant(conn, aidant_id)?;
         let removed =
             diesel::delete(second_factors::table.filter(second_factors::aidant_id.eq(aidant_id))).execute(conn)?;
         let mut entry = NewEntry::new(JournalAction::SecondFactorReset).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
-        entry.details = Some(serde_json::json!({ "removed": removed, "by": aidants::actor(by) }));
+        entry.details = Some(serde_json::json!({ "removed": removed, "by": journal::actor(by) }));
         journal::append(conn, entry, now)?;
         Ok(removed)
     })

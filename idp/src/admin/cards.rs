@@ -20,15 +20,18 @@ impl std::fmt::Display for BadLine {
     }
 }
 
+/// A card as the file gives it: serial and base32 secret.
+pub type Card = (String, String);
+
+/// The cards of a file, or every line that is wrong.
+pub type Parsed = Result<Vec<Card>, Vec<BadLine>>;
+
 /// The cards of a CSV file, or every line that is wrong. Cards already in the store count as
 /// wrong lines too (`known` says whether a serial is).
-pub fn parse(
-    input: impl Read,
-    mut known: impl FnMut(&str) -> anyhow::Result<bool>,
-) -> anyhow::Result<Result<Vec<(String, String)>, Vec<BadLine>>> {
+pub fn parse(input: impl Read, mut known: impl FnMut(&str) -> anyhow::Result<bool>) -> anyhow::Result<Parsed> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).trim(csv::Trim::All).from_reader(input);
-    let mut cards: Vec<(String, String)> = Vec::new();
+    let mut cards: Vec<Card> = Vec::new();
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut bad = Vec::new();
     for (index, record) in reader.records().enumerate() {

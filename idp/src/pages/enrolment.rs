@@ -265,9 +265,8 @@ fn app_page(
     aidant: &Aidant,
     factor: &SecondFactor,
     error: Option<&'static str>,
-    lang: Lang,
 ) -> Result<HttpResponse, PageError> {
-    let e = EnrolmentTexts::of(lang);
+    let e = EnrolmentTexts::of(frame.lang);
     let uri = totp::enrolment_uri(&factor.secret, factor.step_seconds as u64, &aidant.email).map_err(|err| {
         tracing::error!(error = %err, factor_id = %factor.id, "cannot make the enrolment URI");
         PageError::Logged
@@ -323,7 +322,7 @@ pub async fn page(
     let aidant_id = link.aidant_id.clone();
     let factor =
         with_conn(&state.store, move |conn| second_factors::start_app(conn, &aidant_id, &secret, now())).await?;
-    app_page(&frame, &browser, &state, &token, &aidant, &factor, None, lang)
+    app_page(&frame, &browser, &state, &token, &aidant, &factor, None)
 }
 
 pub async fn password_submit(
@@ -395,7 +394,7 @@ pub async fn code_submit(
     let unix_now = now().and_utc().timestamp() as u64;
     let Some(step) = matching_step(&factor, &code, unix_now) else {
         let e = EnrolmentTexts::of(lang);
-        return app_page(&frame, &browser, &state, &token, &aidant, &factor, Some(e.bad_code), lang);
+        return app_page(&frame, &browser, &state, &token, &aidant, &factor, Some(e.bad_code));
     };
     let (t, factor_id) = (token.clone(), factor.id.clone());
     let done = with_conn(&state.store, move |conn| enrolment::complete(conn, &t, &factor_id, step, now())).await?;

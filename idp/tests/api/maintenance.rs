@@ -22,7 +22,9 @@ async fn maintenance_deactivates_helpers_idle_for_six_months_and_the_dry_run_onl
             address: "1 place d'Italie".into(),
             postcode: "75013".into(),
             city: "Paris".into(),
-            region: "Île-de-France".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("75").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )

@@ -34,7 +34,9 @@ fn elsewhere(app: &TestApp) -> Elsewhere {
             address: "1 place de la Comédie".into(),
             postcode: "69001".into(),
             city: "Lyon".into(),
-            region: "Auvergne-Rhône-Alpes".into(),
+            organisation_type: mandate_store::OrganisationType::FranceServices,
+            department: mandate_store::Department::parse("69").unwrap(),
+            demarches: mandate_store::Demarche::ALL.to_vec(),
         },
         now(),
     )
@@ -279,9 +281,8 @@ async fn bad_filters_give_the_page_with_what_is_wrong_and_other_helpers_are_refu
         assert!(!html.contains("CACHÉE") && !html.contains("AILLEURS"), "{query}: {html}");
     }
     // The export refuses the same way, and journals nothing.
-    let refused = robot
-        .post_form("/structure/journal/export", &[("csrf_token", &token), ("aidant", &other.aidant_id)])
-        .await;
+    let refused =
+        robot.post_form("/structure/journal/export", &[("csrf_token", &token), ("aidant", &other.aidant_id)]).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("Cet aidant ne fait pas partie de votre structure"));
     let mut conn = app.db.store.conn().unwrap();

@@ -37,7 +37,8 @@ fn seed(app: &TestApp) {
     )
     .unwrap();
     drop(conn);
-    app.db.execute_sql(&format!("UPDATE organisations SET organisation_type = 'ccas' WHERE id = '{}'", organisation.id));
+    app.db
+        .execute_sql(&format!("UPDATE organisations SET organisation_type = 'ccas' WHERE id = '{}'", organisation.id));
     let accesses = (0..7).map(|i| (i, Demarche::Argent)).chain((7..10).map(|i| (i, Demarche::Famille)));
     for (i, demarche) in accesses {
         access(app, &organisation.id, &format!("usager-{i}"), demarche);

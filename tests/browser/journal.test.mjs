@@ -69,12 +69,14 @@ test('a manager filters the journal by action and day, pages through it and expo
   const manager = addHelper('responsable.journal@example.fr', 'Dominique', 'Lefort', 'manager');
   const page = await newHelperPage(browser);
   await signIn(page, manager, 'manager');
-  await page.goto(server.url('/structure/journal'));
+  await page.goto(server.url('/structure'));
   if (pathOf(page) === '/charte') {
     // A new account accepts the charter in force before anything else.
     await andWaitForPage(page, () => page.getByRole('button', { name: "J'accepte la charte" }).click());
-    await page.goto(server.url('/structure/journal'));
+    await page.goto(server.url('/structure'));
   }
+  // The manager's space leads to the journal.
+  await andWaitForPage(page, () => page.getByRole('link', { name: 'Voir le journal de la structure' }).click());
   assert.equal(pathOf(page), '/structure/journal');
   await visit(page, server, 'journal');
   assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Journal de la structure');

@@ -3,7 +3,9 @@
 // training and PIX dates recorded, the account deactivated then reactivated, then locked by wrong
 // passwords and unlocked; every action with the manager's one-time code. Then the helper's page
 // with the keyboard alone: every action's fields and button are reached by Tab, and one action is
-// done without the mouse.
+// done without the mouse. Last, a TOTP card imported by the operator, assigned by the manager with
+// a code read from it, signs its helper in; wrong codes lock that helper out until the manager
+// unlocks them.
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -192,5 +194,65 @@ test('the keyboard alone reaches every action of a helper page and does one', as
   await andWaitForPage(page, () => page.keyboard.press('Enter'));
   assert.match((await page.getByRole('status').allInnerTexts()).join(' '), /date de formation a été enregistrée/);
   await visit(page, server, 'manager-keyboard-recorded');
+  await page.context().close();
+});
+
+test('a card imported by the operator is assigned by the manager and signs its helper in; wrong codes lock them out until the manager unlocks', async () => {
+  // The operator imports the organisation's cards (`idp card import`), and adds a helper.
+  const CARD = { serial: 'FS75-000123', secret: 'KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU' };
+  const csv = path.join(server.workDir, 'cartes.csv');
+  await writeFile(csv, `serial,secret\n${CARD.serial},${CARD.secret}\n`);
+  const imported = server.idp(['card', 'import', csv]);
+  assert.equal(imported.status, 0, imported.stderr);
+  const added = server.idp([
+    'aidant', 'add', '--email', 'noa.petit@example.fr', '--given-name', 'Noa', '--family-name', 'Petit',
+    '--profession', 'Agent France Services', '--organisation', server.seed.organisation.id,
+  ]);
+  assert.equal(added.status, 0, added.stderr);
+  const helper = JSON.parse(added.stdout);
+
+  // The manager assigns the card, confirmed by the code it shows (60-second steps).
+  const page = await newHelperPage(browser);
+  await signIn(page, 'manager-card');
+  await page.goto(server.url('/structure'));
+  await andWaitForPage(page, () => page.getByRole('link', { name: 'Noa Petit' }).click());
+  const helperUrl = pathOf(page);
+  const cardKey = base32Decode(CARD.secret);
+  const cardStep = Math.floor(Date.now() / 1000 / 60);
+  const card = section(page, 'Attribuer une carte à code');
+  await card.getByLabel('Numéro de série de la carte').fill(CARD.serial);
+  await card.getByLabel(/^Code affiché par la carte/).fill(codeAtStep(cardKey, cardStep));
+  await act(page, card, 'Attribuer la carte');
+  await visit(page, server, 'manager-card-assigned');
+  assert.match(await page.locator('main').innerText(), new RegExp(CARD.serial));
+
+  // The helper signs in with the card's next code.
+  const signInWithPassword = async (helperPage) => {
+    await helperPage.goto(server.url('/login'));
+    await helperPage.getByLabel('Adresse e-mail').fill(helper.email);
+    await helperPage.getByLabel('Mot de passe').fill(helper.password);
+    await andWaitForPage(helperPage, () => helperPage.getByRole('button', { name: 'Continuer' }).click());
+    assert.equal(pathOf(helperPage), '/login/otp', `the password was refused: ${await alerts(helperPage)}`);
+  };
+  const helperPage = await newHelperPage(browser);
+  await signInWithPassword(helperPage);
+  await helperPage.getByLabel('Code à 6 chiffres').fill(codeAtStep(cardKey, cardStep + 1));
+  await andWaitForPage(helperPage, () => helperPage.getByRole('button', { name: 'Continuer' }).click());
+  assert.ok(['/espace-aidant', '/charte'].includes(pathOf(helperPage)), `the card's code was refused: ${await alerts(helperPage)}`);
+  await helperPage.context().close();
+
+  // Wrong codes, five times: the account is locked, even for the right code.
+  const intruder = await newHelperPage(browser);
+  await signInWithPassword(intruder);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    await intruder.getByLabel('Code à 6 chiffres').fill(String(111111 * (attempt + 1)).slice(0, 6));
+    await andWaitForPage(intruder, () => intruder.getByRole('button', { name: 'Continuer' }).click());
+  }
+  assert.match(await alerts(intruder), /votre compte est bloqué/);
+  await visit(intruder, server, 'otp-locked');
+  await intruder.context().close();
+
+  await page.goto(server.url(helperUrl));
+  assert.match(await act(page, section(page, 'Débloquer le compte'), 'Débloquer le compte'), /débloqué/);
   await page.context().close();
 });

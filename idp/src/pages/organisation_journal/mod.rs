@@ -205,7 +205,17 @@ pub struct JournalPage<'a> {
 struct Loaded {
     helpers: Vec<Named>,
     usagers: Vec<Named>,
-    outcome: Result<(Filters, Vec<JournalEntry>, Option<i64>, Names), Vec<String>>,
+    /// The entries found, or what is wrong with the filters.
+    outcome: Result<Found, Vec<String>>,
+}
+
+/// One page of entries for valid filters.
+struct Found {
+    filters: Filters,
+    entries: Vec<JournalEntry>,
+    /// `seq` to read the next (older) page from, if there is one.
+    next: Option<i64>,
+    names: Names,
 }
 
 /// The names of the helpers (actors, and managers named in `details.by`), usagers and services
@@ -242,7 +252,7 @@ async fn load(
                     Page { before_seq: filters.before_seq, limit: PAGE_SIZE },
                 )?;
                 let names = names_of(conn, &page.entries)?;
-                Ok((filters, page.entries, page.next_before_seq, names))
+                Ok(Found { filters, entries: page.entries, next: page.next_before_seq, names })
             }
         };
         Ok::<_, PageError>(Loaded { helpers, usagers, outcome })
@@ -276,7 +286,7 @@ async fn render(
         .collect();
     let (status, errors, rows, filters, filtered, older) = match loaded.outcome {
         Err(errors) => (StatusCode::BAD_REQUEST, errors, Vec::new(), JournalQuery::default(), false, None),
-        Ok((filters, entries, next, names)) => {
+        Ok(Found { filters, entries, next, names }) => {
             let rows = entries
                 .iter()
                 .map(|e| Row {

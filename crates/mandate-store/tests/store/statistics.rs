@@ -5,7 +5,7 @@ use mandate_store::statistics::{self, Breakdown, Count, Figure, Month};
 use mandate_store::testing::TestDb;
 use mandate_store::{now, Demarche, Siret};
 
-use crate::fixtures::{aidant, mandate, world};
+use crate::fixtures::{aidant, aidant_in_habilitation, mandate, world};
 
 mandate_store::tests_on_both_backends!(
     figures_over_two_months,
@@ -161,31 +161,22 @@ fn split_by_organisation_type(db: &TestDb) {
     assert!(stats.mandates_created.by_organisation_type.is_empty(), "no mandate was created");
 }
 
-/// Six habilitated helpers (one of whom acted last week and one of whom acted 100 days ago),
-/// five in habilitation (one step missing each way) and one deactivated, who counts nowhere.
+/// Six habilitated helpers (the world's own, five more; one of whom acted last week and one of
+/// whom acted 100 days ago), five in habilitation (with one or two steps recorded, or none) and
+/// one deactivated, who counts nowhere.
 fn helpers_habilitated_in_habilitation_and_inactive(db: &TestDb) {
     let w = world(db);
-    let habilitate = |id: &str| {
-        db.execute_sql(&format!(
-            "UPDATE aidants SET training_date = '2026-01-05', pix_date = '2026-02-10', charter_version = '2026-11' \
-             WHERE id = '{id}'"
-        ))
-    };
     let org = [w.organisation.id.as_str()];
     let habilitated: Vec<String> =
-        (0..6).map(|i| aidant(db, &format!("habilite{i}@example.fr"), &org).unwrap().id).collect();
-    for id in &habilitated {
-        habilitate(id);
-    }
+        (0..5).map(|i| aidant(db, &format!("habilite{i}@example.fr"), &org).unwrap().id).collect();
     let in_habilitation: Vec<String> =
-        (0..5).map(|i| aidant(db, &format!("en-cours{i}@example.fr"), &org).unwrap().id).collect();
+        (0..5).map(|i| aidant_in_habilitation(db, &format!("en-cours{i}@example.fr"), &org).unwrap().id).collect();
     db.execute_sql(&format!("UPDATE aidants SET training_date = '2026-01-05' WHERE id = '{}'", in_habilitation[0]));
     db.execute_sql(&format!(
         "UPDATE aidants SET training_date = '2026-01-05', pix_date = '2026-01-06' WHERE id = '{}'",
         in_habilitation[1]
     ));
     let gone = aidant(db, "parti@example.fr", &org).unwrap().id;
-    habilitate(&gone);
     db.execute_sql(&format!("UPDATE aidants SET active = FALSE WHERE id = '{gone}'"));
     {
         let mut conn = db.store.conn().unwrap();
@@ -202,9 +193,10 @@ fn helpers_habilitated_in_habilitation_and_inactive(db: &TestDb) {
 
     let mut conn = db.store.conn().unwrap();
     let helpers = statistics::compute(&mut conn, now()).unwrap().helpers;
-    // The world's own helper is neither trained nor certified: six in habilitation.
     assert_eq!(helpers.habilitated, Count::Exact(6));
-    assert_eq!(helpers.in_habilitation, Count::Exact(6));
+    assert_eq!(helpers.in_habilitation, Count::Exact(5));
+    // All but the one who acted last week: the world's own helper and four of the five (the one
+    // who acted 100 days ago among them).
     assert_eq!(helpers.habilitated_inactive, Count::Exact(5));
 
     // One more access in the window: four inactive, which is not published as a number.

@@ -17,8 +17,7 @@ use crate::web::deactivated::Deactivation;
 use crate::web::session::cookie;
 use crate::web::AppState;
 use crate::web::{
-    html_with_status, see_other, BrowserSession, CheckedForm, Frame, Lang, MaybePendingAuthorization, PageError,
-    Texts,
+    html_with_status, see_other, BrowserSession, CheckedForm, Frame, Lang, MaybePendingAuthorization, PageError, Texts,
 };
 
 #[derive(Deserialize)]

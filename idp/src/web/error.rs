@@ -120,7 +120,8 @@ impl ResponseError for PageError {
 /// The deactivated account's page, with the words of its language.
 fn deactivated_page(deactivation: &Deactivation) -> HttpResponse {
     let lang = deactivation.lang;
-    let page = DeactivatedPage { t: lang.texts(), frame: Frame::anonymous(lang), d: deactivation, w: deactivation.texts() };
+    let page =
+        DeactivatedPage { t: lang.texts(), frame: Frame::anonymous(lang), d: deactivation, w: deactivation.texts() };
     match page.render() {
         Ok(body) => HttpResponse::Forbidden()
             .content_type("text/html; charset=utf-8")

@@ -185,7 +185,7 @@ async fn a_manager_reads_filters_pages_and_exports_their_organisations_journal_o
         "{used}"
     );
     assert!(used.contains("15 janvier 2026 à 9 h 00 (UTC)"), "{used}");
-    assert!(used.contains("value=\"2026-01-15\""), "the typed day shown again as the date field takes it");
+    assert!(used.contains("value=\"15/01/2026\""), "each day shown again as French writes it");
 
     // Pages of 20, cut on the entry, with the filters kept.
     let first = robot.get("/structure/journal?action=password_changed").await.text().await.unwrap();
@@ -279,9 +279,8 @@ async fn bad_filters_give_the_page_with_what_is_wrong_and_other_helpers_are_refu
         assert!(!html.contains("CACHÉE") && !html.contains("AILLEURS"), "{query}: {html}");
     }
     // The export refuses the same way, and journals nothing.
-    let refused = robot
-        .post_form("/structure/journal/export", &[("csrf_token", &token), ("aidant", &other.aidant_id)])
-        .await;
+    let refused =
+        robot.post_form("/structure/journal/export", &[("csrf_token", &token), ("aidant", &other.aidant_id)]).await;
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("Cet aidant ne fait pas partie de votre structure"));
     let mut conn = app.db.store.conn().unwrap();

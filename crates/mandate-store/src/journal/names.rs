@@ -36,15 +36,14 @@ pub fn helpers_of(conn: &mut DbConnection, organisation_id: &str) -> StoreResult
 
 /// The usagers who hold or held a mandate with the organisation, by family name then given name.
 pub fn usagers_of(conn: &mut DbConnection, organisation_id: &str) -> StoreResult<Vec<Named>> {
-    let rows = usagers::table
-        .filter(
-            usagers::id.eq_any(
+    let rows =
+        usagers::table
+            .filter(usagers::id.eq_any(
                 mandates::table.filter(mandates::organisation_id.eq(organisation_id)).select(mandates::usager_id),
-            ),
-        )
-        .order((usagers::family_name.asc(), usagers::given_name.asc(), usagers::id.asc()))
-        .select((usagers::id, usagers::given_name, usagers::family_name))
-        .load(conn)?;
+            ))
+            .order((usagers::family_name.asc(), usagers::given_name.asc(), usagers::id.asc()))
+            .select((usagers::id, usagers::given_name, usagers::family_name))
+            .load(conn)?;
     Ok(named(rows))
 }
 

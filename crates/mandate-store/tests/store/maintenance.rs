@@ -100,7 +100,10 @@ fn six_months_without_sign_in_deactivates_a_day_short_does_not(db: &TestDb) {
     {
         assert_eq!(entry.aidant_id.as_deref(), Some(aidant.id.as_str()));
         assert_eq!(entry.organisation_id.as_deref(), Some(organisation.as_str()));
-        assert_eq!(entry.details.as_ref().unwrap().value(), &serde_json::json!({"reason": "inactivity", "by": "operator"}));
+        assert_eq!(
+            entry.details.as_ref().unwrap().value(),
+            &serde_json::json!({"reason": "inactivity", "by": "operator"})
+        );
         assert!(!entry.details.as_ref().unwrap().as_str().contains('@'), "no e-mail in the journal");
     }
 }

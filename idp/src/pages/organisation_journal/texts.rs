@@ -54,7 +54,8 @@ static FR: JournalTexts = JournalTexts {
     title: "Journal de la structure",
     intro: "Tout ce qui a été fait dans votre structure, du plus récent au plus ancien : qui a fait quoi, \
             pour qui et quand.",
-    utc: "Les heures sont en temps universel (UTC) : ajoutez 1 heure en hiver et 2 heures en été pour l'heure de Paris.",
+    utc:
+        "Les heures sont en temps universel (UTC) : ajoutez 1 heure en hiver et 2 heures en été pour l'heure de Paris.",
     filters: "Filtrer le journal",
     helper: "Aidant",
     all_helpers: "Tous les aidants",

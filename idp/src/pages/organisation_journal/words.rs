@@ -87,9 +87,11 @@ pub fn sentence(entry: &JournalEntry, names: &Names, lang: Lang) -> String {
         Some("operator") | None => {
             if lang == Lang::Fr { "L'opérateur du service" } else { "The service's operator" }.to_owned()
         }
-        Some(id) => names.aidants.get(id).cloned().unwrap_or_else(|| {
-            if lang == Lang::Fr { "Un responsable" } else { "A manager" }.to_owned()
-        }),
+        Some(id) => names
+            .aidants
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| if lang == Lang::Fr { "Un responsable" } else { "A manager" }.to_owned()),
     };
     let p = Parts { aidant, usager, demarche, service, by, entry };
     match lang {

@@ -73,7 +73,11 @@ test('a new helper enrols through the link, signs in with the app, and changes t
   await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
   await page.getByLabel('Code à 6 chiffres').fill(codeAtStep(key, step + 1));
   await andWaitForPage(page, () => page.getByRole('button', { name: 'Continuer' }).click());
-  assert.equal(pathOf(page), '/espace-aidant', `signed in, on ${page.url()}: ${await alerts(page)}`);
+  // A new helper accepts the ethics charter in force before anything else.
+  assert.equal(pathOf(page), '/charte', `signed in, on ${page.url()}: ${await alerts(page)}`);
+  await visit(page, server, 'enrolment-charter');
+  await andWaitForPage(page, () => page.getByRole('button', { name: "J'accepte la charte" }).click());
+  assert.equal(pathOf(page), '/espace-aidant', `after the charter, on ${page.url()}: ${await alerts(page)}`);
 
   await andWaitForPage(page, () => page.getByRole('link', { name: 'Mon compte' }).click());
   await page.getByRole('heading', { level: 1, name: 'Mon compte' }).waitFor();

@@ -222,9 +222,8 @@ test('a card imported by the operator is assigned by the manager and signs its h
   const card = section(page, 'Attribuer une carte à code');
   await card.getByLabel('Numéro de série de la carte').fill(CARD.serial);
   await card.getByLabel(/^Code affiché par la carte/).fill(codeAtStep(cardKey, cardStep));
-  await act(page, card, 'Attribuer la carte');
+  assert.match(await act(page, card, 'Attribuer la carte'), /La carte a été attribuée/);
   await visit(page, server, 'manager-card-assigned');
-  assert.match(await page.locator('main').innerText(), new RegExp(CARD.serial));
 
   // The helper signs in with the card's next code.
   const signInWithPassword = async (helperPage) => {

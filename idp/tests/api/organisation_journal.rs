@@ -187,7 +187,7 @@ async fn a_manager_reads_filters_pages_and_exports_their_organisations_journal_o
         "{used}"
     );
     assert!(used.contains("15 janvier 2026 à 9 h 00 (UTC)"), "{used}");
-    assert!(used.contains("value=\"2026-01-15\""), "the typed day shown again as the date field takes it");
+    assert!(used.contains("value=\"15/01/2026\""), "each day shown again as French writes it");
 
     // Pages of 20, cut on the entry, with the filters kept.
     let first = robot.get("/structure/journal?action=password_changed").await.text().await.unwrap();

@@ -36,7 +36,7 @@ pub struct JournalQuery {
     pub usager: String,
     #[serde(default)]
     pub action: String,
-    /// First day (included), `AAAA-MM-JJ` as a date field sends it, or `JJ/MM/AAAA` typed.
+    /// First day (included), `JJ/MM/AAAA` as typed, or `AAAA-MM-JJ` (the export form's copy).
     #[serde(default)]
     pub du: String,
     /// Last day (included).
@@ -201,21 +201,19 @@ pub struct JournalPage<'a> {
     pub newest: String,
 }
 
-/// What the page read for one request.
-struct Loaded {
-    helpers: Vec<Named>,
-    usagers: Vec<Named>,
-    /// The entries found, or what is wrong with the filters.
-    outcome: Result<Found, Vec<String>>,
-}
-
-/// One page of entries for valid filters.
+/// One page of entries for valid filters, with the names they mention.
 struct Found {
     filters: Filters,
     entries: Vec<JournalEntry>,
-    /// `seq` to read the next (older) page from, if there is one.
-    next: Option<i64>,
+    next_before_seq: Option<i64>,
     names: Names,
+}
+
+/// What the page read for one request: the filters' choices, then entries or what is wrong.
+struct Loaded {
+    helpers: Vec<Named>,
+    usagers: Vec<Named>,
+    outcome: Result<Found, Vec<String>>,
 }
 
 /// The names of the helpers (actors, and managers named in `details.by`), usagers and services
@@ -252,7 +250,7 @@ async fn load(
                     Page { before_seq: filters.before_seq, limit: PAGE_SIZE },
                 )?;
                 let names = names_of(conn, &page.entries)?;
-                Ok(Found { filters, entries: page.entries, next: page.next_before_seq, names })
+                Ok(Found { filters, entries: page.entries, next_before_seq: page.next_before_seq, names })
             }
         };
         Ok::<_, PageError>(Loaded { helpers, usagers, outcome })
@@ -286,7 +284,7 @@ async fn render(
         .collect();
     let (status, errors, rows, filters, filtered, older) = match loaded.outcome {
         Err(errors) => (StatusCode::BAD_REQUEST, errors, Vec::new(), JournalQuery::default(), false, None),
-        Ok(Found { filters, entries, next, names }) => {
+        Ok(Found { filters, entries, next_before_seq: next, names }) => {
             let rows = entries
                 .iter()
                 .map(|e| Row {
@@ -305,7 +303,9 @@ async fn render(
             (StatusCode::OK, Vec::new(), rows, base, filtered, older)
         }
     };
-    let normalised = |raw: &str| parse_day(raw.trim()).map(|d| d.to_string()).unwrap_or_else(|| raw.to_owned());
+    // Shown again as French writes a day, whichever way it came.
+    let normalised =
+        |raw: &str| parse_day(raw.trim()).map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_else(|| raw.to_owned());
     let page = JournalPage {
         t: lang.texts(),
         frame: &header.frame,

@@ -88,11 +88,11 @@ test('a manager filters the journal by action and day, pages through it and expo
   const [year, month, day] = new Date().toISOString().slice(0, 10).split('-');
   const today = `${day}/${month}/${year}`;
   await page.locator('#action').selectOption({ label: 'Mandat créé' });
-  await page.getByLabel('Du').fill(today);
-  await page.getByLabel('Au').fill(today);
+  await page.getByRole('textbox', { name: /^Du\b/ }).fill(today);
+  await page.getByRole('textbox', { name: /^Au\b/ }).fill(today);
   await andWaitForPage(page, () => page.getByRole('button', { name: 'Filtrer', exact: true }).click());
   await visit(page, server, 'journal-filtered');
-  assert.equal(await page.getByLabel('Du').inputValue(), today, 'the day shown again');
+  assert.equal(await page.getByRole('textbox', { name: /^Du\b/ }).inputValue(), today, 'the day shown again');
   const created = await rows(page).count();
   assert.ok(created >= 2, 'the demo mandates');
   for (const text of await rows(page).locator('td:nth-child(3)').allInnerTexts()) assert.equal(text, 'Mandat créé');

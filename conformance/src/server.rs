@@ -196,6 +196,14 @@ pub fn seed(idp: &Idp, dir: &Path) -> anyhow::Result<Target> {
             "--organisation",
             &organisation,
         ])?;
+        // A new helper acts for usagers once habilitated (training and PIX recorded by the
+        // operator; the charter is accepted by the helper at their first sign-in).
+        let habilitation = ["aidant", "habilitation", &email, "--training", "2025-01-06", "--pix", "2025-01-20"];
+        let recorded =
+            idp.command(&habilitation).stdin(Stdio::null()).output().context("running idp aidant habilitation")?;
+        if !recorded.status.success() {
+            bail!("idp aidant habilitation failed: {}", String::from_utf8_lossy(&recorded.stderr).trim());
+        }
         let uri = Url::parse(str_at(&out, "/totp_enrolment_uri")?)?;
         let param = |n: &str| uri.query_pairs().find(|(k, _)| k == n).map(|(_, v)| v.into_owned());
         aidants.push(Aidant {

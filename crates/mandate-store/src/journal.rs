@@ -62,10 +62,16 @@ pub enum JournalAction {
     CardsImported,
     CardAssigned,
     JournalExported,
+    /// The usager signed in to their own space (`/espace-usager`).
+    UsagerSignedIn,
+    /// A signed checkpoint of the chain: its length and head hash before this entry, signed.
+    CheckpointSigned,
+    /// A usager's personal data was erased; the entries about them keep their ids only.
+    UsagerErased,
 }
 
 impl JournalAction {
-    pub const ALL: [JournalAction; 30] = [
+    pub const ALL: [JournalAction; 33] = [
         JournalAction::AidantConnected,
         JournalAction::UsagerIdentityVerified,
         JournalAction::AttestationCreated,
@@ -96,6 +102,9 @@ impl JournalAction {
         JournalAction::CardsImported,
         JournalAction::CardAssigned,
         JournalAction::JournalExported,
+        JournalAction::UsagerSignedIn,
+        JournalAction::CheckpointSigned,
+        JournalAction::UsagerErased,
     ];
 
     pub fn key(self) -> &'static str {
@@ -130,6 +139,9 @@ impl JournalAction {
             JournalAction::CardsImported => "cards_imported",
             JournalAction::CardAssigned => "card_assigned",
             JournalAction::JournalExported => "journal_exported",
+            JournalAction::UsagerSignedIn => "usager_signed_in",
+            JournalAction::CheckpointSigned => "checkpoint_signed",
+            JournalAction::UsagerErased => "usager_erased",
         }
     }
 }

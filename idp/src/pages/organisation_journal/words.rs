@@ -41,6 +41,9 @@ pub fn label(action: JournalAction, lang: Lang) -> &'static str {
         CardsImported => ("Cartes à code importées", "Code cards imported"),
         CardAssigned => ("Carte à code attribuée", "Code card assigned"),
         JournalExported => ("Journal exporté", "Journal exported"),
+        UsagerSignedIn => ("Connexion d'une personne à son espace", "Person signed in to their space"),
+        CheckpointSigned => ("Point de contrôle signé", "Checkpoint signed"),
+        UsagerErased => ("Données d'une personne effacées", "Person's data erased"),
     };
     match lang {
         Lang::Fr => fr,
@@ -144,6 +147,9 @@ fn french(p: &Parts) -> String {
         CardsImported => "Des cartes à code ont été importées.".to_owned(),
         CardAssigned => format!("{by} a attribué une carte à code à {aidant}."),
         JournalExported => format!("{aidant} a exporté le journal en CSV."),
+        UsagerSignedIn => format!("{usager} s'est connecté(e) à son espace personnel."),
+        CheckpointSigned => "Le journal a été signé à ce point.".to_owned(),
+        UsagerErased => "Les données personnelles d'une personne ont été effacées.".to_owned(),
     }
 }
 
@@ -191,5 +197,8 @@ fn english(p: &Parts) -> String {
         CardsImported => "Code cards were imported.".to_owned(),
         CardAssigned => format!("{by} assigned a code card to {aidant}."),
         JournalExported => format!("{aidant} exported the journal as CSV."),
+        UsagerSignedIn => format!("{usager} signed in to their own space."),
+        CheckpointSigned => "The journal was signed at this point.".to_owned(),
+        UsagerErased => "A person's personal data was erased.".to_owned(),
     }
 }

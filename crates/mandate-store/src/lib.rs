@@ -26,6 +26,7 @@ pub mod sessions;
 pub mod statistics;
 pub mod text_columns;
 pub mod upstream_logins;
+pub mod usager_sessions;
 pub mod usagers;
 
 pub use db::{now, write_transaction, Backend, DbConnection, Store};

@@ -90,6 +90,7 @@ diesel::table! {
         attestation_salt -> Nullable<Text>,
         template_version -> Nullable<Text>,
         renewed_from_id -> Nullable<Text>,
+        revoked_by_usager -> Bool,
     }
 }
 
@@ -101,6 +102,7 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoked_by_aidant_id -> Nullable<Text>,
+        revoked_by_usager -> Bool,
     }
 }
 
@@ -319,3 +321,15 @@ diesel::joinable!(enrolment_links -> aidants (aidant_id));
 diesel::allow_tables_to_appear_in_same_query!(aidants, second_factors, enrolment_links, totp_cards);
 diesel::allow_tables_to_appear_in_same_query!(organisations, second_factors);
 diesel::allow_tables_to_appear_in_same_query!(aidant_organisations, second_factors);
+
+diesel::table! {
+    usager_sessions (id_hash) {
+        id_hash -> Text,
+        sid -> Text,
+        usager_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}

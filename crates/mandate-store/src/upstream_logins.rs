@@ -119,3 +119,15 @@ pub fn record_failure(
     journal::append(conn, entry, now)?;
     Ok(())
 }
+
+/// Journals a failed sign-in of a usager to their own space: the reason only, and `by: usager`
+/// (nobody is known yet, and no helper took part).
+pub fn record_usager_space_failure(
+    conn: &mut DbConnection,
+    reason: FailureReason,
+    now: NaiveDateTime,
+) -> StoreResult<()> {
+    let details = serde_json::json!({"reason": reason.key(), "by": "usager"});
+    journal::append(conn, NewEntry::new(JournalAction::UpstreamLoginFailed).details(details), now)?;
+    Ok(())
+}

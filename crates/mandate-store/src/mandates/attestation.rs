@@ -254,6 +254,7 @@ mod tests {
                 attestation_salt: None,
                 template_version: None,
                 renewed_from_id: None,
+                revoked_by_usager: false,
             },
             demarches: vec![Demarche::Famille, Demarche::Logement],
             organisation: Organisation {

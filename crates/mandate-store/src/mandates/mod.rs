@@ -2,6 +2,7 @@
 //! asks: may this aidant, in this organisation, act for this usager for this démarche now?
 
 pub mod attestation;
+pub mod by_usager;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -36,6 +37,8 @@ pub struct Mandate {
     pub template_version: Option<String>,
     /// The mandate this one renewed, if it is a renewal.
     pub renewed_from_id: Option<String>,
+    /// The usager revoked it from their own space (`revoked_by_aidant_id` is then empty).
+    pub revoked_by_usager: bool,
 }
 
 impl Mandate {
@@ -53,6 +56,8 @@ pub struct Authorisation {
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_by_aidant_id: Option<String>,
+    /// The usager revoked this démarche (or its whole mandate) from their own space.
+    pub revoked_by_usager: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -172,6 +177,7 @@ fn create_in(
         attestation_salt: Some(salt.clone()),
         template_version: Some(attestation::TEMPLATE_VERSION.to_owned()),
         renewed_from_id: renewed_from.map(str::to_owned),
+        revoked_by_usager: false,
     };
     diesel::insert_into(mandates::table).values(&mandate).execute(conn)?;
 
@@ -203,6 +209,7 @@ fn create_in(
             created_at: now,
             revoked_at: None,
             revoked_by_aidant_id: None,
+            revoked_by_usager: false,
         };
         diesel::insert_into(authorisations::table).values(&authorisation).execute(conn)?;
         journal::append(

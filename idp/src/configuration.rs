@@ -137,6 +137,9 @@ pub struct UpstreamSettings {
     pub client_secret_file: String,
     /// Where the provider sends the usager back. Empty: `{issuer}/espace-aidant/franceconnect/retour`.
     pub redirect_uri: String,
+    /// Where the provider sends back a usager signing in to their own space (a redirect URI of
+    /// its own, registered beside the other). Empty: `{issuer}/espace-usager/retour`.
+    pub usager_space_redirect_uri: String,
     /// Connect and total timeout of each call to the provider.
     pub timeout_seconds: u64,
     /// The eIDAS level asked for (`acr_values`) and required of the ID token's `acr`.
@@ -227,6 +230,9 @@ pub const DEMO_UPSTREAM_CLIENT_SECRET: &str = "demo-upstream-secret-for-local-us
 pub const DEMO_UPSTREAM_PATH: &str = "/demo-upstream";
 /// The upstream login's redirect URI, under the issuer, unless `upstream.redirect_uri` says otherwise.
 pub const UPSTREAM_CALLBACK_PATH: &str = "/espace-aidant/franceconnect/retour";
+/// The usager space's sign-in redirect URI, under the issuer, unless
+/// `upstream.usager_space_redirect_uri` says otherwise.
+pub const USAGER_SPACE_CALLBACK_PATH: &str = "/espace-usager/retour";
 
 /// The upstream provider as this server uses it: configured, or the demo one in demo mode.
 #[derive(Debug, Clone)]
@@ -235,6 +241,8 @@ pub struct UpstreamClient {
     pub client_id: String,
     pub client_secret: ClientSecret,
     pub redirect_uri: String,
+    /// The usager space's own redirect URI.
+    pub usager_space_redirect_uri: String,
     pub scopes: String,
     pub acr_values: String,
     pub timeout: std::time::Duration,
@@ -262,6 +270,7 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("upstream.client_id", "")?
         .set_default("upstream.client_secret_file", "")?
         .set_default("upstream.redirect_uri", "")?
+        .set_default("upstream.usager_space_redirect_uri", "")?
         .set_default("upstream.timeout_seconds", 5)?
         .set_default("upstream.acr_values", "eidas1")?
         .set_default(
@@ -497,6 +506,14 @@ impl Settings {
                 return Err(invalid("upstream.redirect_uri", "must have no fragment (RFC 6749 §3.1.2)"));
             }
         }
+        if !u.usager_space_redirect_uri.is_empty() {
+            let key = "upstream.usager_space_redirect_uri";
+            let uri = Url::parse(&u.usager_space_redirect_uri)
+                .map_err(|e| invalid(key, format!("{:?} is not a URL: {e}", u.usager_space_redirect_uri)))?;
+            if uri.fragment().is_some() {
+                return Err(invalid(key, "must have no fragment (RFC 6749 §3.1.2)"));
+            }
+        }
         if u.issuer.is_empty() {
             return Ok(());
         }
@@ -526,6 +543,11 @@ impl Settings {
         let u = &self.upstream;
         let redirect_uri =
             if u.redirect_uri.is_empty() { self.url(UPSTREAM_CALLBACK_PATH) } else { u.redirect_uri.clone() };
+        let usager_space_redirect_uri = if u.usager_space_redirect_uri.is_empty() {
+            self.url(USAGER_SPACE_CALLBACK_PATH)
+        } else {
+            u.usager_space_redirect_uri.clone()
+        };
         let timeout = std::time::Duration::from_secs(u.timeout_seconds);
         let (issuer, client_id, client_secret, is_demo) = if !u.issuer.is_empty() {
             (u.issuer.clone(), u.client_id.clone(), u.client_secret.clone()?, false)
@@ -544,6 +566,7 @@ impl Settings {
             client_id,
             client_secret,
             redirect_uri,
+            usager_space_redirect_uri,
             scopes: u.scopes.clone(),
             acr_values: u.acr_values.clone(),
             timeout,
@@ -667,6 +690,7 @@ mod tests {
         let upstream = demo.upstream_client().expect("the demo upstream");
         assert_eq!(upstream.issuer, "http://127.0.0.1:8080/demo-upstream");
         assert_eq!(upstream.redirect_uri, "http://127.0.0.1:8080/espace-aidant/franceconnect/retour");
+        assert_eq!(upstream.usager_space_redirect_uri, "http://127.0.0.1:8080/espace-usager/retour");
         assert_eq!(upstream.client_id, DEMO_UPSTREAM_CLIENT_ID);
         assert_eq!(upstream.acr_values, "eidas1");
         assert!(upstream.scopes.starts_with("openid given_name family_name birthdate"));

@@ -114,6 +114,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/structure/journal/export", web::post().to(crate::pages::organisation_journal::export));
     // Public usage statistics, without sign-in.
     cfg.route("/stats", web::get().to(crate::pages::stats::page));
+    // The usager's own space: their mandates, the accesses made under them, revocation.
+    {
+        use crate::pages::usager_space as usager;
+        cfg.route("/espace-usager", web::get().to(usager::home::page))
+            .route("/espace-usager/connexion", web::post().to(usager::sign_in::start))
+            .route(crate::configuration::USAGER_SPACE_CALLBACK_PATH, web::get().to(usager::sign_in::callback))
+            .route("/espace-usager/deconnexion", web::post().to(usager::home::sign_out))
+            .route("/espace-usager/mandats/{id}/revocation", web::get().to(usager::revocation::confirm_mandate))
+            .route("/espace-usager/mandats/{id}/revocation", web::post().to(usager::revocation::revoke_mandate))
+            .route("/espace-usager/autorisations/{id}/revocation", web::get().to(usager::revocation::confirm_demarche))
+            .route("/espace-usager/autorisations/{id}/revocation", web::post().to(usager::revocation::revoke_demarche))
+            .route("/espace-usager/mandats/{id}/attestation", web::get().to(usager::attestation::page));
+    }
     // The frame of every page: the design system's files (versioned, kept a year by browsers),
     // the neutral theme's stylesheet, and the pages the footer links to.
     cfg.route(&format!("{}/{{version}}/{{file:.*}}", assets::PATH_PREFIX), web::get().to(assets::file))

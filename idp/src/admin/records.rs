@@ -121,7 +121,9 @@ pub fn show_mandate(store: &Store, mandate_id: &str, format: Format) -> anyhow::
             println!("  signed by aidant: {}", m.created_by_aidant_id);
             println!("  created: {}  expires: {}  duration: {}", m.created_at, m.expires_at, m.duration_kind.key());
             if let Some(at) = m.revoked_at {
-                println!("  revoked: {at} by {}", m.revoked_by_aidant_id.as_deref().unwrap_or("-"));
+                let by =
+                    if m.revoked_by_usager { "the usager" } else { m.revoked_by_aidant_id.as_deref().unwrap_or("-") };
+                println!("  revoked: {at} by {by}");
             }
             if let Some(from) = &m.renewed_from_id {
                 println!("  renews: {from}");

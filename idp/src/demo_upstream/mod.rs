@@ -26,7 +26,9 @@ pub use error::DemoUpstreamError;
 pub use token::{token, userinfo_get, userinfo_post};
 
 use crate::blocking::with_conn;
-use crate::configuration::{Settings, DEMO_UPSTREAM_CLIENT_ID, DEMO_UPSTREAM_PATH, UPSTREAM_CALLBACK_PATH};
+use crate::configuration::{
+    Settings, DEMO_UPSTREAM_CLIENT_ID, DEMO_UPSTREAM_PATH, UPSTREAM_CALLBACK_PATH, USAGER_SPACE_CALLBACK_PATH,
+};
 use crate::keys::{SigningAlg, StandaloneKey};
 use crate::web::AppState;
 
@@ -74,9 +76,16 @@ pub struct DemoUpstream {
 
 impl DemoUpstream {
     pub fn new(settings: &Settings) -> DemoUpstream {
-        let mut redirect_uris = vec![settings.url(UPSTREAM_CALLBACK_PATH), LOCAL_TRY_OUT_REDIRECT_URI.to_owned()];
-        if !settings.upstream.redirect_uri.is_empty() {
-            redirect_uris.push(settings.upstream.redirect_uri.clone());
+        // The helper's wizard and the usager's own space each have their redirect URI.
+        let mut redirect_uris = vec![
+            settings.url(UPSTREAM_CALLBACK_PATH),
+            settings.url(USAGER_SPACE_CALLBACK_PATH),
+            LOCAL_TRY_OUT_REDIRECT_URI.to_owned(),
+        ];
+        for configured in [&settings.upstream.redirect_uri, &settings.upstream.usager_space_redirect_uri] {
+            if !configured.is_empty() {
+                redirect_uris.push(configured.clone());
+            }
         }
         DemoUpstream {
             enabled: settings.demo.enabled,

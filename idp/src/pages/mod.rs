@@ -16,3 +16,4 @@ pub mod organisation_journal;
 pub mod second_factor;
 pub mod stats;
 pub mod templates;
+pub mod usager_space;

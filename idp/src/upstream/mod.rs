@@ -25,18 +25,20 @@ use crate::configuration::Settings;
 use crate::relying_party::{LoginSecrets, RelyingParty, RelyingPartyConfig, RpError, Verified};
 use crate::web::{see_other, AppState, CheckedForm, Lang, SignedInHelper};
 
-/// The upstream provider's relying party, made at start from the settings (shared by workers).
+/// The upstream provider's relying party, made at start from the settings (shared by workers):
+/// one per redirect URI, the wizard's and the usager space's (see `pages::usager_space`).
 pub struct UpstreamLogin {
     relying_party: Option<RelyingParty>,
+    usager_space: Option<RelyingParty>,
     demo: bool,
 }
 
 impl UpstreamLogin {
     pub fn from_settings(settings: &Settings) -> Result<UpstreamLogin, RpError> {
         let Some(client) = settings.upstream_client() else {
-            return Ok(UpstreamLogin { relying_party: None, demo: false });
+            return Ok(UpstreamLogin { relying_party: None, usager_space: None, demo: false });
         };
-        let relying_party = RelyingParty::new(RelyingPartyConfig {
+        let config = RelyingPartyConfig {
             issuer: client.issuer,
             client_id: client.client_id,
             client_secret: client.client_secret,
@@ -44,12 +46,29 @@ impl UpstreamLogin {
             scopes: client.scopes,
             acr_values: Some(client.acr_values).filter(|a| !a.trim().is_empty()),
             timeout: client.timeout,
-        })?;
-        Ok(UpstreamLogin { relying_party: Some(relying_party), demo: client.is_demo })
+        };
+        let usager_space =
+            RelyingParty::new(RelyingPartyConfig { redirect_uri: client.usager_space_redirect_uri, ..config.clone() })?;
+        Ok(UpstreamLogin {
+            relying_party: Some(RelyingParty::new(config)?),
+            usager_space: Some(usager_space),
+            demo: client.is_demo,
+        })
     }
 
     fn relying_party(&self) -> Result<&RelyingParty, UpstreamError> {
         self.relying_party.as_ref().ok_or(UpstreamError::NotConfigured)
+    }
+
+    /// The relying party whose redirect URI is the usager space's; `None` when no provider is
+    /// configured.
+    pub fn for_usager_space(&self) -> Option<&RelyingParty> {
+        self.usager_space.as_ref()
+    }
+
+    /// The demo upstream provider stands in for FranceConnect.
+    pub fn is_demo(&self) -> bool {
+        self.demo
     }
 }
 
@@ -137,8 +156,8 @@ async fn begin_login(
 }
 
 /// The parameters of the authorization response (RFC 6749 §4.1.2, §4.1.2.1; RFC 9207).
-struct Callback {
-    state: Option<String>,
+pub struct Callback {
+    pub state: Option<String>,
     code: Option<String>,
     error: Option<String>,
     iss: Option<String>,
@@ -147,7 +166,7 @@ struct Callback {
 impl Callback {
     /// The first value of each parameter (a repeated one is the provider's mistake, and the
     /// checks below stand whichever is taken).
-    fn parse(query: &str) -> Callback {
+    pub fn parse(query: &str) -> Callback {
         let pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
         let first =
             |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).filter(|v| !v.is_empty());
@@ -219,7 +238,7 @@ async fn finish_login(
 
 /// The provider's answer, checked: an error is a refusal or a provider failure; a code is
 /// exchanged and what it gives verified.
-async fn verify(
+pub async fn verify(
     relying_party: &RelyingParty,
     callback: &Callback,
     nonce: &str,

@@ -67,6 +67,14 @@ pub fn long_date_time(lang: Lang, at: NaiveDateTime) -> String {
     }
 }
 
+/// A stored instant (UTC) as a person in France reads it, in Paris time with summer time:
+/// `12 mars 2026 à 14 h 05`. For pages read by usagers, who should not convert from UTC.
+pub fn paris_date_time(at: NaiveDateTime) -> String {
+    use chrono::{TimeZone, Timelike};
+    let paris = chrono_tz::Europe::Paris.from_utc_datetime(&at);
+    format!("{} à {} h {:02}", long_date(Lang::Fr, paris.date_naive()), paris.hour(), paris.minute())
+}
+
 /// A FranceConnect birth date (`YYYY-MM-DD`, `00` for an unknown month or day) in words; the
 /// raw text when it is not one.
 pub fn birthdate(lang: Lang, raw: &str) -> String {
@@ -121,5 +129,9 @@ mod tests {
         let at = NaiveDate::from_ymd_opt(2027, 5, 30).unwrap().and_hms_opt(9, 5, 0).unwrap();
         assert_eq!(long_day(Lang::Fr, at), "30 mai 2027");
         assert_eq!(long_date_time(Lang::Fr, at), "30 mai 2027 à 9 h 05 (UTC)");
+        // Paris is UTC+2 in summer and UTC+1 in winter, across midnight too.
+        assert_eq!(paris_date_time(at), "30 mai 2027 à 11 h 05");
+        let winter_night = NaiveDate::from_ymd_opt(2026, 12, 31).unwrap().and_hms_opt(23, 30, 0).unwrap();
+        assert_eq!(paris_date_time(winter_night), "1er janvier 2027 à 0 h 30");
     }
 }

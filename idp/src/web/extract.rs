@@ -84,15 +84,18 @@ pub(super) fn current_session(req: &HttpRequest) -> LocalBoxFuture<'static, Resu
 /// A submitted form's body, read once per request. GET requests and other content types have
 /// an empty one.
 #[derive(Clone, Default)]
-struct FormBody(Bytes);
+pub(super) struct FormBody(pub(super) Bytes);
 
 impl FormBody {
-    fn field(&self, name: &str) -> Option<String> {
+    pub(super) fn field(&self, name: &str) -> Option<String> {
         url::form_urlencoded::parse(&self.0).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
     }
 }
 
-fn form_body(req: &HttpRequest, payload: &mut Payload) -> LocalBoxFuture<'static, Result<FormBody, PageError>> {
+pub(super) fn form_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> LocalBoxFuture<'static, Result<FormBody, PageError>> {
     let is_form = req.content_type() == "application/x-www-form-urlencoded";
     let mut taken = payload.take();
     memo(req, move || {

@@ -173,6 +173,8 @@ pub struct FrameTexts {
     pub accessibility: &'static str,
     pub legal_notice: &'static str,
     pub personal_data: &'static str,
+    /// The link to the usager's own space (`/espace-usager`).
+    pub usager_space: &'static str,
 }
 
 impl FrameTexts {
@@ -202,6 +204,7 @@ static FR: FrameTexts = FrameTexts {
     accessibility: "Accessibilité : non conforme",
     legal_notice: "Mentions légales",
     personal_data: "Données personnelles",
+    usager_space: "Personne accompagnée : voir mes mandats",
 };
 
 static EN: FrameTexts = FrameTexts {
@@ -222,6 +225,7 @@ static EN: FrameTexts = FrameTexts {
     accessibility: "Accessibility: not compliant",
     legal_notice: "Legal notice",
     personal_data: "Personal data",
+    usager_space: "Person helped: see my mandates",
 };
 
 #[cfg(test)]

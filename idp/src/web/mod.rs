@@ -27,6 +27,7 @@ pub mod render;
 pub mod session;
 pub mod state;
 pub mod templates;
+pub mod usager_session;
 
 pub use error::{Message, PageError};
 pub use extract::{
@@ -39,3 +40,4 @@ pub use i18n::{Lang, Texts};
 pub use render::{html, html_with_status, see_other};
 pub use session::BrowserSession;
 pub use state::AppState;
+pub use usager_session::{MaybeSignedInUsager, SignedInUsager, UsagerForm};

@@ -27,3 +27,4 @@ mod snapshots;
 mod stats;
 mod theme;
 mod upstream;
+mod usager_space;

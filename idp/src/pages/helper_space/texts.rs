@@ -89,6 +89,9 @@ pub struct SpaceTexts {
     pub expired: &'static str,
     pub revoked: &'static str,
     pub demarche_revoked_on: &'static str,
+    /// The usager revoked it from their own space.
+    pub revoked_by_usager_on: &'static str,
+    pub demarche_revoked_by_usager_on: &'static str,
     pub demarche_ended_on: &'static str,
     // Renewal.
     pub back_to: &'static str,
@@ -191,6 +194,8 @@ pub static FR: SpaceTexts = SpaceTexts {
     expired: "Expiré",
     revoked: "Révoqué",
     demarche_revoked_on: "révoquée le",
+    revoked_by_usager_on: "révoqué par la personne elle-même, depuis son espace, le",
+    demarche_revoked_by_usager_on: "révoquée par la personne elle-même, depuis son espace, le",
     demarche_ended_on: "terminée le",
     back_to: "Retour à",
     renew_title: "Renouveler le mandat de",
@@ -283,6 +288,8 @@ pub static EN: SpaceTexts = SpaceTexts {
     expired: "Expired",
     revoked: "Revoked",
     demarche_revoked_on: "revoked on",
+    revoked_by_usager_on: "revoked by the person themselves, from their own space, on",
+    demarche_revoked_by_usager_on: "revoked by the person themselves, from their own space, on",
     demarche_ended_on: "ended on",
     back_to: "Back to",
     renew_title: "Renew the mandate of",

@@ -36,6 +36,8 @@ pub struct MandateCard {
     pub live: bool,
     pub renewable: bool,
     pub revoked: bool,
+    /// The usager revoked it from their own space.
+    pub revoked_by_usager: bool,
     pub created_on: String,
     pub ends_on: String,
     pub duration: &'static str,
@@ -68,6 +70,9 @@ fn card(m: &MandateWithAuthorisations, lang: Lang, s: &SpaceTexts) -> MandateCar
     let at = now();
     let status = m.status(at);
     let ended = |a: &mandate_store::mandates::Authorisation| match (a.revoked_at, status) {
+        (Some(when), _) if a.revoked_by_usager => {
+            Some(format!("{} {}", s.demarche_revoked_by_usager_on, day(lang, when)))
+        }
         (Some(when), _) => Some(format!("{} {}", s.demarche_revoked_on, day(lang, when))),
         (None, MandateStatus::Expired) => Some(format!("{} {}", s.demarche_ended_on, day(lang, m.mandate.expires_at))),
         _ => None,
@@ -79,6 +84,7 @@ fn card(m: &MandateWithAuthorisations, lang: Lang, s: &SpaceTexts) -> MandateCar
         live: status == MandateStatus::Live,
         renewable: status != MandateStatus::Revoked && !m.renewable_demarches().is_empty(),
         revoked: status == MandateStatus::Revoked,
+        revoked_by_usager: m.mandate.revoked_by_usager,
         created_on: day(lang, m.mandate.created_at),
         ends_on: day(lang, m.mandate.revoked_at.unwrap_or(m.mandate.expires_at)),
         duration: duration_label(m.mandate.duration_kind, lang),

@@ -115,7 +115,13 @@ fn french(p: &Parts) -> String {
         AuthorisationRevoked if detail(entry, "reason") == Some("replaced") => format!(
             "La démarche « {demarche} » d'un mandat de {usager} a pris fin : {aidant} a créé un nouveau mandat qui la couvre."
         ),
+        AuthorisationRevoked if detail(entry, "by") == Some("usager") => {
+            format!("{usager} a révoqué la démarche « {demarche} » de son mandat, depuis son espace.")
+        }
         AuthorisationRevoked => format!("{aidant} a révoqué la démarche « {demarche} » du mandat de {usager}."),
+        MandateRevoked if detail(entry, "by") == Some("usager") => {
+            format!("{usager} a révoqué son mandat, depuis son espace.")
+        }
         MandateRevoked => format!("{aidant} a révoqué le mandat de {usager}."),
         MandateRenewed => format!("{aidant} a renouvelé le mandat de {usager}."),
         OrganisationSwitched => format!("{aidant} travaille maintenant pour cette structure."),
@@ -123,7 +129,13 @@ fn french(p: &Parts) -> String {
         SecondFactorRemoved => format!("{aidant} a retiré un second facteur de son compte."),
         UsagerCreated => format!("{aidant} a enregistré une nouvelle personne : {usager}."),
         MandateCreated => format!("{aidant} a créé un mandat pour {usager}."),
+        AttestationPrinted if detail(entry, "by") == Some("usager") => {
+            format!("{usager} a consulté l'attestation de son mandat, depuis son espace.")
+        }
         AttestationPrinted => format!("{aidant} a imprimé l'attestation du mandat de {usager}."),
+        UpstreamLoginFailed if detail(entry, "by") == Some("usager") => {
+            "Une personne n'a pas pu se connecter à son espace avec FranceConnect.".to_owned()
+        }
         UpstreamLoginFailed => format!("Une connexion FranceConnect a échoué pendant que {aidant} créait un mandat."),
         OrganisationCreated => "La structure a été créée.".to_owned(),
         OrganisationUpdated => format!("{by} a modifié les informations de la structure."),
@@ -165,7 +177,13 @@ fn english(p: &Parts) -> String {
         AuthorisationRevoked if detail(entry, "reason") == Some("replaced") => format!(
             "The démarche “{demarche}” of a mandate of {usager} ended: {aidant} created a new mandate covering it."
         ),
+        AuthorisationRevoked if detail(entry, "by") == Some("usager") => {
+            format!("{usager} revoked the démarche “{demarche}” of their mandate, from their own space.")
+        }
         AuthorisationRevoked => format!("{aidant} revoked the démarche “{demarche}” of {usager}'s mandate."),
+        MandateRevoked if detail(entry, "by") == Some("usager") => {
+            format!("{usager} revoked their mandate, from their own space.")
+        }
         MandateRevoked => format!("{aidant} revoked {usager}'s mandate."),
         MandateRenewed => format!("{aidant} renewed {usager}'s mandate."),
         OrganisationSwitched => format!("{aidant} now works for this organisation."),
@@ -173,7 +191,13 @@ fn english(p: &Parts) -> String {
         SecondFactorRemoved => format!("{aidant} removed a second factor."),
         UsagerCreated => format!("{aidant} registered a new person: {usager}."),
         MandateCreated => format!("{aidant} created a mandate for {usager}."),
+        AttestationPrinted if detail(entry, "by") == Some("usager") => {
+            format!("{usager} read the attestation of their mandate, in their own space.")
+        }
         AttestationPrinted => format!("{aidant} printed the attestation of {usager}'s mandate."),
+        UpstreamLoginFailed if detail(entry, "by") == Some("usager") => {
+            "A person could not sign in to their own space with FranceConnect.".to_owned()
+        }
         UpstreamLoginFailed => format!("A FranceConnect sign-in failed while {aidant} was creating a mandate."),
         OrganisationCreated => "The organisation was created.".to_owned(),
         OrganisationUpdated => format!("{by} updated the organisation's details."),

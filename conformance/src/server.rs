@@ -99,6 +99,9 @@ pub fn prepare(dir: &Path, database_url: &str) -> anyhow::Result<(Idp, TlsFront)
         ("IDP__DATABASE__URL".to_owned(), database_url.to_owned()),
         ("IDP__KEYS__DIR".to_owned(), keys.display().to_string()),
         ("IDP__LOG__FORMAT".to_owned(), "json".to_owned()),
+        // `idp demo seed` gives the run its helper and client, and seeds only a server in demo
+        // mode on a loopback issuer (the front's 127.0.0.1 is one).
+        ("IDP__DEMO__ENABLED".to_owned(), "true".to_owned()),
         // The design system the pages link to, as `npm ci` installs it at the repository's root
         // (whatever folder the runner is started from).
         (

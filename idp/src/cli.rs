@@ -294,7 +294,8 @@ pub enum AttestationCommand {
 #[derive(Debug, Subcommand)]
 pub enum DemoCommand {
     /// Create (once) the demo organisation, helper, usagers, mandates and client; print them
-    /// as JSON, with the ids the other commands take.
+    /// as JSON, with the ids the other commands take. Only in demo mode (`demo.enabled`) with an
+    /// issuer on this machine (127.0.0.1, localhost): the demo secrets are published.
     Seed,
     /// Print the demo helper's current one-time code (from the fixed demo TOTP secret), as an
     /// authenticator app enrolled with it would show.
@@ -643,6 +644,9 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             }
         }
         Command::Demo(DemoCommand::Seed) => {
+            if let Some(refusal) = crate::admin::demo::seed_refusal(settings.demo.enabled, &settings.issuer) {
+                anyhow::bail!(refusal);
+            }
             let store = open_store(settings)?;
             print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
         }

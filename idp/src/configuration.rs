@@ -77,6 +77,7 @@ pub struct Settings {
     pub upstream: UpstreamSettings,
     pub demo: DemoSettings,
     pub ui: UiSettings,
+    pub metrics: MetricsSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +156,13 @@ pub struct UpstreamSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoSettings {
     pub enabled: bool,
+}
+
+/// Who may read `/metrics`: the scraper holding the bearer token in `token_file`. Empty: nobody
+/// (`/metrics` answers 404), since counters of logins and exchanges are not for the public.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MetricsSettings {
+    pub token_file: String,
 }
 
 /// How the pages look and who answers for them.
@@ -278,6 +286,7 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
             "openid given_name family_name birthdate gender birthplace birthcountry email preferred_username",
         )?
         .set_default("demo.enabled", false)?
+        .set_default("metrics.token_file", "")?
         .set_default("ui.theme", "dsfr")?
         .set_default("ui.assets_dir", DEFAULT_DSFR_ASSETS_DIR)?
         .set_default("ui.operator_name", "")?

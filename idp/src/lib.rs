@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod blocking;
 pub mod cli;
+pub mod client_keys;
 pub mod configuration;
 pub mod demo_upstream;
 pub mod encoding;

@@ -15,6 +15,7 @@ use crate::oidc::{authorize, discovery, introspection, logout, revocation, token
 use crate::pages::{
     attestation, charter, delegation, enrolment, helper_space as space, home, language, legal, login, manager_space,
 };
+use crate::protocol::claims::{SubjectKey, SUBJECT_KEY_NAME};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
 use crate::upstream::{self, UpstreamLogin};
@@ -163,12 +164,17 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
 
 /// The CSRF key every replica shares, made on first start.
 async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
+    Ok(CsrfKey::new(load_shared_key(store, csrf::SECRET_NAME).await?))
+}
+
+/// A 256-bit key every replica shares, made on first start and kept in the store.
+async fn load_shared_key(store: &Store, name: &'static str) -> anyhow::Result<Vec<u8>> {
     let store = store.clone();
     let hex_key = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn()?;
         mandate_store::server_secrets::get_or_create(
             &mut conn,
-            csrf::SECRET_NAME,
+            name,
             || {
                 let mut key = [0u8; 32];
                 rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
@@ -178,8 +184,7 @@ async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
         )
     })
     .await??;
-    let key = hex::decode(hex_key).map_err(|_| anyhow::anyhow!("the stored CSRF key is not hex"))?;
-    Ok(CsrfKey::new(key))
+    hex::decode(hex_key).map_err(|_| anyhow::anyhow!("the stored key {name} is not hex"))
 }
 
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
@@ -195,7 +200,20 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, statistics, dsfr })
+    let client_keys = Arc::default();
+    let subjects = SubjectKey::new(load_shared_key(&store, SUBJECT_KEY_NAME).await?);
+    Ok(AppState {
+        settings: Arc::new(settings),
+        store,
+        keys,
+        http,
+        metrics,
+        csrf,
+        statistics,
+        dsfr,
+        client_keys,
+        subjects,
+    })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).
@@ -238,6 +256,7 @@ impl Application {
         );
         let demo_upstream = web::Data::new(DemoUpstream::new(&state.settings));
         let security = SecurityHeaders::for_settings(&state.settings);
+        let metrics_access = crate::metrics::MetricsAccess::from_settings(&state.settings)?;
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             // The last `wrap` is the outermost: the security headers go on every answer, the
@@ -246,6 +265,10 @@ impl Application {
             App::new()
                 .wrap(from_fn(fallback::replace_bare_errors))
                 .wrap(prometheus.clone())
+                .wrap(from_fn({
+                    let access = metrics_access.clone();
+                    move |req, next| crate::metrics::guard(access.clone(), req, next)
+                }))
                 .wrap(actix_web::middleware::from_fn(frame::provide_base))
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .wrap(from_fn(move |req, next| security_headers(security, req, next)))

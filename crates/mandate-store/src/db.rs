@@ -79,10 +79,7 @@ impl DatabaseTarget {
     pub fn connect(&self) -> StoreResult<DbConnection> {
         match self {
             DatabaseTarget::SqliteFile(path) => {
-                if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| StoreError::Connection(format!("cannot create {}: {e}", parent.display())))?;
-                }
+                create_private_file(path)?;
                 let path_str = path
                     .to_str()
                     .ok_or_else(|| StoreError::Connection(format!("non UTF-8 path {}", path.display())))?;
@@ -101,6 +98,25 @@ impl DatabaseTarget {
                 .map(DbConnection::Postgres)
                 .map_err(|e| StoreError::Connection(e.to_string())),
         }
+    }
+}
+
+/// Creates the SQLite file, when missing, readable and writable by its owner only (and its
+/// folder, when missing, by its owner only): it holds sessions, codes and one-time code
+/// secrets. SQLite gives its `-wal` and `-shm` files the database file's permissions, so they
+/// are private too. An existing file keeps the permissions its operator chose.
+fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let cannot = |what: &std::path::Path, e: std::io::Error| {
+        StoreError::Connection(format!("cannot create {}: {e}", what.display()))
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(parent).map_err(|e| cannot(parent, e))?;
+    }
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(cannot(path, e)),
     }
 }
 

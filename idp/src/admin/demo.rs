@@ -28,6 +28,31 @@ pub const DEMO_CLIENT_SECRET: &str = "demo-secret-for-local-use-only-0123456789"
 const DEMO_SIRET: &str = "21750001600019";
 const DEMO_ORGANISATION: &str = "France Services Démo";
 
+/// Why demo data may not be seeded with these settings, when it may not. Its password, one-time
+/// code secrets and client secret are published (README), so they belong only to a server in
+/// demo mode whose issuer is this machine's loopback address: nobody else can use them there.
+pub fn seed_refusal(demo_enabled: bool, issuer: &str) -> Option<String> {
+    if !demo_enabled {
+        return Some(
+            "demo data is seeded only in demo mode: its passwords and secrets are published \
+             (set demo.enabled = true, or IDP__DEMO__ENABLED=true, on a server for trying it out)"
+                .into(),
+        );
+    }
+    let loopback = url::Url::parse(issuer).ok().is_some_and(|url| match url.host() {
+        Some(url::Host::Domain(name)) => name == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    });
+    (!loopback).then(|| {
+        format!(
+            "demo data is seeded only on a server whose issuer is this machine (127.0.0.1 or localhost), \
+             not {issuer}: its passwords and secrets are published"
+        )
+    })
+}
+
 fn demo_usager(conn: &mut DbConnection, issuer: &str, subject: &str, new: NewUsager) -> anyhow::Result<Usager> {
     let upstream = format!("{issuer}/demo-upstream");
     if let Some(existing) = usagers::find_by_upstream(conn, &upstream, subject)? {
@@ -253,4 +278,21 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
             "redirect_uris": redirect_uris,
         },
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seed_refusal;
+
+    #[test]
+    fn demo_data_only_in_demo_mode_on_this_machine() {
+        assert!(seed_refusal(true, "http://127.0.0.1:8080").is_none());
+        assert!(seed_refusal(true, "https://localhost:8443").is_none());
+        assert!(seed_refusal(true, "http://[::1]:8080").is_none());
+        assert!(seed_refusal(false, "http://127.0.0.1:8080").unwrap().contains("demo mode"));
+        let public = seed_refusal(true, "https://aidants.example.gouv.fr").unwrap();
+        assert!(public.contains("https://aidants.example.gouv.fr"), "{public}");
+        assert!(seed_refusal(true, "http://10.0.0.5:8080").is_some(), "a private address is reachable by others");
+        assert!(seed_refusal(true, "http://127.0.0.1.example.fr").is_some());
+    }
 }

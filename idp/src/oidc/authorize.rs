@@ -1,40 +1,46 @@
 //! The authorization endpoint (GET and POST, OIDC Core §3.1.2.1).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use mandate_store::authorization_requests::{self, PendingAuthorization};
 use mandate_store::mandates::{self, Permission};
 use mandate_store::{clients, grants, now, sessions};
 
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
-use crate::protocol::claims::subject_for;
 use crate::protocol::flow::{auth_state, next_step, AuthState, PENDING_LIFETIME_MINUTES};
-use crate::protocol::request::{self, AuthorizationRequest, NoRedirectReason, Params, RequestError};
+use crate::protocol::params::ProtocolParams;
+use crate::protocol::request::{self, AuthorizationRequest, NoRedirectReason, RequestError};
 use crate::web::authorization_response::{self, respond_error};
 use crate::web::session;
 use crate::web::AppState;
 use crate::web::{see_other, BrowserSession, ExistingSession, Lang, Message, PageError};
 
+// The parameters are read as sent, not through `web::Query`/`web::Form`, which keep one of two
+// repeated values without a word: a repeat must be refused (RFC 6749 §3.1).
 pub async fn get(
+    req: HttpRequest,
     browser: ExistingSession,
-    query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(browser, query.into_inner(), state).await
+    authorize(browser, ProtocolParams::parse(req.query_string().as_bytes()), state).await
 }
 
 pub async fn post(
+    req: HttpRequest,
     browser: ExistingSession,
-    form: web::Form<Params>,
+    body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    authorize(browser, form.into_inner(), state).await
+    if req.content_type() != "application/x-www-form-urlencoded" {
+        return Err(PageError::bad_request(|t| t.malformed_request, Lang::Fr));
+    }
+    authorize(browser, ProtocolParams::parse(&body), state).await
 }
 
 async fn authorize(
     ExistingSession(existing): ExistingSession,
-    params: Params,
+    params: ProtocolParams,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::from_ui_locales(params.get("ui_locales").map(String::as_str));
@@ -49,6 +55,7 @@ async fn authorize(
                 NoRedirectReason::MissingRedirectUri | NoRedirectReason::UnregisteredRedirectUri => {
                     |t| t.bad_redirect_uri
                 }
+                NoRedirectReason::Malformed => |t| t.malformed_request,
             };
             return Err(PageError::Shown { status: StatusCode::BAD_REQUEST, message, lang });
         }
@@ -160,7 +167,7 @@ async fn silent(
     }
     if let Some(hint) = &request.id_token_hint {
         // The hint names the usager the relying party expects: it must be the one chosen.
-        let expected = subject_for(&client, &grant.usager_id, &state.settings.issuer);
+        let expected = state.subjects.subject_for(&client, &grant.usager_id);
         let hinted = state
             .keys
             .verify(hint)

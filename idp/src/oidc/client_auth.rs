@@ -1,16 +1,22 @@
 //! Client authentication at the token, revocation and introspection endpoints: by the method
 //! the client registered, and only that one (OIDC Core §9, RFC 7523 for private_key_jwt).
+//!
+//! Every refusal is the same `invalid_client` (RFC 6749 §5.2), whatever its cause: an unknown
+//! client, a wrong secret, another method, a bad assertion. A stranger learns nothing about
+//! which clients exist; the cause goes to the log. An unknown client's secret is hashed and
+//! compared all the same, so that both refusals take the same path.
 
 use actix_web::HttpRequest;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use mandate_store::clients::{self, Client};
 use mandate_store::{grants, now, secret_hash, ClientAuthMethod};
 
 use super::errors::TokenError;
 use crate::blocking::with_conn;
+use crate::client_keys::find_key;
 use crate::encoding::constant_time_eq;
 use crate::protocol::request::Params;
 use crate::web::AppState;
@@ -18,6 +24,12 @@ use crate::web::AppState;
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// A client assertion may not claim to live longer than this.
 const MAX_ASSERTION_LIFETIME_SECONDS: i64 = 600;
+
+/// The one answer to a client whose authentication failed; `cause` is only logged.
+fn refused(cause: &str) -> TokenError {
+    tracing::info!(cause, "client authentication refused");
+    TokenError::invalid_client("client authentication failed")
+}
 
 /// How the request tried to authenticate.
 enum Presented {
@@ -47,34 +59,30 @@ fn presented(req: &HttpRequest, form: &Params) -> Result<Presented, TokenError> 
     }
     if let Some(encoded) = basic {
         let decoded = STANDARD.decode(encoded).ok().and_then(|b| String::from_utf8(b).ok());
-        let (id, secret) = decoded
-            .as_deref()
-            .and_then(|d| d.split_once(':'))
-            .ok_or_else(|| TokenError::invalid_client("malformed Basic credentials"))?;
+        let (id, secret) =
+            decoded.as_deref().and_then(|d| d.split_once(':')).ok_or_else(|| refused("malformed Basic credentials"))?;
         // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
         return Ok(Presented::Basic { id: form_decode(id), secret: form_decode(secret) });
     }
     if let Some(secret) = form_secret {
-        let id = form_id.ok_or_else(|| TokenError::invalid_client("client_id is required with client_secret"))?;
+        let id = form_id.ok_or_else(|| refused("client_secret without client_id"))?;
         return Ok(Presented::Post { id, secret: secret.clone() });
     }
     if let Some(assertion) = assertion {
         if form.get("client_assertion_type").map(String::as_str) != Some(JWT_BEARER) {
-            return Err(TokenError::invalid_client("client_assertion_type must be jwt-bearer"));
+            return Err(refused("client_assertion_type is not jwt-bearer"));
         }
         return Ok(Presented::Assertion { assertion: assertion.clone(), id: form_id });
     }
     match form_id {
         Some(id) => Ok(Presented::IdOnly { id }),
-        None => Err(TokenError::invalid_client("client authentication is required")),
+        None => Err(refused("no client authentication")),
     }
 }
 
-async fn find_client(state: &AppState, id: &str) -> Result<Client, TokenError> {
+async fn find_client(state: &AppState, id: &str) -> Result<Option<Client>, TokenError> {
     let id = id.to_owned();
-    with_conn(&state.store, move |conn| clients::find(conn, &id))
-        .await?
-        .ok_or_else(|| TokenError::invalid_client("unknown client"))
+    Ok(with_conn(&state.store, move |conn| clients::find(conn, &id)).await?)
 }
 
 /// Authenticates the calling client; `audience` is this endpoint's URL (for assertions).
@@ -84,60 +92,53 @@ pub async fn authenticate(
     form: &Params,
     audience: &str,
 ) -> Result<Client, TokenError> {
-    let wrong_method = || TokenError::invalid_client("this client must authenticate with its registered method");
     match presented(req, form)? {
-        Presented::Basic { id, secret } | Presented::Post { id, secret } if secret.is_empty() => {
-            let _ = id;
-            Err(TokenError::invalid_client("empty client secret"))
+        Presented::Basic { secret, .. } | Presented::Post { secret, .. } if secret.is_empty() => {
+            Err(refused("empty client secret"))
         }
         Presented::Basic { id, secret } => {
-            let client = find_client(state, &id).await?;
-            if client.auth_method != ClientAuthMethod::ClientSecretBasic {
-                return Err(wrong_method());
-            }
-            check_secret(client, &secret)
+            check_secret(find_client(state, &id).await?, &secret, ClientAuthMethod::ClientSecretBasic)
         }
         Presented::Post { id, secret } => {
-            let client = find_client(state, &id).await?;
-            if client.auth_method != ClientAuthMethod::ClientSecretPost {
-                return Err(wrong_method());
-            }
-            check_secret(client, &secret)
+            check_secret(find_client(state, &id).await?, &secret, ClientAuthMethod::ClientSecretPost)
         }
-        Presented::IdOnly { id } => {
-            let client = find_client(state, &id).await?;
-            if !client.is_public() {
-                return Err(TokenError::invalid_client("client authentication is required"));
-            }
-            Ok(client)
-        }
+        Presented::IdOnly { id } => match find_client(state, &id).await? {
+            Some(client) if client.is_public() => Ok(client),
+            Some(_) => Err(refused("a confidential client without credentials")),
+            None => Err(refused("unknown client")),
+        },
         Presented::Assertion { assertion, id } => verify_assertion(state, &assertion, id.as_deref(), audience).await,
     }
 }
 
-fn check_secret(client: Client, secret: &str) -> Result<Client, TokenError> {
-    match &client.secret_hash {
-        Some(stored) if constant_time_eq(stored.as_bytes(), secret_hash(secret).as_bytes()) => Ok(client),
-        _ => Err(TokenError::invalid_client("wrong client credentials")),
+/// The secret is hashed and compared even for an unknown client (against a hash no secret
+/// has), so that an unknown client and a wrong secret take the same path.
+fn check_secret(client: Option<Client>, secret: &str, method: ClientAuthMethod) -> Result<Client, TokenError> {
+    let presented = secret_hash(secret);
+    let stored = client.as_ref().and_then(|c| c.secret_hash.clone()).unwrap_or_else(|| "0".repeat(presented.len()));
+    let matches = constant_time_eq(stored.as_bytes(), presented.as_bytes());
+    match client {
+        None => Err(refused("unknown client")),
+        Some(client) if client.auth_method != method => Err(refused("not the client's registered method")),
+        Some(client) if matches => Ok(client),
+        Some(_) => Err(refused("wrong client secret")),
     }
 }
 
-async fn client_keys(state: &AppState, client: &Client) -> Result<JwkSet, TokenError> {
-    let raw = match (&client.jwks, &client.jwks_uri) {
-        (Some(jwks), _) => jwks.clone(),
-        (None, Some(uri)) => state
-            .http
-            .get(uri)
-            .send()
-            .await
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| TokenError::invalid_client(format!("cannot fetch the client's jwks_uri: {e}")))?
-            .text()
-            .await
-            .map_err(|e| TokenError::invalid_client(format!("cannot read the client's jwks_uri: {e}")))?,
-        (None, None) => return Err(TokenError::invalid_client("the client has no registered keys")),
-    };
-    serde_json::from_str(&raw).map_err(|_| TokenError::invalid_client("the client's JWKS is not valid"))
+/// The registered key that should verify an assertion naming `kid`: from the registered key
+/// set, or from the client's `jwks_uri` through the cache.
+async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Result<Jwk, TokenError> {
+    match (&client.jwks, &client.jwks_uri) {
+        (Some(jwks), _) => {
+            let keys: JwkSet = serde_json::from_str(jwks).map_err(|_| refused("the registered JWKS is not valid"))?;
+            find_key(&keys, kid).cloned().ok_or_else(|| refused("no registered key matches"))
+        }
+        (None, Some(uri)) => state.client_keys.key_for(&state.http, &client.id, uri, kid).await.map_err(|e| {
+            tracing::warn!(client_id = %client.id, error = %e, "no key for a client assertion");
+            refused("no key from the client's jwks_uri")
+        }),
+        (None, None) => Err(refused("the client has no registered keys")),
+    }
 }
 
 /// RFC 7523 §3: iss = sub = client_id, aud = this endpoint (or the issuer), exp, and a `jti`
@@ -148,8 +149,13 @@ async fn verify_assertion(
     claimed_id: Option<&str>,
     audience: &str,
 ) -> Result<Client, TokenError> {
-    let invalid = |d: &str| TokenError::invalid_client(format!("client assertion refused: {d}"));
+    let invalid = |d: &str| refused(&format!("client assertion: {d}"));
+    // Everything that can be checked without the client's keys is checked first: keys are
+    // fetched only for an assertion that could be this client's.
     let header = decode_header(assertion).map_err(|_| invalid("not a JWT"))?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
+        return Err(invalid("unsupported alg"));
+    }
     let unverified: serde_json::Value = assertion
         .split('.')
         .nth(1)
@@ -160,21 +166,19 @@ async fn verify_assertion(
     if claimed_id.is_some_and(|id| id != issuer) {
         return Err(invalid("client_id differs from the assertion's iss"));
     }
-    let client = find_client(state, &issuer).await?;
+    if unverified.get("sub").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
+        return Err(invalid("sub must equal iss"));
+    }
+    let unverified_exp = unverified.get("exp").and_then(|v| v.as_i64()).ok_or_else(|| invalid("exp missing"))?;
+    if unverified_exp + 30 < now().and_utc().timestamp() {
+        return Err(invalid("expired"));
+    }
+    let client = find_client(state, &issuer).await?.ok_or_else(|| invalid("unknown client"))?;
     if client.auth_method != ClientAuthMethod::PrivateKeyJwt {
-        return Err(TokenError::invalid_client("this client must authenticate with its registered method"));
+        return Err(invalid("not the client's registered method"));
     }
-    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
-        return Err(invalid("unsupported alg"));
-    }
-    let keys = client_keys(state, &client).await?;
-    let jwk = match &header.kid {
-        Some(kid) => keys.find(kid),
-        None if keys.keys.len() == 1 => keys.keys.first(),
-        None => None,
-    }
-    .ok_or_else(|| invalid("no registered key matches"))?;
-    let key = DecodingKey::from_jwk(jwk).map_err(|_| invalid("unusable key"))?;
+    let jwk = client_key(state, &client, header.kid.as_deref()).await?;
+    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("unusable key"))?;
     let mut validation = Validation::new(header.alg);
     validation.set_audience(&[audience, state.settings.issuer.as_str()]);
     validation.set_issuer(&[issuer.as_str()]);

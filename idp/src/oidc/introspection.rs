@@ -7,18 +7,17 @@ use mandate_store::{exchange, now, secret_hash};
 use serde_json::json;
 
 use super::client_auth::authenticate;
+use super::client_form::ClientForm;
 use super::errors::TokenError;
 use crate::blocking::with_conn;
-use crate::protocol::claims::{act_claim, mandate_claim, subject_for, Subject};
-use crate::protocol::request::Params;
+use crate::protocol::claims::{act_claim, mandate_claim, Subject};
 use crate::web::AppState;
 
 pub async fn introspect(
     req: HttpRequest,
-    form: web::Form<Params>,
+    ClientForm(form): ClientForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TokenError> {
-    let form = form.into_inner();
     let client = authenticate(&state, &req, &form, &state.settings.url("/introspect")).await?;
     let token =
         form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;
@@ -45,11 +44,11 @@ pub async fn introspect(
             },
             "exp": token.expires_at.and_utc().timestamp(),
             "iat": token.created_at.and_utc().timestamp(),
-            "sub": subject_for(&live.client, &live.usager.id, &state.settings.issuer),
+            "sub": state.subjects.subject_for(&live.client, &live.usager.id),
             "aud": live.grant.client_id,
             "iss": state.settings.issuer,
             "act": act_claim(&live.aidant, &live.organisation),
-            "mandate": mandate_claim(&Subject::of(&live)),
+            "mandate": mandate_claim(&Subject::of(&live, &state.subjects)),
         }),
     };
     Ok(HttpResponse::Ok().insert_header(("Cache-Control", "no-store")).json(body))

@@ -1,7 +1,7 @@
 //! RP-initiated logout 1.0 at the end-session endpoint, with back-channel logout 1.0 to the
 //! clients that received tokens in the ended session.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 use askama::Template;
 use mandate_store::clients::{self, Client};
 use mandate_store::{grants, now, sessions};
@@ -11,8 +11,7 @@ use url::Url;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
-use crate::protocol::claims::subject_for;
-use crate::protocol::request::Params;
+use crate::protocol::params::{Params, ProtocolParams};
 use crate::web::session::expired_cookie;
 use crate::web::AppState;
 use crate::web::{html, ExistingSession, Frame, Lang, PageError, Texts};
@@ -34,19 +33,34 @@ pub struct LogoutPage<'a> {
 }
 
 pub async fn get(
+    req: HttpRequest,
     browser: ExistingSession,
-    query: web::Query<Params>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    end_session(browser, query.into_inner(), state).await
+    end_session(browser, checked(req.query_string().as_bytes())?, state).await
 }
 
 pub async fn post(
+    req: HttpRequest,
     browser: ExistingSession,
-    form: web::Form<Params>,
+    body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    end_session(browser, form.into_inner(), state).await
+    if req.content_type() != "application/x-www-form-urlencoded" {
+        return Err(invalid(Lang::Fr));
+    }
+    end_session(browser, checked(&body)?, state).await
+}
+
+/// The request's parameters, refused when one is repeated or too long: `state` and
+/// `post_logout_redirect_uri` are echoed, and two of them could not be told apart (RFC 6749 §3.1).
+fn checked(raw: &[u8]) -> Result<Params, PageError> {
+    let params = ProtocolParams::parse(raw);
+    if let Some(fault) = params.fault() {
+        tracing::info!(fault = %fault.description(), "logout request refused");
+        return Err(invalid(Lang::from_ui_locales(params.get("ui_locales").map(String::as_str))));
+    }
+    Ok(params.values)
 }
 
 fn invalid(lang: Lang) -> PageError {
@@ -105,27 +119,37 @@ async fn end_session(
     };
     let target = post_logout_target(client.as_ref(), get("post_logout_redirect_uri"), get("state"), lang)?;
 
-    if hint.is_none() {
-        // No proof the relying party speaks for this browser: ask the person (§2, §6).
-        let csrf = browser.as_ref().map(|b| b.csrf_token(&state)).unwrap_or_default();
-        let frame = Frame::of_browser(browser.as_ref(), &state, lang).await?;
-        return html(&LogoutPage {
-            t: lang.texts(),
-            frame: &frame,
-            done: false,
-            csrf_token: &csrf,
-            post_logout_redirect_uri: get("post_logout_redirect_uri").unwrap_or(""),
-            state: get("state").unwrap_or(""),
-            client_id: client.as_ref().map(|c| c.id.as_str()).unwrap_or(""),
-        });
+    // The hint says which session the relying party speaks of, not that this browser is in it:
+    // an ID token is seen by its relying party and may leak from there. Only a request from the
+    // browser of that very session ends it at once; anyone else is asked (§2, §6), and the
+    // confirmation ends only the session of the browser that confirms.
+    let hinted_sid = hint.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str);
+    let from_hinted_session = match (&browser, hinted_sid) {
+        (Some(b), Some(sid)) => b.session.sid == sid,
+        _ => false,
+    };
+    if from_hinted_session {
+        let sids = browser.iter().map(|b| b.session.sid.clone()).collect();
+        log_out(&state, sids).await?;
+        return finish(&state, target, lang);
     }
-    let hinted_sid = hint.as_ref().and_then(|c| c.get("sid")).and_then(Value::as_str).map(str::to_owned);
-    let mut sids: Vec<String> = hinted_sid.into_iter().collect();
-    if let Some(b) = &browser {
-        sids.push(b.session.sid.clone());
+    if browser.is_none() && hint.is_some() {
+        // No session here to end, and another browser's is not ours to end: the relying party
+        // has logged its user out, so send them back.
+        tracing::info!("logout with a hint from a browser without a session: nothing ended");
+        return finish(&state, target, lang);
     }
-    log_out(&state, sids).await?;
-    finish(&state, target, lang)
+    let csrf = browser.as_ref().map(|b| b.csrf_token(&state)).unwrap_or_default();
+    let frame = Frame::of_browser(browser.as_ref(), &state, lang).await?;
+    html(&LogoutPage {
+        t: lang.texts(),
+        frame: &frame,
+        done: false,
+        csrf_token: &csrf,
+        post_logout_redirect_uri: get("post_logout_redirect_uri").unwrap_or(""),
+        state: get("state").unwrap_or(""),
+        client_id: client.as_ref().map(|c| c.id.as_str()).unwrap_or(""),
+    })
 }
 
 /// The confirmation form of a logout without `id_token_hint`, or the home page's button.
@@ -220,7 +244,7 @@ async fn send_backchannel_logout(state: &AppState, sid: &str, client: &Client, u
         "events": {BACKCHANNEL_EVENT: {}},
     });
     if let Some(usager_id) = usager_id {
-        claims["sub"] = json!(subject_for(client, usager_id, &state.settings.issuer));
+        claims["sub"] = json!(state.subjects.subject_for(client, usager_id));
     }
     let alg = SigningAlg::from(client.id_token_signed_response_alg);
     let token = match state.keys.sign(alg, "logout+jwt", &claims) {

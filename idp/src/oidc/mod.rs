@@ -2,6 +2,7 @@
 
 pub mod authorize;
 pub mod client_auth;
+pub mod client_form;
 pub mod discovery;
 pub mod errors;
 pub mod introspection;

@@ -5,17 +5,16 @@ use mandate_store::grants::{self, TokenKind};
 use mandate_store::{now, secret_hash};
 
 use super::client_auth::authenticate;
+use super::client_form::ClientForm;
 use super::errors::TokenError;
 use crate::blocking::with_conn;
-use crate::protocol::request::Params;
 use crate::web::AppState;
 
 pub async fn revoke(
     req: HttpRequest,
-    form: web::Form<Params>,
+    ClientForm(form): ClientForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TokenError> {
-    let form = form.into_inner();
     let client = authenticate(&state, &req, &form, &state.settings.url("/revoke")).await?;
     let token =
         form.get("token").filter(|t| !t.is_empty()).ok_or_else(|| TokenError::invalid_request("token is required"))?;

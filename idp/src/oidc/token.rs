@@ -9,6 +9,7 @@ use mandate_store::{now, secret_hash};
 use serde_json::{json, Value};
 
 use super::client_auth::authenticate;
+use super::client_form::ClientForm;
 use super::errors::TokenError;
 use crate::blocking::with_conn;
 use crate::encoding::random_secret;
@@ -29,10 +30,9 @@ const LIFETIMES: TokenLifetimes = TokenLifetimes {
 
 pub async fn token(
     req: HttpRequest,
-    form: web::Form<Params>,
+    ClientForm(form): ClientForm,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, TokenError> {
-    let form = form.into_inner();
     let grant_type = match form.get("grant_type").map(String::as_str) {
         Some(g @ ("authorization_code" | "refresh_token")) => g,
         Some(_) => "other",
@@ -60,7 +60,13 @@ async fn by_grant_type(req: &HttpRequest, form: &Params, state: &AppState) -> Re
 }
 
 fn id_token(state: &AppState, context: &GrantContext, access_token: &str) -> Result<String, TokenError> {
-    let claims = id_token_claims(&Subject::of(context), &state.settings.issuer, access_token, now(), ID_TOKEN_SECONDS);
+    let claims = id_token_claims(
+        &Subject::of(context, &state.subjects),
+        &state.settings.issuer,
+        access_token,
+        now(),
+        ID_TOKEN_SECONDS,
+    );
     let alg = SigningAlg::from(context.client.id_token_signed_response_alg);
     state.keys.sign(alg, "JWT", &Value::Object(claims)).map_err(|e| {
         tracing::error!(error = %e, "cannot sign an ID token");

@@ -57,7 +57,7 @@ async fn userinfo(
     })
     .await?;
 
-    let mut claims = userinfo_claims(&Subject::of(&live), &state.settings.issuer);
+    let mut claims = userinfo_claims(&Subject::of(&live, &state.subjects));
     let response = match live.client.userinfo_signed_response_alg.map(SigningAlg::from) {
         Some(alg) => {
             claims.insert("iss".into(), json!(state.settings.issuer));

@@ -2,6 +2,7 @@
 //! acted (`act`, RFC 8693) and the mandate scope that allowed it.
 
 use chrono::NaiveDateTime;
+use hmac::{Hmac, Mac};
 use mandate_store::aidants::Aidant;
 use mandate_store::clients::Client;
 use mandate_store::exchange::GrantContext;
@@ -22,12 +23,15 @@ pub struct Subject<'a> {
     pub aidant: &'a Aidant,
     pub organisation: &'a Organisation,
     pub mandate_expires_at: NaiveDateTime,
+    /// The `sub` this client sees for the usager.
+    pub sub: String,
 }
 
 impl<'a> Subject<'a> {
     /// What a token about a live grant speaks of.
-    pub fn of(context: &'a GrantContext) -> Subject<'a> {
+    pub fn of(context: &'a GrantContext, subjects: &SubjectKey) -> Subject<'a> {
         Subject {
+            sub: subjects.subject_for(&context.client, &context.usager.id),
             grant: &context.grant,
             client: &context.client,
             usager: &context.usager,
@@ -38,14 +42,34 @@ impl<'a> Subject<'a> {
     }
 }
 
-/// The `sub` a client sees for a usager: pairwise per sector unless registered public
-/// (OIDC Core §8.1). Derived, so it is stable without storing it.
-pub fn subject_for(client: &Client, usager_id: &str, issuer: &str) -> String {
-    if client.subject_type == SubjectType::Public {
-        return usager_id.to_owned();
+/// The secret pairwise subjects are keyed with (OIDC Core §8.1: "the Subject Identifier value
+/// MUST NOT be reversible by any party other than the OpenID Provider"). Kept in the store, so
+/// every replica and every restart computes the same `sub`.
+#[derive(Clone)]
+pub struct SubjectKey(std::sync::Arc<[u8]>);
+
+/// The name of the key in the store's `server_secrets`.
+pub const SUBJECT_KEY_NAME: &str = "pairwise-subject-hmac-key";
+
+impl SubjectKey {
+    pub fn new(key: Vec<u8>) -> SubjectKey {
+        SubjectKey(key.into())
     }
-    let digest = Sha256::digest(format!("{}|{}|{}", client.sector_identifier, usager_id, issuer).as_bytes());
-    b64url(&digest)
+
+    /// The `sub` a client sees for a usager: pairwise per sector unless registered public.
+    /// HMAC-SHA256 of the sector and the usager's id: derived, so stable without storing it,
+    /// and not computable by anyone who knows a usager's id but not the key.
+    pub fn subject_for(&self, client: &Client, usager_id: &str) -> String {
+        if client.subject_type == SubjectType::Public {
+            return usager_id.to_owned();
+        }
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes a key of any length");
+        // The length first, so that no sector and id can be shifted into another pair.
+        mac.update(&(client.sector_identifier.len() as u64).to_be_bytes());
+        mac.update(client.sector_identifier.as_bytes());
+        mac.update(usager_id.as_bytes());
+        b64url(&mac.finalize().into_bytes())
+    }
 }
 
 /// OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token.
@@ -175,11 +199,11 @@ fn add_rep_scope(claims: &mut Map<String, Value>, s: &Subject<'_>, section: &str
 }
 
 /// The usager's claims for userinfo: by scope, plus those asked in `claims.userinfo`.
-pub fn userinfo_claims(s: &Subject<'_>, issuer: &str) -> Map<String, Value> {
+pub fn userinfo_claims(s: &Subject<'_>) -> Map<String, Value> {
     let mut names: Vec<String> = s.grant.scopes().flat_map(claims_of_scope).map(|c| c.to_string()).collect();
     names.extend(requested_in(s.grant, "userinfo"));
     let mut claims = Map::new();
-    claims.insert("sub".into(), json!(subject_for(s.client, &s.usager.id, issuer)));
+    claims.insert("sub".into(), json!(s.sub));
     add_identity_and_delegation(&mut claims, s, names);
     add_rep_scope(&mut claims, s, "userinfo");
     claims
@@ -196,7 +220,7 @@ pub fn id_token_claims(
 ) -> Map<String, Value> {
     let mut claims = Map::new();
     claims.insert("iss".into(), json!(issuer));
-    claims.insert("sub".into(), json!(subject_for(s.client, &s.usager.id, issuer)));
+    claims.insert("sub".into(), json!(s.sub));
     claims.insert("aud".into(), json!(s.client.id));
     claims.insert("iat".into(), json!(unix(now)));
     claims.insert("exp".into(), json!(unix(now) + lifetime_seconds));
@@ -216,6 +240,41 @@ pub fn id_token_claims(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pairwise_subjects_depend_on_the_key_and_the_sector() {
+        use mandate_store::clients::{DemarcheList, UriList};
+        let client = |sector: &str, subject_type| Client {
+            id: "rp".into(),
+            name: "RP".into(),
+            secret_hash: None,
+            redirect_uris: UriList::default(),
+            post_logout_redirect_uris: UriList::default(),
+            auth_method: "client_secret_basic".parse().unwrap(),
+            jwks: None,
+            jwks_uri: None,
+            id_token_signed_response_alg: mandate_store::SigningAlg::Rs256,
+            userinfo_signed_response_alg: None,
+            subject_type,
+            sector_identifier: sector.into(),
+            demarches: DemarcheList(vec![]),
+            backchannel_logout_uri: None,
+            created_at: NaiveDateTime::default(),
+        };
+        let (key, other_key) = (SubjectKey::new(vec![1; 32]), SubjectKey::new(vec![2; 32]));
+        let impots = client("impots.gouv.fr", SubjectType::Pairwise);
+        let sub = key.subject_for(&impots, "usager-1");
+        assert_eq!(sub, key.subject_for(&impots, "usager-1"), "stable");
+        assert_ne!(sub, other_key.subject_for(&impots, "usager-1"), "keyed");
+        assert_ne!(sub, key.subject_for(&client("caf.fr", SubjectType::Pairwise), "usager-1"), "per sector");
+        assert_ne!(sub, key.subject_for(&impots, "usager-2"));
+        // No shifting of bytes between the sector and the id gives the same input.
+        assert_ne!(
+            key.subject_for(&client("ab", SubjectType::Pairwise), "c"),
+            key.subject_for(&client("a", SubjectType::Pairwise), "bc")
+        );
+        assert_eq!(key.subject_for(&client("x", SubjectType::Public), "usager-1"), "usager-1");
+    }
 
     #[test]
     fn at_hash_follows_oidc_core() {

@@ -5,5 +5,6 @@
 pub mod claims;
 pub mod code;
 pub mod flow;
+pub mod params;
 pub mod pkce;
 pub mod request;

@@ -1,11 +1,14 @@
 //! Authorization requests (OpenID Connect Core §3.1.2.1): parsing and every validation rule,
 //! independent of HTTP so that each rule is tested without a socket.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use mandate_store::clients::Client;
 use mandate_store::Demarche;
 use serde::{Deserialize, Serialize};
+
+pub use super::params::Params;
+use super::params::{max_value_bytes, ProtocolParams};
 
 /// Where and how an error may be sent back to the relying party.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +97,9 @@ pub enum NoRedirectReason {
     UnknownClient,
     MissingRedirectUri,
     UnregisteredRedirectUri,
+    /// `client_id` or `redirect_uri` repeated or too long, or the whole request too large:
+    /// which of the values was meant cannot be known (RFC 6749 §3.1).
+    Malformed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,17 +111,17 @@ pub struct RedirectError {
     pub description: String,
 }
 
-/// The raw parameters, from the query (GET) or the form body (POST).
-pub type Params = HashMap<String, String>;
-
-fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
+fn param<'a>(params: &'a ProtocolParams, name: &str) -> Option<&'a str> {
     params.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 /// Checks the client and redirect URI first: only once both are trusted may errors be
 /// redirected. `client` is the registered client named by `client_id`, if any.
-pub fn validate(params: &Params, client: Option<&Client>) -> Result<AuthorizationRequest, RequestError> {
+pub fn validate(params: &ProtocolParams, client: Option<&Client>) -> Result<AuthorizationRequest, RequestError> {
     let no_redirect = |reason| RequestError::NoRedirect { reason };
+    if params.too_large() || params.fault_among(&["client_id", "redirect_uri"]).is_some() {
+        return Err(no_redirect(NoRedirectReason::Malformed));
+    }
     if param(params, "client_id").is_none() {
         return Err(no_redirect(NoRedirectReason::MissingClientId));
     }
@@ -126,7 +132,8 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         return Err(no_redirect(NoRedirectReason::UnregisteredRedirectUri));
     }
 
-    let state = param(params, "state").map(str::to_owned);
+    // A state too long to keep is not echoed either: the error says why it is missing.
+    let state = param(params, "state").filter(|s| s.len() <= max_value_bytes("state")).map(str::to_owned);
     let requested_mode = param(params, "response_mode");
     let response_mode = match requested_mode {
         Some("form_post") => ResponseMode::FormPost,
@@ -142,15 +149,20 @@ pub fn validate(params: &Params, client: Option<&Client>) -> Result<Authorizatio
         })
     };
 
+    // RFC 6749 §3.1: no parameter twice; and none longer than its use needs, since what is
+    // accepted here is stored with the pending request and echoed to the relying party.
+    if let Some(fault) = params.fault() {
+        return Err(fail("invalid_request", &fault.description()));
+    }
     if let Some(mode) = requested_mode {
         if mode != "query" && mode != "form_post" {
             return Err(fail("invalid_request", "response_mode must be query or form_post"));
         }
     }
-    if params.contains_key("request") {
+    if params.values.contains_key("request") {
         return Err(fail("request_not_supported", "request objects are not supported"));
     }
-    if params.contains_key("request_uri") {
+    if params.values.contains_key("request_uri") {
         return Err(fail("request_uri_not_supported", "request_uri is not supported"));
     }
     match param(params, "response_type") {
@@ -360,7 +372,7 @@ mod tests {
         }
     }
 
-    fn params(extra: &[(&str, &str)]) -> Params {
+    fn params(extra: &[(&str, &str)]) -> ProtocolParams {
         let mut p: Params = [
             ("client_id", "service-impots"),
             ("redirect_uri", "https://rp.example.fr/cb"),
@@ -378,7 +390,7 @@ mod tests {
                 p.insert(k.to_string(), v.to_string());
             }
         }
-        p
+        p.into()
     }
 
     fn error_code(result: Result<AuthorizationRequest, RequestError>) -> &'static str {
@@ -432,6 +444,56 @@ mod tests {
             Err(RequestError::Redirect(e)) => assert_eq!(e.state.as_deref(), Some("s-1")),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_repeated_client_id_or_redirect_uri_never_redirects() {
+        let c = client("client_secret_basic");
+        let base =
+            "client_id=service-impots&redirect_uri=https%3A%2F%2Frp.example.fr%2Fcb&response_type=code&scope=openid";
+        for extra in ["client_id=other", "redirect_uri=https%3A%2F%2Fattacker.example%2Fcb", "client_id=service-impots"]
+        {
+            let p = ProtocolParams::parse(format!("{base}&{extra}").as_bytes());
+            assert_eq!(
+                validate(&p, Some(&c)),
+                Err(RequestError::NoRedirect { reason: NoRedirectReason::Malformed }),
+                "{extra}"
+            );
+        }
+        let long_uri = format!("client_id=service-impots&redirect_uri={}", "a".repeat(3000));
+        assert_eq!(
+            validate(&ProtocolParams::parse(long_uri.as_bytes()), Some(&c)),
+            Err(RequestError::NoRedirect { reason: NoRedirectReason::Malformed })
+        );
+    }
+
+    #[test]
+    fn other_repeated_or_oversized_parameters_go_back_as_invalid_request() {
+        let c = client("client_secret_basic");
+        let base = "client_id=service-impots&redirect_uri=https%3A%2F%2Frp.example.fr%2Fcb&response_type=code&scope=openid&state=s-1";
+        for extra in ["response_type=code", "scope=openid", "nonce=a&nonce=b", "state=s-2"] {
+            let p = ProtocolParams::parse(format!("{base}&{extra}").as_bytes());
+            match validate(&p, Some(&c)) {
+                Err(RequestError::Redirect(e)) => {
+                    assert_eq!(e.error, "invalid_request", "{extra}");
+                    assert!(e.description.contains("repeated"), "{extra}: {}", e.description);
+                    assert_eq!(e.state.as_deref(), Some("s-1"), "the first state is echoed");
+                }
+                other => panic!("{extra}: {other:?}"),
+            }
+        }
+        for (name, length) in [("nonce", 513), ("claims", 4097), ("login_hint", 257), ("acr_values", 257)] {
+            let p = params(&[(name, &"x".repeat(length))]);
+            assert_eq!(error_code(validate(&p, Some(&c))), "invalid_request", "{name}");
+        }
+        match validate(&params(&[("state", &"s".repeat(513))]), Some(&c)) {
+            Err(RequestError::Redirect(e)) => {
+                assert_eq!(e.error, "invalid_request");
+                assert_eq!(e.state, None, "a state too long is not echoed");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(validate(&params(&[("state", &"s".repeat(512)), ("nonce", &"n".repeat(512))]), Some(&c)).is_ok());
     }
 
     #[test]

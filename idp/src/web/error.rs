@@ -19,7 +19,7 @@ pub type Message = fn(&'static Texts) -> &'static str;
 /// A page that cannot be served as asked. `Shown` errors are for the person at the browser;
 /// `SignIn` sends them to the login step they still owe; the others are failures logged
 /// here, once, and shown as a generic page.
-#[derive(Debug, thiserror::Error)]
+#[derive(thiserror::Error)]
 pub enum PageError {
     #[error("refused with {status}")]
     Shown { status: StatusCode, message: Message, lang: Lang },
@@ -40,6 +40,30 @@ pub enum PageError {
     /// The helper's account is deactivated: the page says why and what to do (403).
     #[error("account deactivated")]
     Deactivated(Box<Deactivation>),
+}
+
+/// By hand because a [`Message`] is a function, whose derived `Debug` is its address: where an
+/// error is logged with `{:?}` (actix does, for every error answer), its words are shown instead.
+impl std::fmt::Debug for PageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PageError::Shown { status, message, lang } => f
+                .debug_struct("Shown")
+                .field("status", status)
+                .field("message", &message(lang.texts()))
+                .field("lang", lang)
+                .finish(),
+            PageError::SignIn { location } => f.debug_struct("SignIn").field("location", location).finish(),
+            PageError::NotHabilitated { missing, lang } => {
+                f.debug_struct("NotHabilitated").field("missing", missing).field("lang", lang).finish()
+            }
+            PageError::Store(e) => f.debug_tuple("Store").field(e).finish(),
+            PageError::Cancelled => f.write_str("Cancelled"),
+            PageError::Template(e) => f.debug_tuple("Template").field(e).finish(),
+            PageError::Logged => f.write_str("Logged"),
+            PageError::Deactivated(_) => f.write_str("Deactivated"),
+        }
+    }
 }
 
 impl From<Cancelled> for PageError {
@@ -163,5 +187,17 @@ fn deactivated_page(deactivation: &Deactivation) -> HttpResponse {
             tracing::error!(error = %e, "page failed");
             super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, lang)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_logged_page_error_shows_its_words_not_a_function_address() {
+        let logged = format!("{:?}", PageError::bad_request(|t| t.bad_form, Lang::Fr));
+        assert!(logged.contains(Lang::Fr.texts().bad_form), "{logged}");
+        assert!(!logged.contains("0x"), "{logged}");
     }
 }

@@ -95,6 +95,7 @@ pub struct Texts {
     pub error_title: &'static str,
     pub unknown_client: &'static str,
     pub bad_redirect_uri: &'static str,
+    pub malformed_request: &'static str,
     pub request_expired: &'static str,
     pub server_error: &'static str,
     pub bad_form: &'static str,
@@ -161,6 +162,7 @@ pub static FR: Texts = Texts {
     error_title: "Une erreur est survenue",
     unknown_client: "Ce service n'est pas connu d'Aidants IdP. Vérifiez l'adresse du service.",
     bad_redirect_uri: "L'adresse de retour demandée n'est pas enregistrée pour ce service : par sécurité, nous ne vous y renvoyons pas.",
+    malformed_request: "Cette demande de connexion est mal formée (une information y est répétée ou trop longue) : par sécurité, nous ne vous renvoyons pas vers le service. Retournez sur le site du service et relancez la connexion depuis celui-ci.",
     request_expired: "Cette demande de connexion a expiré ou a déjà servi. Retournez sur le site du service et relancez la connexion depuis celui-ci.",
     server_error: "Le service rencontre un problème. Réessayez dans quelques instants.",
     bad_form: "Le formulaire envoyé est incomplet. Revenez à la page précédente et recommencez.",
@@ -227,6 +229,8 @@ pub static EN: Texts = Texts {
     unknown_client: "This service is not known to Aidants IdP. Check the service's address.",
     bad_redirect_uri:
         "The return address asked for is not registered for this service: for your safety we do not send you there.",
+    malformed_request:
+        "This sign-in request is malformed (something in it is repeated or too long): for your safety we do not send you back to the service. Go back to the service's site and start signing in again from there.",
     request_expired:
         "This sign-in request expired or was already used. Go back to the service's site and start signing in again from there.",
     server_error: "The service has a problem. Try again in a moment.",

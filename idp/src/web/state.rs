@@ -8,9 +8,11 @@ use mandate_store::Store;
 use super::assets::DsfrAssets;
 use super::cache::Cached;
 use super::csrf::CsrfKey;
+use crate::client_keys::ClientKeyCache;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
+use crate::protocol::claims::SubjectKey;
 use crate::protocol::flow::IdleLimits;
 
 #[derive(Clone)]
@@ -27,6 +29,10 @@ pub struct AppState {
     pub statistics: Arc<Cached<Statistics>>,
     /// The design system's files, checked at start.
     pub dsfr: DsfrAssets,
+    /// The key sets `private_key_jwt` clients publish at their `jwks_uri`, kept once fetched.
+    pub client_keys: Arc<ClientKeyCache>,
+    /// Keys pairwise subjects; the same on every replica (kept in the store).
+    pub subjects: SubjectKey,
 }
 
 impl AppState {

@@ -7,7 +7,7 @@ use mandate_store::testing::TestDb;
 use mandate_store::Backend;
 use serde_json::Value;
 
-use crate::helpers::{idp, stderr, stdout};
+use crate::helpers::{demo_seed, idp, stderr, stdout};
 
 crate::on_both_backends!(
     org_add_refuses_a_bad_siret_and_stores_nothing,
@@ -16,6 +16,7 @@ crate::on_both_backends!(
     aidant_add_prints_the_totp_enrolment_uri_and_refuses_duplicates,
     journal_verify_names_the_first_altered_entry,
     demo_seed_is_idempotent_and_clients_are_administered,
+    demo_seed_is_refused_outside_demo_mode_or_on_a_public_issuer,
     usagers_and_mandates_are_added_listed_shown_and_renewed,
 );
 
@@ -217,11 +218,40 @@ mod reqwest {
     }
 }
 
+/// What let anyone sign in with the published demo password on a production server: `idp demo
+/// seed` with an https issuer created it. Now refused, with a reason, and nothing created.
+async fn demo_seed_is_refused_outside_demo_mode_or_on_a_public_issuer(backend: Backend) {
+    let Some(db) = TestDb::for_backend(backend) else { return };
+    let seed_with = |env: &[(&str, &str)]| {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
+        command.args(["demo", "seed"]).env("IDP__DATABASE__URL", &db.url).env_remove("IDP_CONFIG");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command.output().unwrap()
+    };
+    let refusals = [
+        (vec![("IDP__ISSUER", "https://aidants.example.gouv.fr")], "demo mode"),
+        (vec![("IDP__ISSUER", "http://127.0.0.1:8080")], "demo mode"),
+        (vec![("IDP__ISSUER", "https://aidants.example.gouv.fr"), ("IDP__DEMO__ENABLED", "true")], "this machine"),
+    ];
+    for (env, reason) in refusals {
+        let out = seed_with(&env);
+        assert_eq!(out.status.code(), Some(1), "{env:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(reason), "{env:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{env:?}: nothing printed");
+    }
+    let clients = idp(&db.url, &["client", "list"], None);
+    assert!(!stdout(&clients).contains("demo-service"), "nothing created: {}", stdout(&clients));
+    let accepted = seed_with(&[("IDP__ISSUER", "http://127.0.0.1:8080"), ("IDP__DEMO__ENABLED", "true")]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+}
+
 async fn demo_seed_is_idempotent_and_clients_are_administered(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
-    let first = idp(&db.url, &["demo", "seed"], None);
+    let first = demo_seed(&db.url);
     assert!(first.status.success(), "{}", stderr(&first));
-    let second = idp(&db.url, &["demo", "seed"], None);
+    let second = demo_seed(&db.url);
     assert_eq!(stdout(&first), stdout(&second), "seeding twice changes nothing");
     let seeded: Value = serde_json::from_str(&stdout(&first)).unwrap();
     assert_eq!(seeded["usagers"][0]["demarches"], serde_json::json!(["argent", "logement", "social"]));

@@ -10,7 +10,7 @@ use mandate_store::testing::TestDb;
 use mandate_store::Backend;
 use serde_json::Value;
 
-use crate::helpers::{idp, stderr, stdout};
+use crate::helpers::{demo_seed, idp, stderr, stdout};
 
 crate::on_both_backends!(
     org_add_refuses_a_siret_already_registered,
@@ -80,7 +80,7 @@ async fn org_add_refuses_a_siret_already_registered(backend: Backend) {
 
 async fn mandate_commands_say_what_they_changed(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
-    let seeded = json(&idp(&db.url, &["demo", "seed"], None));
+    let seeded = json(&demo_seed(&db.url));
     let (org, aidant) = (seeded["organisation"]["id"].as_str().unwrap(), seeded["aidant"]["id"].as_str().unwrap());
     let angela = &seeded["usagers"][0];
     let old_argent = angela["authorisations"].as_array().unwrap().iter().find(|a| a["demarche"] == "argent").unwrap()
@@ -148,7 +148,7 @@ async fn mandate_commands_say_what_they_changed(backend: Backend) {
 
 async fn demo_seed_prints_the_ids_the_revoke_commands_take(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
-    let seeded = json(&idp(&db.url, &["demo", "seed"], None));
+    let seeded = json(&demo_seed(&db.url));
     let joao = &seeded["usagers"][1];
     let authorisation = joao["authorisations"][0]["id"].as_str().expect("authorisation ids are printed");
     assert_eq!(joao["authorisations"][0]["demarche"], "papiers");

@@ -88,6 +88,18 @@ pub fn idp(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     }
 }
 
+/// `idp demo seed` as `make run DEMO=1` runs it: in demo mode, the issuer on this machine.
+pub fn demo_seed(database_url: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_idp"))
+        .args(["demo", "seed"])
+        .env("IDP__DATABASE__URL", database_url)
+        .env("IDP__DEMO__ENABLED", "true")
+        .env_remove("IDP__ISSUER")
+        .env_remove("IDP_CONFIG")
+        .output()
+        .unwrap()
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }

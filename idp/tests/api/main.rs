@@ -18,6 +18,7 @@ mod maintenance;
 mod manager_space;
 mod organisation_journal;
 mod pages;
+mod protocol_attacks;
 mod provider;
 mod readme;
 mod robot;

@@ -360,7 +360,13 @@ async fn logout_redirects_only_to_registered_uris_and_ends_the_session(backend: 
 }
 
 async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let token_dir = tempfile::tempdir().unwrap();
+    let token_file = token_dir.path().join("metrics-token");
+    std::fs::write(&token_file, "scraper-token-0123456789\n").unwrap();
+    let Some(app) = TestApp::spawn_with(backend, |s| s.metrics.token_file = token_file.display().to_string()).await
+    else {
+        return;
+    };
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     flow(&mut robot, DEMO_CLIENT_ID, &demo.usager_id(0), "argent", &[]).await;
@@ -371,7 +377,13 @@ async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
         )
         .await;
     assert_eq!(refused.status(), 400);
-    let response = robot.get("/metrics").await;
+    // Before: anyone read them. Now only the scraper with the token.
+    let anonymous = robot.get("/metrics").await;
+    assert_eq!(anonymous.status(), 401);
+    assert!(anonymous.headers()["www-authenticate"].to_str().unwrap().starts_with("Bearer"));
+    let wrong = robot.client.get(app.url("/metrics")).bearer_auth("scraper-token-0123456788").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let response = robot.client.get(app.url("/metrics")).bearer_auth("scraper-token-0123456789").send().await.unwrap();
     assert_eq!(response.status(), 200);
     let text = response.text().await.unwrap();
     assert!(text.contains("idp_authorization_codes_issued_total 1"), "{text}");

@@ -4,6 +4,7 @@ mod accounts;
 mod bad_input;
 mod corrupt_rows;
 mod exchange;
+mod files;
 mod fixtures;
 mod habilitation;
 mod helper_space;

@@ -70,7 +70,7 @@ build:
 	$(CARGO) build --workspace --release
 
 ## Run the OpenID certification plans (conformance/) against the server, started on SQLite and
-## then on PostgreSQL; prints one table and fails on any FAILED module.
+## on PostgreSQL at the same time; prints one table and fails on any FAILED module.
 ## `make conformance ARGS="--backend sqlite --plan oidcc-basic-certification-test-plan"` narrows it.
 ## (Built by `cargo test --workspace --no-run`, exactly as `cargo test --workspace` builds, so that
 ## after the tests nothing is compiled again.)

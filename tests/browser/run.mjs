@@ -44,7 +44,7 @@ async function runThemes(themes, files) {
         });
       }
       const ended = new Promise((resolve) => {
-        child.once('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+        child.once('close', (code, signal) => resolve({ code: code ?? (signal ? 1 : 0), at: Date.now() }));
       });
       return { theme, child, lines, started, ended };
     });
@@ -55,8 +55,8 @@ async function runThemes(themes, files) {
   let status = 0;
   const summary = [];
   for (const run of runs) {
-    const code = await run.ended;
-    const seconds = Math.round((Date.now() - run.started) / 1000);
+    const { code, at } = await run.ended;
+    const seconds = Math.round((at - run.started) / 1000);
     summary.push(`browser suite, ${run.theme} theme: ${code === 0 ? 'passed' : `FAILED (exit ${code})`} in ${seconds} s`);
     if (code !== 0) {
       status = 1;

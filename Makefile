@@ -26,6 +26,9 @@ run: node_modules/.package-lock.json
 ## folder (TMPDIR), removed when the run ends (`make test KEEP_TMP=1` keeps it, for the logs of
 ## a failure). Outside CI, PostgreSQL tests that found no server are counted at the end. The npm
 ## packages come first: the server's tests serve the design system's files from node_modules.
+## The browser suite and the certification plans run at the same time (both mostly wait on the
+## server and the clock); the plans' output follows the suite's. Each stage says how long it took
+## (docs/decisions/0018-test-suite-time.md).
 test: node_modules/.package-lock.json
 	@tmp=$$(mktemp -d "$${TMPDIR:-/tmp}/idp-test.XXXXXX"); \
 	if [ -n "$(KEEP_TMP)" ]; then trap 'echo "temporary files kept in $$tmp"' EXIT; else trap 'rm -rf "$$tmp"' EXIT; fi; \
@@ -37,8 +40,9 @@ test: node_modules/.package-lock.json
 		echo "PostgreSQL tests on $$IDP_TEST_POSTGRES_URL"; \
 	fi; \
 	status=0; \
-	{ $(MAKE) --no-print-directory lint && $(CARGO) test --workspace --no-fail-fast \
-		&& $(MAKE) --no-print-directory browser-test && $(MAKE) --no-print-directory conformance; } || status=$$?; \
+	{ $(call STAGE,lint,$(MAKE) --no-print-directory lint) \
+		&& $(call STAGE,cargo test,$(CARGO) test --workspace --no-fail-fast) \
+		&& $(call STAGE,browser suite and certification plans,$(BROWSER_AND_CONFORMANCE)); } || status=$$?; \
 	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
 		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
 		server=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^idp '); \
@@ -46,6 +50,15 @@ test: node_modules/.package-lock.json
 		echo "SKIPPED ON POSTGRESQL: $$store store tests and $$server server tests (no IDP_TEST_POSTGRES_URL and no server on $(PG_HOST)); they ran on SQLite only. Under CI this is a failure."; \
 	fi; \
 	exit $$status
+
+# A stage of `make test`, timed: `$(call STAGE,name,command)` fails as the command does.
+STAGE = { stage_start=$$(date +%s); $(2); stage_status=$$?; \
+	echo "== $(1): $$(( $$(date +%s) - stage_start )) s"; [ $$stage_status -eq 0 ]; }
+# The certification plans in the background, their output kept for after the browser suite's.
+BROWSER_AND_CONFORMANCE = $(MAKE) --no-print-directory conformance >"$$TMPDIR/conformance.log" 2>&1 & plans=$$!; \
+	$(MAKE) --no-print-directory browser-test; suite=$$?; \
+	wait $$plans; plans_status=$$?; cat "$$TMPDIR/conformance.log"; \
+	[ $$suite -eq 0 ] && [ $$plans_status -eq 0 ]
 
 ## Formatting and lints, as `make test` runs them first: any rustfmt difference or clippy
 ## warning fails.
@@ -57,28 +70,29 @@ build:
 	$(CARGO) build --workspace --release
 
 ## Run the OpenID certification plans (conformance/) against the server, started on SQLite and
-## then on PostgreSQL; prints one table and fails on any FAILED module.
+## on PostgreSQL at the same time; prints one table and fails on any FAILED module.
 ## `make conformance ARGS="--backend sqlite --plan oidcc-basic-certification-test-plan"` narrows it.
-## (Built as `cargo test --workspace` builds, so that after the tests nothing is compiled again.)
+## (Built by `cargo test --workspace --no-run`, exactly as `cargo test --workspace` builds, so that
+## after the tests nothing is compiled again.)
 conformance:
-	$(CARGO) build --workspace --all-targets
+	$(CARGO) test --workspace --no-run
 	IDP_BIN=$(CURDIR)/target/debug/idp ./target/debug/conformance $(ARGS)
 
 ## The browser suite (tests/browser/): Playwright drives Debian's Chromium (/usr/bin/chromium,
 ## `apt-get install chromium`; no browser is ever downloaded) through the helper's pages against
-## one `idp serve` on a fresh SQLite database, with axe-core on every page, once in each theme
-## (ui.theme dsfr, then neutral); a screenshot of every page goes to target/browser/ (and
+## an `idp serve` on a fresh SQLite database, with axe-core on every page, once in each theme
+## (ui.theme dsfr and neutral, both at the same time, each with its own server; each line is
+## prefixed with its theme); a screenshot of every page goes to target/browser/ (and
 ## target/browser/neutral/). Needs Node.js 20 or newer. `make browser-test FILES=login`
-## runs tests/browser/login.test.mjs only.
-## (Built as `cargo test --workspace` builds, so that inside `make test` nothing is compiled again.)
+## runs tests/browser/login.test.mjs only; `BROWSER_THEMES=dsfr` runs one theme.
+## (Built by `cargo test --workspace --no-run`, so that inside `make test` nothing is compiled again.)
 NODE ?= node
 NPM ?= npm
-NEUTRAL_RUN = IDP_BIN=$(CURDIR)/target/debug/idp BROWSER_THEME=neutral $(NODE) tests/browser/run.mjs \
-	$(foreach f,$(filter-out themes,$(FILES)),tests/browser/$(f).test.mjs)
+BROWSER_THEMES ?= dsfr neutral
 browser-test: node_modules/.package-lock.json
-	$(CARGO) build --workspace --all-targets
-	IDP_BIN=$(CURDIR)/target/debug/idp BROWSER_THEME=dsfr $(NODE) tests/browser/run.mjs $(foreach f,$(FILES),tests/browser/$(f).test.mjs)
-	$(if $(FILES),$(if $(filter-out themes,$(FILES)),$(NEUTRAL_RUN)),$(NEUTRAL_RUN))
+	$(CARGO) test --workspace --no-run
+	IDP_BIN=$(CURDIR)/target/debug/idp BROWSER_THEMES="$(BROWSER_THEMES)" $(NODE) tests/browser/run.mjs \
+		$(foreach f,$(FILES),tests/browser/$(f).test.mjs)
 
 ## The npm packages, exactly as package-lock.json pins them (npm ci never changes it): the State
 ## design system the server serves, and the browser suite's tools. The design system's terms of

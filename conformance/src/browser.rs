@@ -10,7 +10,7 @@ use reqwest::header::{CONTENT_TYPE, LOCATION};
 use scraper::{ElementRef, Html, Selector};
 use url::Url;
 
-use crate::totp::Authenticator;
+use crate::totp::{Authenticator, CodeUsage};
 
 /// A helper account the robot can log in with.
 pub struct Aidant {
@@ -29,6 +29,11 @@ pub struct Aidants {
 impl Aidants {
     fn pick(&self) -> usize {
         (0..self.list.len()).min_by_key(|i| self.list[*i].authenticator.wait_needed()).unwrap_or(0)
+    }
+
+    /// The one-time codes all helpers gave, and the time spent waiting for them.
+    pub fn code_usage(&self) -> CodeUsage {
+        self.list.iter().map(|a| a.authenticator.usage()).fold(CodeUsage::default(), |sum, u| sum + u)
     }
 }
 

@@ -20,8 +20,9 @@ use browser::Browser;
 use report::ModuleResult;
 use target::Target;
 
-/// Runs the selected plans (all when `only` is empty) against `target`.
-pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]) -> Vec<ModuleResult> {
+/// Runs the selected plans (all when `only` is empty) against `target`. Each module's result is
+/// printed as it comes, after `label` (the backend: runs on several backends go on at once).
+pub fn run_plans(target: &Target, label: &str, only_plans: &[String], only_modules: &[String]) -> Vec<ModuleResult> {
     let mut browser =
         Browser::new(&target.issuer, target.tls_root.clone(), target.aidants.clone(), target.choices.clone());
     let mut results = Vec::new();
@@ -34,7 +35,7 @@ pub fn run_plans(target: &Target, only_plans: &[String], only_modules: &[String]
                 continue;
             }
             let result = module::run_module(plan.name, module, target, &mut browser, plan.mode);
-            eprintln!("  {:<70} {}", format!("{} / {}", short(plan.name), module.name), result.status);
+            eprintln!("  {label:<8} {:<70} {}", format!("{} / {}", short(plan.name), module.name), result.status);
             results.push(result);
         }
     }

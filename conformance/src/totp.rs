@@ -1,6 +1,7 @@
 //! The helpers' second factor: RFC 6238 TOTP (HMAC-SHA-1, 6 digits). The server accepts the
 //! previous, current and next step but each step only once per helper, so every helper keeps
 //! the last step it used and takes the next unused one, waiting for the clock when none is left.
+//! The time spent waiting is counted: the run reports it, as the sign that more helpers are needed.
 
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -44,11 +45,32 @@ pub struct Authenticator {
     secret: Vec<u8>,
     step: u64,
     last_used: Mutex<u64>,
+    /// Codes given and the time spent waiting for the clock before giving them.
+    usage: Mutex<CodeUsage>,
+}
+
+/// How many codes an authenticator gave, and how long it waited for free steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct CodeUsage {
+    pub codes: u32,
+    pub waited: Duration,
+}
+
+impl std::ops::Add for CodeUsage {
+    type Output = CodeUsage;
+    fn add(self, other: CodeUsage) -> CodeUsage {
+        CodeUsage { codes: self.codes + other.codes, waited: self.waited + other.waited }
+    }
 }
 
 impl Authenticator {
     pub fn new(secret_base32: &str, step: u64) -> Result<Authenticator, String> {
-        Ok(Authenticator { secret: base32_decode(secret_base32)?, step: step.max(1), last_used: Mutex::new(0) })
+        Ok(Authenticator {
+            secret: base32_decode(secret_base32)?,
+            step: step.max(1),
+            last_used: Mutex::new(0),
+            usage: Mutex::new(CodeUsage::default()),
+        })
     }
 
     fn now_step(&self) -> u64 {
@@ -71,18 +93,27 @@ impl Authenticator {
 
     /// The next unused code within [now-1, now+1], waiting for the clock if all three are used.
     pub fn next_code(&self) -> String {
+        let mut waited = Duration::ZERO;
         loop {
             let wait = self.wait_needed();
             if wait.is_zero() {
                 break;
             }
             std::thread::sleep(wait);
+            waited += wait;
         }
         let mut last = self.last_used.lock().unwrap_or_else(|e| e.into_inner());
         let now = self.now_step();
         let step = (*last + 1).max(now.saturating_sub(1));
         *last = step;
+        let mut usage = self.usage.lock().unwrap_or_else(|e| e.into_inner());
+        *usage = *usage + CodeUsage { codes: 1, waited };
         hotp(&self.secret, step)
+    }
+
+    /// The codes given so far and the time spent waiting for them.
+    pub fn usage(&self) -> CodeUsage {
+        *self.usage.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -105,5 +136,7 @@ mod tests {
         let a = auth.next_code();
         let b = auth.next_code();
         assert_ne!(a, b);
+        // The first three steps (previous, current, next) need no wait.
+        assert_eq!(auth.usage(), CodeUsage { codes: 2, waited: Duration::ZERO });
     }
 }

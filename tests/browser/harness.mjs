@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -42,9 +42,13 @@ export async function useServer() {
   return info;
 }
 
+/** Removes this theme's screenshots of an earlier run; another theme's folder inside stays (the
+ * themes' runs may go on at the same time). */
 export async function clearScreenshots() {
-  await rm(SCREENSHOTS, { recursive: true, force: true });
   await mkdir(SCREENSHOTS, { recursive: true });
+  for (const entry of await readdir(SCREENSHOTS, { withFileTypes: true })) {
+    if (entry.isFile()) await rm(path.join(SCREENSHOTS, entry.name), { force: true });
+  }
 }
 
 /**
@@ -162,7 +166,43 @@ export async function oneTimeCode(info) {
   const { step, waitMs } = nextStep(last, Date.now() / 1000);
   if (waitMs > 0) await sleep(waitMs);
   await writeFile(file, String(step));
+  await noteCode(info, waitMs);
   return codeAtStep(base32Decode(DEMO_HELPER.totpSecret), step);
+}
+
+/**
+ * The authenticator app of an account a test file adds (its base32 secret, from `idp aidant add`):
+ * each call gives the next time step the server still accepts. The server accepts three steps at
+ * once (the previous, the current, the next) and each step once per factor, so a fourth code in a
+ * row waits for the clock (up to 30 s): a test that needs more codes shares them between accounts.
+ */
+export function authenticator(info, secretBase32) {
+  const key = base32Decode(secretBase32);
+  let last = null;
+  return async () => {
+    const { step, waitMs } = nextStep(last, Date.now() / 1000);
+    if (waitMs > 0) await sleep(waitMs);
+    last = step;
+    await noteCode(info, waitMs);
+    return codeAtStep(key, step);
+  };
+}
+
+const CODES_FILE = 'one-time-codes';
+
+/** Notes a code given and the time waited for its step, beside the server's database. */
+async function noteCode(info, waitMs) {
+  await appendFile(path.join(info.workDir, CODES_FILE), `${waitMs}\n`);
+}
+
+/**
+ * The one-time codes the run's tests gave and the time they waited for a free step (`run.mjs`
+ * prints them: waiting is what a run should not spend its time on).
+ */
+export async function codeWaits(workDir) {
+  const text = await readFile(path.join(workDir, CODES_FILE), 'utf8').catch(() => '');
+  const waits = text.split('\n').filter(Boolean).map(Number);
+  return { codes: waits.length, waitedMs: waits.reduce((sum, ms) => sum + ms, 0) };
 }
 
 /**

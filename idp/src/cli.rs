@@ -25,7 +25,7 @@ pub mod exit {
     pub const FAILURE: u8 = 1;
     /// The command line itself is wrong (clap's own status for usage errors).
     pub const USAGE: u8 = 2;
-    /// `idp journal verify` found the chain broken.
+    /// `idp journal verify` found the chain broken, or `idp journal verify-bundle` the bundle.
     pub const JOURNAL_BROKEN: u8 = 3;
     /// `idp attestation verify` found the stored mandate no longer matching its attestation.
     pub const ATTESTATION_DIFFERS: u8 = 3;
@@ -38,9 +38,11 @@ Exit codes:
   0   success
   1   failure (the reason is on standard error)
   2   usage error: unknown command or option, bad argument, unknown mandate
+      (idp attestation verify) or usager (idp usager erase), a bundle unreadable or
+      not a bundle (idp journal verify-bundle)
+  3   journal broken (idp journal verify), a bundle tampered with (idp journal
+      verify-bundle), or a mandate that no longer matches its attestation
       (idp attestation verify)
-  3   journal broken (idp journal verify), or a mandate that no longer matches its
-      attestation (idp attestation verify)
   78  configuration error: idp.toml or an IDP_ variable (unknown key, bad value)";
 
 /// The démarches, as `--demarche` takes them, each with what it covers.
@@ -225,6 +227,9 @@ pub enum UsagerCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Erase a usager's personal data everywhere (their live mandates are revoked first); the
+    /// rows that name them by id, and the journal, stay and still verify.
+    Erase { usager_id: String },
 }
 
 #[derive(Debug, Args)]
@@ -464,6 +469,13 @@ pub enum JournalCommand {
     /// List entries, newest first: filtered by organisation, helper, usager, action and dates,
     /// a page at a time, as text, JSON or CSV.
     List(crate::admin::journal::JournalList),
+    /// Sign a checkpoint of the journal now (none when nothing was appended since the last).
+    Checkpoint,
+    /// Write a bundle anyone can check offline (JSON Lines on standard output), after signing
+    /// a checkpoint.
+    Export(crate::admin::journal_bundle::JournalExport),
+    /// Check a bundle with no database: exit 0 intact, 3 naming the first bad line, 2 unreadable.
+    VerifyBundle(crate::admin::journal_bundle::VerifyBundle),
 }
 
 /// What a command ended with, for the process exit code (see [`exit`]).
@@ -551,6 +563,9 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
             print_json(&json!({ "imported": imported }));
         }
         Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,
+        Command::Journal(JournalCommand::Checkpoint) => crate::admin::journal_bundle::checkpoint(settings)?,
+        Command::Journal(JournalCommand::Export(args)) => crate::admin::journal_bundle::export(settings, args)?,
+        Command::Journal(JournalCommand::VerifyBundle(args)) => return Ok(verify_bundle(&args)),
         Command::Maintenance(args) => crate::admin::maintenance::run(&open_store(settings)?, args)?,
         Command::Client(command) => client_command(command, settings)?,
         Command::Mandate(MandateCommand::Add(args)) => {
@@ -607,6 +622,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         Command::Usager(UsagerCommand::Show { usager_id, format }) => {
             records::show_usager(&open_store(settings)?, &usager_id, format)?
         }
+        Command::Usager(UsagerCommand::Erase { usager_id }) => return erase_usager(&usager_id, settings),
         Command::Mandate(MandateCommand::List { organisation, usager, format }) => {
             let store = open_store(settings)?;
             records::list_mandates(&store, organisation.as_deref(), usager.as_deref(), format)?;
@@ -672,6 +688,43 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `idp journal verify-bundle`, which reads no configuration: `main` runs it before loading any.
+pub fn verify_bundle(args: &crate::admin::journal_bundle::VerifyBundle) -> Outcome {
+    use crate::admin::journal_bundle::Verdict;
+    match crate::admin::journal_bundle::verify_bundle(args) {
+        Verdict::Intact => Outcome::Success,
+        Verdict::Broken => Outcome::JournalBroken,
+        Verdict::Unreadable => Outcome::UsageError,
+    }
+}
+
+/// `idp usager erase`: the personal data goes, the ids and the journal stay.
+fn erase_usager(usager_id: &str, settings: &Settings) -> anyhow::Result<Outcome> {
+    use mandate_store::erasure::{self, Erasure};
+    let store = open_store(settings)?;
+    match erasure::erase_usager(&mut *store.conn()?, usager_id, now()) {
+        Err(StoreError::NotFound("usager")) => {
+            eprintln!("idp: usager not found: no usager has the id {usager_id:?} (idp usager list prints the ids)");
+            Ok(Outcome::UsageError)
+        }
+        Err(e) => Err(e.into()),
+        Ok(Erasure::Erased { mandates_revoked }) => {
+            eprintln!("usager {usager_id} erased; {} live mandate(s) revoked", mandates_revoked.len());
+            for mandate_id in mandates_revoked {
+                println!("{mandate_id}");
+            }
+            Ok(Outcome::Success)
+        }
+        Ok(Erasure::AlreadyErased { erased_at }) => {
+            eprintln!(
+                "usager {usager_id} already erased on {}: nothing changed",
+                erased_at.format("%Y-%m-%d %H:%M UTC")
+            );
+            Ok(Outcome::Success)
+        }
+    }
 }
 
 /// `idp attestation verify`: the stored data against the hash journalled at creation.

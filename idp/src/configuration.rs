@@ -78,6 +78,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub ui: UiSettings,
     pub metrics: MetricsSettings,
+    pub journal: JournalSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +167,13 @@ pub struct MetricsSettings {
 }
 
 /// How the pages look and who answers for them.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JournalSettings {
+    /// How often `idp serve` signs a checkpoint of the journal (when something was appended
+    /// since the last one); 0: never (exports still sign one).
+    pub checkpoint_interval_seconds: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct UiSettings {
     /// `dsfr`: the State design system with the Marianne identity, for State services only (its
@@ -292,7 +300,8 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("ui.operator_name", "")?
         .set_default("ui.hosting", "")?
         .set_default("ui.publication_director", "")?
-        .set_default("ui.contact_email", "")
+        .set_default("ui.contact_email", "")?
+        .set_default("journal.checkpoint_interval_seconds", 3600)
 }
 
 /// Every setting's key, dotted (`database.url`).

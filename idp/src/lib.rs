@@ -9,6 +9,7 @@ pub mod configuration;
 pub mod demo_upstream;
 pub mod encoding;
 pub mod journal_export;
+pub mod journal_proof;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;

@@ -1,13 +1,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use idp::cli::{exit, run_admin, Cli, Command, Outcome};
+use idp::cli::{exit, run_admin, Cli, Command, JournalCommand, Outcome};
 use idp::configuration::{ConfigError, Settings};
 use idp::startup::Application;
 
 fn main() -> ExitCode {
     // Usage errors exit with clap's status 2 (`exit::USAGE`).
     let cli = Cli::parse();
+    // Checking a bundle needs no configuration (nor database): anyone runs it, anywhere.
+    if let Command::Journal(JournalCommand::VerifyBundle(args)) = &cli.command {
+        return exit_code(Ok(idp::cli::verify_bundle(args)));
+    }
     let settings = match Settings::load(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
@@ -19,6 +23,10 @@ fn main() -> ExitCode {
         Command::Serve => serve(settings).map(|()| Outcome::Success),
         other => run_admin(other, &settings),
     };
+    exit_code(result)
+}
+
+fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::JournalBroken) => ExitCode::from(exit::JOURNAL_BROKEN),

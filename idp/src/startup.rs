@@ -255,6 +255,15 @@ impl Application {
             Sandbox::new(&state.settings, &state.csrf).map_err(|e| anyhow::anyhow!("practice service: {e}"))?,
         );
         let demo_upstream = web::Data::new(DemoUpstream::new(&state.settings));
+        let checkpoint_every = state.settings.journal.checkpoint_interval_seconds;
+        if checkpoint_every > 0 {
+            tokio::spawn(crate::journal_proof::checkpoint::sign_periodically(
+                state.store.clone(),
+                state.keys.clone(),
+                state.settings.issuer.clone(),
+                std::time::Duration::from_secs(checkpoint_every),
+            ));
+        }
         let security = SecurityHeaders::for_settings(&state.settings);
         let metrics_access = crate::metrics::MetricsAccess::from_settings(&state.settings)?;
         let data = web::Data::new(state);

@@ -18,6 +18,7 @@ use crate::domain::Demarche;
 use crate::error::{StoreError, StoreResult};
 use crate::schema::journal_entries;
 
+pub mod checkpoints;
 pub mod names;
 mod search;
 pub use search::{search, JournalFilter, JournalPage, Page};
@@ -186,6 +187,13 @@ impl JournalDetails {
     pub fn value(&self) -> &serde_json::Value {
         &self.value
     }
+
+    /// Details as read from elsewhere (an export bundle): the text is kept byte for byte, and
+    /// must be JSON.
+    pub fn from_text(text: String) -> Result<JournalDetails, serde_json::Error> {
+        let value = serde_json::from_str(&text)?;
+        Ok(JournalDetails { text, value })
+    }
 }
 
 /// Listed as the stored text, as it always was.
@@ -265,7 +273,7 @@ impl JournalEntry {
         // with any tool when proving an entry outside this code.
         let canonical = serde_json::json!([
             self.seq,
-            self.created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            canonical_time(self.created_at),
             self.action.key(),
             self.aidant_id,
             self.organisation_id,
@@ -279,6 +287,11 @@ impl JournalEntry {
         ]);
         hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
+}
+
+/// An entry's time as its hash covers it: RFC 3339 in UTC, always six decimals, `Z`.
+pub fn canonical_time(at: NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
 /// What to record; ids only, never names, birth dates or emails.
@@ -358,9 +371,7 @@ pub fn actor(by: Option<&str>) -> serde_json::Value {
 /// primary key on `seq` turns any lapse of that into an error, never a fork.
 pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> StoreResult<JournalEntry> {
     write_transaction(conn, |conn| {
-        if let DbConnection::Postgres(_) = conn {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(72417002)").execute(conn)?;
-        }
+        lock_chain(conn)?;
         let head: Option<(i64, String)> = journal_entries::table
             .order(journal_entries::seq.desc())
             .select((journal_entries::seq, journal_entries::hash))
@@ -386,6 +397,15 @@ pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> S
         diesel::insert_into(journal_entries::table).values(&stored).execute(conn)?;
         Ok(stored)
     })
+}
+
+/// Takes the chain's append lock until the end of the current transaction: on SQLite the write
+/// lock [`write_transaction`] already holds, on PostgreSQL a transaction-scoped advisory lock.
+pub(crate) fn lock_chain(conn: &mut DbConnection) -> StoreResult<()> {
+    if let DbConnection::Postgres(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(72417002)").execute(conn)?;
+    }
+    Ok(())
 }
 
 /// The outcome of walking the chain.

@@ -10,6 +10,7 @@ pub mod clients;
 pub mod db;
 pub mod domain;
 pub mod enrolment;
+pub mod erasure;
 pub mod error;
 pub mod exchange;
 pub mod grants;

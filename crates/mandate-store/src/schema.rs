@@ -70,6 +70,7 @@ diesel::table! {
         upstream_issuer -> Text,
         upstream_subject -> Text,
         created_at -> Timestamp,
+        erased_at -> Nullable<Timestamp>,
     }
 }
 

@@ -172,3 +172,84 @@ pub fn habilitate(conn: &mut crate::DbConnection, aidant_id: &str) {
         .execute(conn)
         .expect("habilitate the helper");
 }
+
+#[derive(diesel::QueryableByName)]
+struct NameRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct ColumnRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+impl TestDb {
+    /// Every `table.column` of the database (read from the database's own catalogue, not from
+    /// `schema.rs`, so that a column added by a migration is searched too) whose value, as text,
+    /// contains `needle`. For tests that prove personal data gone.
+    pub fn columns_containing(&self, needle: &str) -> Vec<String> {
+        use diesel::prelude::*;
+        let mut conn = self.store.conn().expect("connection");
+        let pattern = format!("%{needle}%");
+        let mut found = Vec::new();
+        match &mut *conn {
+            crate::DbConnection::Sqlite(c) => {
+                let tables: Vec<NameRow> = diesel::sql_query(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                )
+                .load(c)
+                .expect("list tables");
+                for table in tables {
+                    let columns: Vec<NameRow> =
+                        diesel::sql_query(format!("SELECT name FROM pragma_table_info('{}')", table.name))
+                            .load(c)
+                            .expect("list columns");
+                    for column in columns {
+                        let count: CountRow = diesel::sql_query(format!(
+                            "SELECT count(*) AS n FROM \"{}\" WHERE CAST(\"{}\" AS TEXT) LIKE ?",
+                            table.name, column.name
+                        ))
+                        .bind::<diesel::sql_types::Text, _>(&pattern)
+                        .get_result(c)
+                        .expect("search a column");
+                        if count.n > 0 {
+                            found.push(format!("{}.{}", table.name, column.name));
+                        }
+                    }
+                }
+            }
+            crate::DbConnection::Postgres(c) => {
+                let columns: Vec<ColumnRow> = diesel::sql_query(
+                    "SELECT table_name::text AS table_name, column_name::text AS column_name \
+                     FROM information_schema.columns WHERE table_schema = current_schema() \
+                     ORDER BY table_name, ordinal_position",
+                )
+                .load(c)
+                .expect("list columns");
+                for column in columns {
+                    let count: CountRow = diesel::sql_query(format!(
+                        "SELECT count(*) AS n FROM \"{}\" WHERE CAST(\"{}\" AS TEXT) LIKE $1",
+                        column.table_name, column.column_name
+                    ))
+                    .bind::<diesel::sql_types::Text, _>(&pattern)
+                    .get_result(c)
+                    .expect("search a column");
+                    if count.n > 0 {
+                        found.push(format!("{}.{}", column.table_name, column.column_name));
+                    }
+                }
+            }
+        }
+        found
+    }
+}

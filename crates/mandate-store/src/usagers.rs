@@ -253,9 +253,11 @@ pub fn add_by_operator(conn: &mut DbConnection, new: NewUsager, now: NaiveDateTi
     })
 }
 
-/// Every usager, sorted by family name, optionally filtered by words of their names.
+/// Every usager not erased, sorted by family name, optionally filtered by words of their names.
+/// (An erased usager's row only keeps their id: see [`crate::erasure`].)
 pub fn list(conn: &mut DbConnection, search: Option<&str>) -> StoreResult<Vec<Usager>> {
     let mut found: Vec<Usager> = usagers::table
+        .filter(usagers::erased_at.is_null())
         .order((usagers::family_name.asc(), usagers::given_name.asc()))
         .select(Usager::as_select())
         .load(conn)?;
@@ -273,16 +275,6 @@ impl Usager {
                 .to_lowercase();
         term.split_whitespace().all(|word| haystack.contains(word))
     }
-}
-
-/// Erases a usager at the end of retention: their mandates go with them (cascade); the
-/// journal keeps its entries, which hold ids only.
-pub fn erase(conn: &mut DbConnection, id: &str) -> StoreResult<()> {
-    let n = diesel::delete(usagers::table.find(id)).execute(conn)?;
-    if n == 0 {
-        return Err(StoreError::NotFound("usager"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

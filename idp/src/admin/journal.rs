@@ -81,7 +81,7 @@ fn parse_date(raw: &str) -> Result<DateBound, String> {
 }
 
 /// A day starts at its midnight (UTC).
-fn parse_since(raw: &str) -> Result<NaiveDateTime, String> {
+pub(crate) fn parse_since(raw: &str) -> Result<NaiveDateTime, String> {
     Ok(match parse_date(raw)? {
         DateBound::Day(day) => day.and_time(chrono::NaiveTime::MIN),
         DateBound::Instant(at) => at,

@@ -6,6 +6,7 @@ pub mod clients;
 pub mod demo;
 pub mod habilitation;
 pub mod journal;
+pub mod journal_bundle;
 pub mod maintenance;
 pub mod organisations;
 pub mod records;

@@ -291,6 +291,15 @@ impl KeySet {
         self.current().signing_key(alg).ok_or(KeyError::NoActiveKey(alg))?.sign(typ, claims)
     }
 
+    /// Like [`KeySet::sign`], and also the public JWK of the key that signed: for a signature
+    /// that must still verify after the key is retired and gone from the JWKS (a journal
+    /// checkpoint keeps it beside the signature).
+    pub fn sign_keeping_jwk(&self, alg: SigningAlg, typ: &str, claims: &Value) -> Result<(String, Value), KeyError> {
+        let published = self.current();
+        let key = published.signing_key(alg).ok_or(KeyError::NoActiveKey(alg))?;
+        Ok((key.sign(typ, claims)?, key.public_jwk()))
+    }
+
     /// The JWKS document (RFC 7517 §5): the public keys of active and retiring keys.
     pub fn jwks(&self) -> Value {
         json!({"keys": self.current().keys.iter().map(|k| k.key.public_jwk()).collect::<Vec<_>>()})

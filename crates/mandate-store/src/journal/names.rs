@@ -1,7 +1,7 @@
 //! The names behind a journal's ids, read at display from the tables that hold them (the journal
 //! itself holds none): the helpers and usagers of an organisation, for a page's filters, and the
-//! names of the ids a page of entries mentions. An id whose row is gone (a usager erased at the
-//! end of retention) has no name.
+//! names of the ids a page of entries mentions. An id whose person was erased (`erasure`: the row
+//! stays, emptied) has no name.
 
 use std::collections::HashMap;
 
@@ -38,6 +38,7 @@ pub fn helpers_of(conn: &mut DbConnection, organisation_id: &str) -> StoreResult
 pub fn usagers_of(conn: &mut DbConnection, organisation_id: &str) -> StoreResult<Vec<Named>> {
     let rows =
         usagers::table
+            .filter(usagers::erased_at.is_null())
             .filter(usagers::id.eq_any(
                 mandates::table.filter(mandates::organisation_id.eq(organisation_id)).select(mandates::usager_id),
             ))
@@ -74,6 +75,7 @@ pub fn names(
     if !usager_ids.is_empty() {
         let rows: Vec<(String, String, String)> = usagers::table
             .filter(usagers::id.eq_any(usager_ids))
+            .filter(usagers::erased_at.is_null())
             .select((usagers::id, usagers::given_name, usagers::family_name))
             .load(conn)?;
         found.usagers = named(rows).into_iter().map(|n| (n.id, n.name)).collect();

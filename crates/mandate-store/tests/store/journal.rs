@@ -161,11 +161,15 @@ fn erasing_a_usager_keeps_the_journal_whole(db: &TestDb) {
     let w = world(db);
     mandate(db, &w, &[Demarche::Argent], now());
     let mut conn = db.store.conn().unwrap();
-    mandate_store::usagers::erase(&mut conn, &w.usager.id).unwrap();
-    assert!(mandate_store::usagers::find(&mut conn, &w.usager.id).is_err());
+    mandate_store::erasure::erase_usager(&mut conn, &w.usager.id, now()).unwrap();
     let entries = journal::entries_for_usager(&mut conn, &w.usager.id).unwrap();
-    assert_eq!(entries.len(), 2, "the journal keeps what happened, by id");
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.key()).collect();
+    assert_eq!(
+        actions,
+        ["authorisation_created", "mandate_created", "mandate_revoked", "usager_erased"],
+        "the journal keeps what happened, by id, and says the live mandate ended"
+    );
     drop(conn);
-    // The world's two organisations registered, then the mandate's two entries.
-    expect_intact(&db.store, 4);
+    // The world's two organisations registered, the mandate's two entries, then the erasure's.
+    expect_intact(&db.store, 6);
 }

@@ -3,12 +3,14 @@
 mod accounts;
 mod bad_input;
 mod corrupt_rows;
+mod erasure;
 mod exchange;
 mod files;
 mod fixtures;
 mod habilitation;
 mod helper_space;
 mod journal;
+mod journal_checkpoints;
 mod journal_search;
 mod maintenance;
 mod mandates;

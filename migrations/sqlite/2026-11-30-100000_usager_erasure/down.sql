@@ -1,0 +1,1 @@
+ALTER TABLE usagers DROP COLUMN erased_at;

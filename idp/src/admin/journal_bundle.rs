@@ -50,7 +50,7 @@ fn open(settings: &Settings) -> anyhow::Result<(Store, crate::keys::KeySet)> {
 /// `idp journal checkpoint`: signs one now, unless nothing was appended since the last.
 pub fn checkpoint(settings: &Settings) -> anyhow::Result<()> {
     let (store, keys) = open(settings)?;
-    match checkpoint::sign(&mut store.conn()?, &keys, &settings.issuer, mandate_store::now())? {
+    match checkpoint::sign(&mut *store.conn()?, &keys, &settings.issuer, mandate_store::now())? {
         Checkpoint::Signed(entry) => {
             println!(
                 "checkpoint signed: entry {} covers entries 1 to {}, head {}",
@@ -74,7 +74,7 @@ pub fn export(settings: &Settings, args: JournalExport) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let exported =
-        bundle::export(&mut store.conn()?, &keys, &settings.issuer, args.since, mandate_store::now(), &mut out)?;
+        bundle::export(&mut *store.conn()?, &keys, &settings.issuer, args.since, mandate_store::now(), &mut out)?;
     out.flush()?;
     eprintln!(
         "exported entries {} to {}, ending with {} checkpoint",

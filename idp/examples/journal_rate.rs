@@ -1,7 +1,7 @@
 //! How fast a journal is exported to a bundle and checked offline, in entries per second.
 //!
 //! ```sh
-//! cargo run --release -p idp --example journal_rate                 # SQLite, 100,000 entries
+//! cargo run --release -p idp --example journal_rate                 # SQLite, 100,000 entries (a debug build works too)
 //! cargo run --release -p idp --example journal_rate -- postgres://postgres@127.0.0.1/idp_rate 100000
 //! ```
 //!

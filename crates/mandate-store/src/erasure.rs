@@ -64,13 +64,14 @@ pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime
         diesel::delete(mandate_drafts::table.filter(mandate_drafts::usager_id.eq(usager_id))).execute(conn)?;
 
         // The row stays for the ids that name it. The (issuer, subject) pair is unique: the
-        // subject becomes a value that names no one and cannot collide.
+        // subject becomes a value that names no one and cannot collide. `gender` stays: a CHECK
+        // allows only its two values, and alone it identifies no one (a later migration that
+        // rebuilds the table on SQLite may make it nullable).
         diesel::update(usagers::table.find(usager_id))
             .set((
                 usagers::given_name.eq(""),
                 usagers::family_name.eq(""),
                 usagers::birthdate.eq(""),
-                usagers::gender.eq(""),
                 usagers::birthplace.eq(""),
                 usagers::birthcountry.eq(""),
                 usagers::email.eq(""),

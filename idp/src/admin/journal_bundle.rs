@@ -43,7 +43,8 @@ pub struct VerifyBundle {
 
 fn open(settings: &Settings) -> anyhow::Result<(Store, crate::keys::KeySet)> {
     let store = Store::open_and_migrate(&settings.database.url, 1)?;
-    let keys = crate::startup::load_keys(settings)?;
+    let (keys, _) = crate::keys::KeySet::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing)
+        .map_err(|e| anyhow::anyhow!("signing keys (keys.dir): {e}"))?;
     Ok((store, keys))
 }
 

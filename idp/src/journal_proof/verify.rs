@@ -235,11 +235,9 @@ impl<'a> Chain<'a> {
         if stated != (Some(payload.size), Some(payload.head_hash.as_str())) {
             return Err("the checkpoint's details do not say what its signature says".into());
         }
-        match &self.issuer {
-            Some(issuer) if *issuer != payload.iss => {
-                return Err(format!("the checkpoint was signed for {}, the others for {issuer}", payload.iss))
-            }
-            _ => self.issuer = Some(payload.iss.clone()),
+        let issuer = self.issuer.get_or_insert_with(|| payload.iss.clone());
+        if *issuer != payload.iss {
+            return Err(format!("the checkpoint was signed for {}, the others for {issuer}", payload.iss));
         }
         Ok((payload, kid))
     }

@@ -17,7 +17,8 @@ use crate::db::{truncate_to_micros, write_transaction, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::schema::{
-    authorisations, authorization_codes, authorization_requests, grants, mandate_drafts, mandates, tokens, usagers,
+    authorisations, authorization_codes, authorization_requests, grants, mandate_drafts, mandates, tokens,
+    usager_sessions, usagers,
 };
 
 /// What [`erase_usager`] did.
@@ -62,6 +63,8 @@ pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime
         diesel::delete(authorization_requests::table.filter(authorization_requests::usager_id.eq(usager_id)))
             .execute(conn)?;
         diesel::delete(mandate_drafts::table.filter(mandate_drafts::usager_id.eq(usager_id))).execute(conn)?;
+        // Signed in to their own space: those sessions end with the identity they were opened for.
+        diesel::delete(usager_sessions::table.filter(usager_sessions::usager_id.eq(usager_id))).execute(conn)?;
 
         // The row stays for the ids that name it. The (issuer, subject) pair is unique: the
         // subject becomes a value that names no one and cannot collide. `gender` stays: a CHECK

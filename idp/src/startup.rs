@@ -182,7 +182,24 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let metrics = crate::metrics::build()?;
     let csrf = load_csrf_key(&store).await?;
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
-    Ok(AppState { settings: Arc::new(settings), store, keys, http, metrics, csrf, statistics, dsfr })
+    let login = &settings.login;
+    let wait = std::time::Duration::from_millis(login.password_check_wait_ms);
+    let password_checks = Arc::new(crate::passwords::PasswordChecks::new(login.concurrent_password_checks, wait));
+    let address_limits = Arc::new(crate::web::address_limits::AddressLimits::per_minute(
+        login.attempts_per_address_per_minute,
+    ));
+    Ok(AppState {
+        settings: Arc::new(settings),
+        store,
+        keys,
+        http,
+        metrics,
+        csrf,
+        statistics,
+        dsfr,
+        password_checks,
+        address_limits,
+    })
 }
 
 /// A running server and the port it listens on (port 0 in tests picks a free one).

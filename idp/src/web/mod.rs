@@ -9,9 +9,11 @@
 //! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
 //! protocol core (`protocol`); neither imports the other.
 
+pub mod address_limits;
 pub mod assets;
 pub mod authorization_response;
 pub mod cache;
+pub mod client_address;
 pub mod csrf;
 pub mod dates;
 pub mod deactivated;
@@ -33,6 +35,7 @@ pub use extract::{
     CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization,
     SignedInForCharter, SignedInHelper, SignedInManager,
 };
+pub use client_address::ClientAddress;
 pub use frame::Frame;
 pub use habilitation::HabilitationTexts;
 pub use i18n::{Lang, Texts};

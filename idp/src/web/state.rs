@@ -5,12 +5,14 @@ use std::sync::Arc;
 use mandate_store::statistics::Statistics;
 use mandate_store::Store;
 
+use super::address_limits::AddressLimits;
 use super::assets::DsfrAssets;
 use super::cache::Cached;
 use super::csrf::CsrfKey;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
+use crate::passwords::PasswordChecks;
 use crate::protocol::flow::IdleLimits;
 
 #[derive(Clone)]
@@ -27,6 +29,10 @@ pub struct AppState {
     pub statistics: Arc<Cached<Statistics>>,
     /// The design system's files, checked at start.
     pub dsfr: DsfrAssets,
+    /// Argon2 computations, a bounded number at once.
+    pub password_checks: Arc<PasswordChecks>,
+    /// Sign-in attempts per client address, in this replica's memory.
+    pub address_limits: Arc<AddressLimits>,
 }
 
 impl AppState {
@@ -34,5 +40,10 @@ impl AppState {
     pub fn idle_limits(&self) -> IdleLimits {
         let session = &self.settings.session;
         IdleLimits::from_minutes(session.idle_minutes, session.sign_in_after_idle_minutes)
+    }
+
+    /// The delays after failed sign-ins, from the settings.
+    pub fn sign_in_delays(&self) -> mandate_store::sign_in_delays::DelayRules {
+        self.settings.login.delay_rules()
     }
 }

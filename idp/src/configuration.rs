@@ -511,7 +511,10 @@ impl Settings {
             return Err(invalid("login.first_delay_seconds", "must be positive"));
         }
         if self.login.first_delay_seconds > self.login.lockout_minutes * 60 {
-            return Err(invalid("login.first_delay_seconds", "must be at most login.lockout_minutes, the longest wait"));
+            return Err(invalid(
+                "login.first_delay_seconds",
+                "must be at most login.lockout_minutes, the longest wait",
+            ));
         }
         if self.login.max_failed_attempts_per_account < self.login.max_failed_attempts {
             return Err(invalid(

@@ -185,9 +185,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let login = &settings.login;
     let wait = std::time::Duration::from_millis(login.password_check_wait_ms);
     let password_checks = Arc::new(crate::passwords::PasswordChecks::new(login.concurrent_password_checks, wait));
-    let address_limits = Arc::new(crate::web::address_limits::AddressLimits::per_minute(
-        login.attempts_per_address_per_minute,
-    ));
+    let address_limits =
+        Arc::new(crate::web::address_limits::AddressLimits::per_minute(login.attempts_per_address_per_minute));
     Ok(AppState {
         settings: Arc::new(settings),
         store,

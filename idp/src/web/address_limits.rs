@@ -22,7 +22,10 @@ pub struct AddressLimits {
 impl AddressLimits {
     /// `per_minute` attempts at each step for each address, all of them allowed in a burst.
     pub fn per_minute(per_minute: u32) -> AddressLimits {
-        AddressLimits { password: AddressLimit::per_minute(per_minute), one_time_code: AddressLimit::per_minute(per_minute) }
+        AddressLimits {
+            password: AddressLimit::per_minute(per_minute),
+            one_time_code: AddressLimit::per_minute(per_minute),
+        }
     }
 }
 

@@ -30,12 +30,12 @@ pub mod session;
 pub mod state;
 pub mod templates;
 
+pub use client_address::ClientAddress;
 pub use error::{Message, PageError};
 pub use extract::{
     CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization,
     SignedInForCharter, SignedInHelper, SignedInManager,
 };
-pub use client_address::ClientAddress;
 pub use frame::Frame;
 pub use habilitation::HabilitationTexts;
 pub use i18n::{Lang, Texts};

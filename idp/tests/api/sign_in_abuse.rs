@@ -108,7 +108,10 @@ async fn guesses_sent_at_once_are_checked_one_by_one_and_the_delay_holds(backend
     assert_eq!(right.status(), 429);
     assert!((1..=2).contains(&retry_after(&right)), "{:?}", right.headers());
     let page = right.text().await.unwrap();
-    assert!(page.contains("votre compte est bloqué temporairement") && page.contains("moins d&#39;une minute"), "{page}");
+    assert!(
+        page.contains("votre compte est bloqué temporairement") && page.contains("moins d&#39;une minute"),
+        "{page}"
+    );
     assert_eq!(state.password_checks.done() - checked_before, free as u64);
 
     // The delay over, a burst gets one try, which doubles the wait.
@@ -235,7 +238,10 @@ async fn a_stranger_elsewhere_does_not_keep_the_helper_out_and_the_manager_lets_
     let code = manager.next_code();
     let unlock = format!("/structure/aidants/{}/deblocage", demo.aidant_id());
     let (status, to) = manager.post(&unlock, &csrf(&list), &[("otp", &code)]).await;
-    assert_eq!((status, to.as_str()), (303, format!("/structure/aidants/{}?notice=debloque", demo.aidant_id()).as_str()));
+    assert_eq!(
+        (status, to.as_str()),
+        (303, format!("/structure/aidants/{}?notice=debloque", demo.aidant_id()).as_str())
+    );
     assert_eq!(try_password(&helper, &token, DEMO_EMAIL, DEMO_PASSWORD).await.status(), 303);
     let stranger = browser_from(&app, "127.0.0.2");
     let token = login_token(&stranger).await;
@@ -257,7 +263,8 @@ async fn wrong_codes_sent_at_once_are_checked_one_by_one(backend: Backend) {
         .iter()
         .map(|t| idp::totp::code_at(idp::admin::demo::DEMO_TOTP_SECRET, 30, *t).unwrap())
         .collect();
-    let wrong: Vec<String> = (0..40).map(|i| format!("{:06}", 100_000 + i * 7)).filter(|c| !right_now.contains(c)).collect();
+    let wrong: Vec<String> =
+        (0..40).map(|i| format!("{:06}", 100_000 + i * 7)).filter(|c| !right_now.contains(c)).collect();
     let attempts = wrong.iter().map(|code| {
         let (robot, token) = (&robot, &token);
         async move { robot.post_form("/login/otp", &[("csrf_token", token), ("otp", code)]).await.status().as_u16() }

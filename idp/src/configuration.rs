@@ -111,10 +111,40 @@ pub struct SessionSettings {
     pub absolute_hours: i64,
 }
 
+/// Limits on sign-in attempts (docs/decisions/0016-sign-in-abuse.md).
 #[derive(Debug, Clone, Deserialize)]
 pub struct LoginSettings {
+    /// Failures at a step for one account from one address before each further attempt from
+    /// there waits.
     pub max_failed_attempts: i32,
+    /// The longest of those waits.
     pub lockout_minutes: i64,
+    /// The first wait; each further failure doubles it, up to `lockout_minutes`.
+    pub first_delay_seconds: i64,
+    /// Failures at a step for one account from every address together before each further
+    /// attempt, from anywhere, waits (looser, so that a stranger elsewhere does not keep the
+    /// helper out).
+    pub max_failed_attempts_per_account: i32,
+    /// Attempts per minute at each step from one address, whatever the accounts.
+    pub attempts_per_address_per_minute: u32,
+    /// Password hashes computed at once; 0: one per core.
+    pub concurrent_password_checks: usize,
+    /// How long a sign-in waits for a hashing slot before it is answered 503.
+    pub password_check_wait_ms: u64,
+}
+
+impl LoginSettings {
+    pub fn delay_rules(&self) -> mandate_store::sign_in_delays::DelayRules {
+        use mandate_store::sign_in_delays::{DelayRule, DelayRules};
+        let first_delay = chrono::Duration::seconds(self.first_delay_seconds);
+        let longest_delay = chrono::Duration::minutes(self.lockout_minutes);
+        DelayRules {
+            per_source: DelayRule { free_failures: self.max_failed_attempts, first_delay, longest_delay },
+            per_account: DelayRule { free_failures: self.max_failed_attempts_per_account, first_delay, longest_delay },
+            // A helper's mistypes of last week do not shorten today's free attempts.
+            forget_after: chrono::Duration::hours(24),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,6 +310,11 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("session.absolute_hours", 12)?
         .set_default("login.max_failed_attempts", 5)?
         .set_default("login.lockout_minutes", 15)?
+        .set_default("login.first_delay_seconds", 30)?
+        .set_default("login.max_failed_attempts_per_account", 20)?
+        .set_default("login.attempts_per_address_per_minute", 30)?
+        .set_default("login.concurrent_password_checks", 0)?
+        .set_default("login.password_check_wait_ms", 3000)?
         .set_default("log.format", "json")?
         .set_default("log.filter", "info")?
         .set_default("upstream.issuer", "")?
@@ -498,6 +533,24 @@ impl Settings {
         }
         if self.login.lockout_minutes <= 0 {
             return Err(invalid("login.lockout_minutes", "must be positive"));
+        }
+        if self.login.first_delay_seconds <= 0 {
+            return Err(invalid("login.first_delay_seconds", "must be positive"));
+        }
+        if self.login.first_delay_seconds > self.login.lockout_minutes * 60 {
+            return Err(invalid(
+                "login.first_delay_seconds",
+                "must be at most login.lockout_minutes, the longest wait",
+            ));
+        }
+        if self.login.max_failed_attempts_per_account < self.login.max_failed_attempts {
+            return Err(invalid(
+                "login.max_failed_attempts_per_account",
+                format!("must be at least login.max_failed_attempts ({})", self.login.max_failed_attempts),
+            ));
+        }
+        if self.login.attempts_per_address_per_minute == 0 {
+            return Err(invalid("login.attempts_per_address_per_minute", "must be at least 1"));
         }
         if self.log.format != "json" && self.log.format != "pretty" {
             return Err(invalid("log.format", "json or pretty"));

@@ -1,8 +1,16 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane).
-//! Slow on purpose: call it off the async executor.
+//! Slow on purpose: the server calls it through [`PasswordChecks`], which runs it off the async
+//! executor and bounds how many run at once.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::blocking::{cpu, Cancelled};
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -38,11 +46,100 @@ pub fn verify(password: &str, stored: &str) -> bool {
     }
 }
 
-/// A hash to compare against when the account does not exist, so that an unknown email takes
-/// as long as a wrong password.
+/// True when `password` matches `stored`. With no stored hash (an unknown e-mail) or none
+/// usable (an account still waiting for its enrolment link has an empty one), `password` is
+/// checked against [`dummy_hash`] and refused: the answer takes the same argon2 work whatever
+/// the account, so its time tells nothing.
+pub fn verify_or_dummy(password: &str, stored: Option<&str>) -> bool {
+    match stored.map(PasswordHash::new) {
+        Some(Ok(parsed)) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+        _ => {
+            let _ = verify(password, dummy_hash());
+            false
+        }
+    }
+}
+
+/// A hash made with the same parameters as real ones, to compare against when there is no
+/// account. Made once; [`PasswordChecks::new`] makes it at start so that the first unknown
+/// e-mail does not take two hashes' time.
 pub fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash("dummy password for timing").expect("hashable"))
+}
+
+/// The server's argon2 computations, at most `slots` at once (one per core by default): each
+/// takes 19 MiB and a core, so hundreds of simultaneous sign-ins would otherwise take gigabytes
+/// and every core. A sign-in waits for a slot without holding a thread; one that waits longer
+/// than `wait` is refused ([`Busy`]) and the server answers 503.
+pub struct PasswordChecks {
+    slots: Arc<Semaphore>,
+    wait: std::time::Duration,
+    tally: Arc<Tally>,
+}
+
+/// What the computations did, for tests and operators.
+#[derive(Default)]
+struct Tally {
+    running: AtomicUsize,
+    most_at_once: AtomicUsize,
+    done: AtomicU64,
+}
+
+/// No hashing slot came free in time.
+#[derive(Debug, thiserror::Error)]
+#[error("every password hashing slot stayed busy")]
+pub struct Busy;
+
+/// A slot taken: the computation it allows runs on the blocking pool.
+pub struct Slot {
+    permit: OwnedSemaphorePermit,
+    tally: Arc<Tally>,
+}
+
+impl PasswordChecks {
+    /// `slots` at once (0: as many as the machine has cores), waiting at most `wait` for one.
+    pub fn new(slots: usize, wait: std::time::Duration) -> PasswordChecks {
+        let slots = if slots == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { slots };
+        dummy_hash();
+        PasswordChecks { slots: Arc::new(Semaphore::new(slots)), wait, tally: Arc::default() }
+    }
+
+    /// Waits for a slot, at most the configured time.
+    pub async fn slot(&self) -> Result<Slot, Busy> {
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(Slot { permit, tally: self.tally.clone() }),
+            _ => Err(Busy),
+        }
+    }
+
+    /// The most computations that ever ran at once: never more than the slots.
+    pub fn most_at_once(&self) -> usize {
+        self.tally.most_at_once.load(SeqCst)
+    }
+
+    /// How many computations ran to their end.
+    pub fn done(&self) -> u64 {
+        self.tally.done.load(SeqCst)
+    }
+}
+
+impl Slot {
+    /// Runs `work` (a hash or a check) on the blocking pool in this slot. The slot is given back
+    /// when the work ends, even if the request that asked for it is gone by then.
+    pub async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, Cancelled> {
+        let Slot { permit, tally } = self;
+        cpu(move || {
+            let _permit = permit;
+            let running = tally.running.fetch_add(1, SeqCst) + 1;
+            tally.most_at_once.fetch_max(running, SeqCst);
+            let result = work();
+            tally.running.fetch_sub(1, SeqCst);
+            tally.done.fetch_add(1, SeqCst);
+            result
+        })
+        .await
+    }
 }
 
 /// A random password of 20 characters for accounts created without one.

@@ -202,6 +202,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
     let client_keys = Arc::default();
     let subjects = SubjectKey::new(load_shared_key(&store, SUBJECT_KEY_NAME).await?);
+    let login = &settings.login;
+    let wait = std::time::Duration::from_millis(login.password_check_wait_ms);
+    let password_checks = Arc::new(crate::passwords::PasswordChecks::new(login.concurrent_password_checks, wait));
+    let address_limits =
+        Arc::new(crate::web::address_limits::AddressLimits::per_minute(login.attempts_per_address_per_minute));
     Ok(AppState {
         settings: Arc::new(settings),
         store,
@@ -213,6 +218,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         dsfr,
         client_keys,
         subjects,
+        password_checks,
+        address_limits,
     })
 }
 

@@ -66,6 +66,9 @@ function serverEnv(workDir, port) {
     IDP__LOG__FORMAT: 'json',
     // The design system the pages link to, as `npm ci` installs it (the server runs elsewhere).
     IDP__UI__ASSETS_DIR: path.join(REPOSITORY, 'node_modules/@gouvfr/dsfr/dist'),
+    // A helper held back by wrong passwords stays so until the manager unlocks them, even when
+    // the manager's next one-time code is half a minute away (the default first wait is 30 s).
+    IDP__LOGIN__FIRST_DELAY_SECONDS: '600',
   };
 }
 

@@ -11,6 +11,7 @@ use crate::journal::{self, actor, JournalAction, NewEntry};
 use crate::organisations::{self, require_text, Organisation};
 use crate::schema::{aidant_organisations, aidants, organisations as organisations_table};
 use crate::second_factors;
+use crate::sign_in_delays;
 
 #[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
 #[diesel(table_name = aidants)]
@@ -26,8 +27,6 @@ pub struct Aidant {
     pub password_hash: String,
     pub charter_signed_at: Option<NaiveDateTime>,
     pub active: bool,
-    pub failed_attempts: i32,
-    pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     /// Habilitation: the training day attended and the PIX certification passed (YYYY-MM-DD).
     pub training_date: Option<String>,
@@ -54,8 +53,10 @@ impl std::fmt::Debug for Aidant {
 }
 
 impl Aidant {
-    pub fn is_locked(&self, now: NaiveDateTime) -> bool {
-        self.locked_until.is_some_and(|until| until > now)
+    /// Until when the helper is held back from signing in after failures, at `now`, if they
+    /// are (from any address, at either step: see [`sign_in_delays`]).
+    pub fn held_back_until(&self, conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<Option<NaiveDateTime>> {
+        sign_in_delays::account_held_until(conn, &sign_in_delays::account_key(&self.email), now)
     }
 }
 
@@ -95,8 +96,6 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         password_hash: new.password_hash,
         charter_signed_at: new.charter_signed_at,
         active: true,
-        failed_attempts: 0,
-        locked_until: None,
         created_at: now,
         training_date: None,
         pix_date: None,
@@ -156,8 +155,6 @@ pub fn create_pending(
         password_hash: String::new(),
         charter_signed_at: None,
         active: true,
-        failed_attempts: 0,
-        locked_until: None,
         created_at: now,
         training_date: None,
         pix_date: None,
@@ -287,33 +284,6 @@ pub fn switch_organisation(conn: &mut DbConnection, aidant_id: &str, organisatio
     Ok(())
 }
 
-/// Counts a failed login; locks the account for `lock_for` once `max_attempts` is reached.
-/// Returns the aidant as stored afterwards.
-pub fn record_failed_login(
-    conn: &mut DbConnection,
-    aidant_id: &str,
-    max_attempts: i32,
-    lock_for: chrono::Duration,
-    now: NaiveDateTime,
-) -> StoreResult<Aidant> {
-    write_transaction(conn, |conn| {
-        let aidant = find(conn, aidant_id)?;
-        let attempts = aidant.failed_attempts + 1;
-        let locked_until = if attempts >= max_attempts { Some(now + lock_for) } else { aidant.locked_until };
-        diesel::update(aidants::table.find(aidant_id))
-            .set((aidants::failed_attempts.eq(attempts), aidants::locked_until.eq(locked_until)))
-            .execute(conn)?;
-        find(conn, aidant_id)
-    })
-}
-
-pub fn reset_failed_logins(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<()> {
-    diesel::update(aidants::table.find(aidant_id))
-        .set((aidants::failed_attempts.eq(0), aidants::locked_until.eq(None::<NaiveDateTime>)))
-        .execute(conn)?;
-    Ok(())
-}
-
 pub fn set_active(conn: &mut DbConnection, aidant_id: &str, active: bool) -> StoreResult<()> {
     let n = diesel::update(aidants::table.find(aidant_id)).set(aidants::active.eq(active)).execute(conn)?;
     if n == 0 {
@@ -387,13 +357,14 @@ pub fn reactivate(
                 aidants::deactivated_at.eq(None::<NaiveDateTime>),
                 aidants::deactivation_reason.eq(None::<String>),
                 aidants::last_sign_in_at.eq(Some(now)),
-                aidants::failed_attempts.eq(0),
-                aidants::locked_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
         if updated == 0 {
             return Ok(false);
         }
+        // A fresh start: failures from before the deactivation no longer hold the helper back.
+        let aidant = find(conn, aidant_id)?;
+        sign_in_delays::lift(conn, &sign_in_delays::account_key(&aidant.email))?;
         let mut entry = NewEntry::new(JournalAction::AidantReactivated).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "by": actor(by) }));
@@ -402,7 +373,8 @@ pub fn reactivate(
     })
 }
 
-/// Lifts a lockout after failed sign-ins. Returns `false` if the account was not locked.
+/// Lets a helper held back after failed sign-ins try again at once, from every address and at
+/// both steps. Returns `false` if no wait was running.
 pub fn unlock(
     conn: &mut DbConnection,
     aidant_id: &str,
@@ -412,10 +384,10 @@ pub fn unlock(
 ) -> StoreResult<bool> {
     write_transaction(conn, |conn| {
         let aidant = find(conn, aidant_id)?;
-        if !aidant.is_locked(now) {
+        if aidant.held_back_until(conn, now)?.is_none() {
             return Ok(false);
         }
-        reset_failed_logins(conn, aidant_id)?;
+        sign_in_delays::lift(conn, &sign_in_delays::account_key(&aidant.email))?;
         let mut entry = NewEntry::new(JournalAction::AidantUnlocked).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "by": actor(by) }));

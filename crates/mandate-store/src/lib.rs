@@ -24,6 +24,7 @@ pub mod schema;
 pub mod second_factors;
 pub mod server_secrets;
 pub mod sessions;
+pub mod sign_in_delays;
 pub mod statistics;
 pub mod text_columns;
 pub mod upstream_logins;

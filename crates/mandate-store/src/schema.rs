@@ -31,8 +31,6 @@ diesel::table! {
         password_hash -> Text,
         charter_signed_at -> Nullable<Timestamp>,
         active -> Bool,
-        failed_attempts -> Integer,
-        locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         training_date -> Nullable<Text>,
         pix_date -> Nullable<Text>,
@@ -254,6 +252,17 @@ diesel::table! {
         name -> Text,
         value -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_delays (step, account, source) {
+        step -> Text,
+        account -> Text,
+        source -> Text,
+        failures -> Integer,
+        held_until -> Nullable<Timestamp>,
+        last_failure_at -> Timestamp,
     }
 }
 

@@ -1,9 +1,11 @@
 //! `idp maintenance`: the daily upkeep an operator schedules (a systemd timer or a cron line).
-//! Today one rule: helper accounts with no sign-in for six months are deactivated.
+//! Helper accounts with no sign-in for six months are deactivated; failed sign-ins older than a
+//! day with no wait running are forgotten (their rows hold client addresses).
 
 use std::io::Write;
 
 use mandate_store::maintenance::{self, InactiveAidant};
+use mandate_store::sign_in_delays;
 use mandate_store::{now, Store};
 
 /// `idp maintenance`'s options.
@@ -39,6 +41,10 @@ pub fn run(store: &Store, args: MaintenanceArgs) -> anyhow::Result<()> {
     )?;
     for account in &accounts {
         writeln!(out, "  {}", account_line(account))?;
+    }
+    if !args.dry_run {
+        let forgotten = sign_in_delays::forget_old(&mut conn, at - chrono::Duration::days(1), at)?;
+        writeln!(out, "forgot the failed sign-ins of {forgotten} account(s) and address(es) older than a day")?;
     }
     out.flush()?;
     Ok(())

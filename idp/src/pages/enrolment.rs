@@ -14,7 +14,7 @@ use mandate_store::second_factors::{self, SecondFactor};
 use serde::Deserialize;
 
 use super::second_factor::matching_step;
-use crate::blocking::{cpu, with_conn};
+use crate::blocking::with_conn;
 use crate::passwords::{self, Weakness};
 use crate::totp;
 use crate::web::AppState;
@@ -356,7 +356,8 @@ pub async fn password_submit(
         };
         return Ok(browser.with_cookie(&state, html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page)?));
     }
-    let hash = cpu(move || passwords::hash(&password)).await?.map_err(|err| {
+    let slot = state.password_checks.slot().await.map_err(|_| PageError::busy(lang))?;
+    let hash = slot.run(move || passwords::hash(&password)).await?.map_err(|err| {
         tracing::error!(error = %err, "cannot hash a chosen password");
         PageError::Logged
     })?;

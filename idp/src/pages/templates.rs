@@ -14,7 +14,7 @@ pub struct LoginPage<'a> {
     /// The relying party being signed in to, when the login serves one.
     pub service: Option<&'a str>,
     pub email: &'a str,
-    pub error: Option<&'static str>,
+    pub error: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -25,7 +25,7 @@ pub struct OtpPage<'a> {
     pub csrf_token: &'a str,
     pub request: &'a str,
     pub service: Option<&'a str>,
-    pub error: Option<&'static str>,
+    pub error: Option<&'a str>,
 }
 
 /// One usager of the choice page, with the démarches this service may receive for them.

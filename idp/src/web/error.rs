@@ -86,6 +86,11 @@ impl PageError {
         PageError::bad_request(|t| t.request_expired, lang)
     }
 
+    /// Every password hashing slot stayed busy (a flood of sign-ins): try again shortly.
+    pub fn busy(lang: Lang) -> PageError {
+        PageError::Shown { status: StatusCode::SERVICE_UNAVAILABLE, message: |t| t.password_checks_busy, lang }
+    }
+
     pub fn csrf_failed(lang: Lang) -> PageError {
         PageError::forbidden(|t| t.csrf_failed, lang)
     }

@@ -9,9 +9,11 @@
 //! Protocol endpoints (`oidc`) and page groups (`pages`) both build on this layer and on the
 //! protocol core (`protocol`); neither imports the other.
 
+pub mod address_limits;
 pub mod assets;
 pub mod authorization_response;
 pub mod cache;
+pub mod client_address;
 pub mod csrf;
 pub mod dates;
 pub mod deactivated;
@@ -29,6 +31,7 @@ pub mod state;
 pub mod templates;
 pub mod usager_session;
 
+pub use client_address::ClientAddress;
 pub use error::{Message, PageError};
 pub use extract::{
     CheckedForm, ExistingSession, HabilitatedHelper, MaybePendingAuthorization, PendingAuthorization,

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use mandate_store::statistics::Statistics;
 use mandate_store::Store;
 
+use super::address_limits::AddressLimits;
 use super::assets::DsfrAssets;
 use super::cache::Cached;
 use super::csrf::CsrfKey;
@@ -13,6 +14,7 @@ use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
 use crate::protocol::claims::SubjectKey;
+use crate::passwords::PasswordChecks;
 use crate::protocol::flow::IdleLimits;
 
 #[derive(Clone)]
@@ -33,6 +35,10 @@ pub struct AppState {
     pub client_keys: Arc<ClientKeyCache>,
     /// Keys pairwise subjects; the same on every replica (kept in the store).
     pub subjects: SubjectKey,
+    /// Argon2 computations, a bounded number at once.
+    pub password_checks: Arc<PasswordChecks>,
+    /// Sign-in attempts per client address, in this replica's memory.
+    pub address_limits: Arc<AddressLimits>,
 }
 
 impl AppState {
@@ -40,5 +46,10 @@ impl AppState {
     pub fn idle_limits(&self) -> IdleLimits {
         let session = &self.settings.session;
         IdleLimits::from_minutes(session.idle_minutes, session.sign_in_after_idle_minutes)
+    }
+
+    /// The delays after failed sign-ins, from the settings.
+    pub fn sign_in_delays(&self) -> mandate_store::sign_in_delays::DelayRules {
+        self.settings.login.delay_rules()
     }
 }

@@ -403,8 +403,9 @@ async fn repeated_failures_lock_the_helper_out(backend: Backend) {
             .await;
         last = Some(response.status());
     }
-    assert_eq!(last, Some(reqwest::StatusCode::FORBIDDEN));
-    // Even the right password is refused while locked, with a message that says so.
+    // The last free failure says to wait.
+    assert_eq!(last, Some(reqwest::StatusCode::TOO_MANY_REQUESTS));
+    // Even the right password is refused while held back, with a message that says so.
     let html = robot.get(&login_url).await.text().await.unwrap();
     let csrf = input_value(&html, "csrf_token").unwrap();
     let response = robot
@@ -418,7 +419,8 @@ async fn repeated_failures_lock_the_helper_out(backend: Backend) {
             ],
         )
         .await;
-    assert_eq!(response.status(), 403);
+    assert_eq!(response.status(), 429);
+    assert!(response.headers().contains_key("retry-after"));
     assert!(response.text().await.unwrap().contains("bloqué"));
 }
 

@@ -6,6 +6,7 @@ use std::process::{Command, Output};
 
 use idp::configuration::Settings;
 use idp::startup::{build_state, Application};
+use idp::web::AppState;
 use mandate_store::testing::TestDb;
 use mandate_store::Backend;
 
@@ -44,6 +45,11 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`], with settings changed by `adjust` (the issuer is already set).
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<TestApp> {
+        Some(TestApp::spawn_with_state(backend, adjust).await?.0)
+    }
+
+    /// Like [`TestApp::spawn_with`], with the server's shared state, to read what it counts.
+    pub async fn spawn_with_state(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<(TestApp, AppState)> {
         let db = TestDb::for_backend(backend)?;
         let keys = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -52,11 +58,11 @@ impl TestApp {
         settings.issuer = format!("http://127.0.0.1:{port}");
         adjust(&mut settings);
         let state = build_state(settings.clone()).await.unwrap();
-        let app = Application::from_parts(listener, state).unwrap();
+        let app = Application::from_parts(listener, state.clone()).unwrap();
         tokio::spawn(app.run_until_stopped());
         let client =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        Some(TestApp { address: format!("http://127.0.0.1:{port}"), db, settings, client, _keys: keys })
+        Some((TestApp { address: format!("http://127.0.0.1:{port}"), db, settings, client, _keys: keys }, state))
     }
 
     pub fn url(&self, path: &str) -> String {

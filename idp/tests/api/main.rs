@@ -25,6 +25,7 @@ mod provider;
 mod readme;
 mod robot;
 mod sandbox;
+mod sign_in_abuse;
 mod single_use;
 mod snapshots;
 mod stats;

@@ -7,6 +7,7 @@ use idp::admin::demo::{DEMO_MANAGER_EMAIL, DEMO_MANAGER_PASSWORD, DEMO_MANAGER_T
 use mandate_store::aidants::{self, DeactivationReason, NewPendingAidant};
 use mandate_store::journal::{search, JournalAction, JournalEntry, JournalFilter, Page};
 use mandate_store::organisations::{self, NewOrganisation, Organisation};
+use mandate_store::sign_in_delays::{self, SignInStep};
 use mandate_store::{cards, now, second_factors, Backend, Demarche, Department, Email, OrganisationType, Siret};
 
 use crate::helpers::TestApp;
@@ -21,14 +22,14 @@ crate::on_both_backends!(
 );
 
 /// The demo manager at the browser: their own credentials and one-time codes.
-struct Manager<'a> {
+pub struct Manager<'a> {
     robot: Robot<'a>,
     last_step: Option<u64>,
 }
 
 impl<'a> Manager<'a> {
     /// Signed in with both factors; returns the list page.
-    async fn sign_in(app: &'a TestApp) -> (Manager<'a>, String) {
+    pub async fn sign_in(app: &'a TestApp) -> (Manager<'a>, String) {
         let mut manager = Manager { robot: Robot::new(app), last_step: None };
         let mut response = manager.robot.get("/structure").await;
         for _ in 0..10 {
@@ -57,7 +58,7 @@ impl<'a> Manager<'a> {
     }
 
     /// A code of a step not used yet (the server accepts one step either side of now).
-    fn next_code(&mut self) -> String {
+    pub fn next_code(&mut self) -> String {
         loop {
             let unix = chrono::Utc::now().timestamp() as u64;
             let (current, into_step) = (unix / 30, unix % 30);
@@ -78,7 +79,7 @@ impl<'a> Manager<'a> {
 
     /// Sends an action's form with `fields` and the CSRF token; returns the status and where it
     /// leads (or the page's text when it is not a redirect).
-    async fn post(&self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    pub async fn post(&self, path: &str, csrf: &str, fields: &[(&str, &str)]) -> (u16, String) {
         let mut all = vec![("csrf_token", csrf)];
         all.extend_from_slice(fields);
         let response = self.robot.post_form(path, &all).await;
@@ -91,7 +92,7 @@ impl<'a> Manager<'a> {
     }
 }
 
-fn csrf(html: &str) -> String {
+pub fn csrf(html: &str) -> String {
     input_value(html, "csrf_token").expect("a CSRF token")
 }
 
@@ -140,6 +141,17 @@ fn by(entry: &JournalEntry) -> String {
     entry.details.as_ref().unwrap().value()["by"].as_str().unwrap().to_owned()
 }
 
+/// Ten wrong passwords for the helper from one address: they are held back, as after a
+/// stranger's guesses.
+fn hold_back(conn: &mut mandate_store::DbConnection, aidant_id: &str) {
+    let email = aidants::find(conn, aidant_id).unwrap().email;
+    let rules = crate::helpers::test_settings("sqlite://unused", std::path::Path::new("keys")).login.delay_rules();
+    for _ in 0..10 {
+        let account = sign_in_delays::account_key(&email);
+        sign_in_delays::claim(conn, SignInStep::Password, &account, "192.0.2.1", &rules, now()).unwrap();
+    }
+}
+
 fn manager_id(demo: &Demo) -> String {
     demo.seed["manager"]["id"].as_str().unwrap().to_owned()
 }
@@ -155,10 +167,7 @@ async fn the_list_says_each_helpers_state_and_is_for_managers_only(backend: Back
         let mut conn = app.db.store.conn().unwrap();
         // The demo helper locked out by failed sign-ins; one helper deactivated by a manager;
         // one added and not enrolled nor habilitated yet.
-        for _ in 0..10 {
-            aidants::record_failed_login(&mut conn, &demo.aidant_id(), 5, chrono::Duration::minutes(30), now())
-                .unwrap();
-        }
+        hold_back(&mut conn, &demo.aidant_id());
         let gone = pending(&mut conn, "parti@example.fr", "Sacha", &organisation_id(&demo));
         aidants::deactivate(&mut conn, &gone, DeactivationReason::Manager, Some(&manager_id(&demo)), None, now())
             .unwrap();
@@ -190,7 +199,8 @@ async fn the_list_says_each_helpers_state_and_is_for_managers_only(backend: Back
     // A helper who manages nothing is refused with a page, and is not shown the link.
     {
         let mut conn = app.db.store.conn().unwrap();
-        aidants::reset_failed_logins(&mut conn, &demo.aidant_id()).unwrap();
+        let email = aidants::find(&mut conn, &demo.aidant_id()).unwrap().email;
+        sign_in_delays::lift(&mut conn, &sign_in_delays::account_key(&email)).unwrap();
     }
     let mut helper = Robot::new(&app);
     let first = helper.get("/espace-aidant").await;
@@ -253,9 +263,7 @@ async fn deactivation_reactivation_unlock_and_habilitation_with_the_managers_cod
     // Locked by failed sign-ins, then unlocked.
     {
         let mut conn = app.db.store.conn().unwrap();
-        for _ in 0..10 {
-            aidants::record_failed_login(&mut conn, &helper_id, 5, chrono::Duration::minutes(30), now()).unwrap();
-        }
+        hold_back(&mut conn, &helper_id);
     }
     let (_, locked) = manager.page(&page_url).await;
     assert!(locked.contains("Débloquer le compte"), "{locked}");
@@ -264,7 +272,8 @@ async fn deactivation_reactivation_unlock_and_habilitation_with_the_managers_cod
     assert_eq!(to, format!("{page_url}?notice=debloque"));
     {
         let mut conn = app.db.store.conn().unwrap();
-        assert!(!aidants::find(&mut conn, &helper_id).unwrap().is_locked(now()));
+        let aidant = aidants::find(&mut conn, &helper_id).unwrap();
+        assert_eq!(aidant.held_back_until(&mut conn, now()).unwrap(), None);
     }
     let unlocked = journal_of(&app, &helper_id, JournalAction::AidantUnlocked);
     assert_eq!((unlocked.len(), by(&unlocked[0])), (1, manager_id(&demo)));
@@ -435,14 +444,10 @@ async fn nothing_of_another_organisation_is_seen_or_changed(backend: Backend) {
         cards::import(&mut conn, &[("CARTE-0002".into(), CARD_SECRET.into())], now()).unwrap();
         // A helper of B only, locked out; a helper of both A and B.
         let b_helper = pending(&mut conn, "aidant.lyon@example.fr", "Noa", &b.id);
-        for _ in 0..10 {
-            aidants::record_failed_login(&mut conn, &b_helper, 5, chrono::Duration::minutes(30), now()).unwrap();
-        }
+        hold_back(&mut conn, &b_helper);
         let shared = pending(&mut conn, "deux.structures@example.fr", "Eden", &organisation_id(&demo));
         aidants::add_to_organisation(&mut conn, &shared, &b.id).unwrap();
-        for _ in 0..10 {
-            aidants::record_failed_login(&mut conn, &shared, 5, chrono::Duration::minutes(30), now()).unwrap();
-        }
+        hold_back(&mut conn, &shared);
         (b_helper, shared)
     };
     let (mut manager, list) = Manager::sign_in(&app).await;
@@ -484,7 +489,7 @@ async fn nothing_of_another_organisation_is_seen_or_changed(backend: Backend) {
     let mut conn = app.db.store.conn().unwrap();
     for id in [&b_helper, &shared] {
         let aidant = aidants::find(&mut conn, id).unwrap();
-        assert!(aidant.active && aidant.is_locked(now()));
+        assert!(aidant.active && aidant.held_back_until(&mut conn, now()).unwrap().is_some());
         assert!(aidant.training_date.is_none() && aidant.pix_date.is_none());
         assert!(second_factors::list(&mut conn, id).unwrap().is_empty());
     }

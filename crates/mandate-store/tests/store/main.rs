@@ -17,6 +17,7 @@ mod mandates;
 mod operator;
 mod organisations;
 mod server_secrets;
+mod sign_in_delays;
 mod statistics;
 
 /// Not a test on its own: the two-process journal test runs this binary twice with

@@ -12,7 +12,7 @@ use mandate_store::second_factors::{self, FactorKind};
 use serde::Deserialize;
 
 use super::SpaceHeader;
-use crate::blocking::{cpu, with_conn};
+use crate::blocking::with_conn;
 use crate::pages::enrolment;
 use crate::passwords;
 use crate::web::dates;
@@ -221,7 +221,8 @@ pub async fn change_password(
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
     let current = fields.current.unwrap_or_default();
     let stored = aidant.password_hash.clone();
-    if !cpu(move || passwords::verify(&current, &stored)).await? {
+    let slot = state.password_checks.slot().await.map_err(|_| PageError::busy(lang))?;
+    if !slot.run(move || passwords::verify(&current, &stored)).await? {
         let error = Some(a.wrong_current.to_owned());
         return render(&helper, &state, &req, StatusCode::UNPROCESSABLE_ENTITY, error, false).await;
     }
@@ -230,7 +231,8 @@ pub async fn change_password(
     if let Some(error) = enrolment::refusal(&password, &confirmation, &aidant, lang) {
         return render(&helper, &state, &req, StatusCode::UNPROCESSABLE_ENTITY, Some(error), false).await;
     }
-    let hash = cpu(move || passwords::hash(&password)).await?.map_err(|err| {
+    let slot = state.password_checks.slot().await.map_err(|_| PageError::busy(lang))?;
+    let hash = slot.run(move || passwords::hash(&password)).await?.map_err(|err| {
         tracing::error!(error = %err, "cannot hash a chosen password");
         PageError::Logged
     })?;

@@ -91,7 +91,7 @@ pub async fn page(
             frame: &header.frame,
             header: &header,
             m,
-            state: HelperState::of(&helper.aidant, helper.second_factor, now(), lang),
+            state: HelperState::of(&helper.aidant, helper.second_factor, helper.held_back_until, lang),
             training_date: recorded_date(lang, helper.aidant.training_date.as_deref()),
             pix_date: recorded_date(lang, helper.aidant.pix_date.as_deref()),
             is_self: helper.aidant.id == manager.aidant_id(),

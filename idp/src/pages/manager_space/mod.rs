@@ -44,9 +44,11 @@ pub struct HelperState {
 }
 
 impl HelperState {
-    pub fn of(aidant: &Aidant, second_factor: bool, at: NaiveDateTime, lang: Lang) -> HelperState {
+    /// `held_back_until`: the wait running after failed sign-ins, if one is (see
+    /// [`Aidant::held_back_until`]).
+    pub fn of(aidant: &Aidant, second_factor: bool, held_back_until: Option<NaiveDateTime>, lang: Lang) -> HelperState {
         let m = ManagerTexts::of(lang);
-        let locked = aidant.is_locked(at);
+        let locked = held_back_until.is_some();
         let (label, detail, tone) = if !aidant.active {
             let why = match aidant.deactivation_reason.as_deref() {
                 Some("inactivity") => Some(m.deactivated_inactivity),
@@ -60,7 +62,7 @@ impl HelperState {
             };
             (m.deactivated, detail, "error")
         } else if locked {
-            let until = aidant.locked_until.map(|u| format!("{} {}", m.locked_until, dates::long_date_time(lang, u)));
+            let until = held_back_until.map(|u| format!("{} {}", m.locked_until, dates::long_date_time(lang, u)));
             (m.locked, until, "warning")
         } else {
             (m.active, None, "success")
@@ -98,6 +100,11 @@ fn has_second_factor(conn: &mut DbConnection, aidant: &Aidant) -> StoreResult<bo
     second_factors::has_confirmed(conn, &aidant.id)
 }
 
+/// What the manager reads beside the account itself: a second factor, a wait after failures.
+fn sign_in_facts(conn: &mut DbConnection, aidant: &Aidant) -> StoreResult<(bool, Option<NaiveDateTime>)> {
+    Ok((has_second_factor(conn, aidant)?, aidant.held_back_until(conn, now())?))
+}
+
 /// One helper of the list.
 pub struct HelperLine {
     pub id: String,
@@ -132,18 +139,17 @@ pub async fn list(
         aidants::members(conn, &organisation_id)?
             .into_iter()
             .map(|member| {
-                let second_factor = has_second_factor(conn, &member.aidant)?;
-                Ok((member, second_factor))
+                let facts = sign_in_facts(conn, &member.aidant)?;
+                Ok((member, facts))
             })
             .collect::<StoreResult<Vec<_>>>()
     })
     .await?;
-    let at = now();
     let helpers = members
         .into_iter()
-        .map(|(member, second_factor)| HelperLine {
+        .map(|(member, (second_factor, held_back_until))| HelperLine {
             is_self: member.aidant.id == manager.aidant_id(),
-            state: HelperState::of(&member.aidant, second_factor, at, lang),
+            state: HelperState::of(&member.aidant, second_factor, held_back_until, lang),
             id: member.aidant.id,
             name: format!("{} {}", member.aidant.given_name, member.aidant.family_name),
             profession: member.aidant.profession,
@@ -160,6 +166,7 @@ pub async fn list(
 pub struct ManagedHelper {
     pub aidant: Aidant,
     pub second_factor: bool,
+    pub held_back_until: Option<NaiveDateTime>,
     pub may_change: bool,
 }
 
@@ -178,8 +185,8 @@ pub async fn managed_helper(
         for organisation in aidants::organisations_of(conn, &aidant_id)? {
             may_change &= aidants::is_manager(conn, &manager_id, &organisation.id)?;
         }
-        let second_factor = has_second_factor(conn, &aidant)?;
-        Ok(ManagedHelper { aidant, second_factor, may_change })
+        let (second_factor, held_back_until) = sign_in_facts(conn, &aidant)?;
+        Ok(ManagedHelper { aidant, second_factor, held_back_until, may_change })
     })
     .await
 }

@@ -13,8 +13,8 @@ use crate::client_keys::ClientKeyCache;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
 use crate::metrics::Metrics;
-use crate::protocol::claims::SubjectKey;
 use crate::passwords::PasswordChecks;
+use crate::protocol::claims::SubjectKey;
 use crate::protocol::flow::IdleLimits;
 
 #[derive(Clone)]

@@ -60,7 +60,7 @@ function assertTheme(frame, theme, where) {
     assert.doesNotMatch(frame.font, /Marianne/, `${where}: no Marianne font (${frame.font})`);
     assert.ok(frame.stylesheets.includes('/static/neutral.css'), `${where}: the neutral stylesheet`);
   }
-  assert.deepEqual(frame.footerLinks, ['/accessibilite', '/mentions-legales', '/donnees-personnelles']);
+  assert.deepEqual(frame.footerLinks, ['/accessibilite', '/mentions-legales', '/donnees-personnelles', '/espace-usager']);
 }
 
 for (const [theme, server] of [

@@ -308,6 +308,21 @@ pub struct LanguageLink {
     pub current: bool,
 }
 
+impl LanguageLink {
+    /// A link to each translation of the attestation at `base`, the one shown marked current.
+    pub fn all(base: &str, shown: Language) -> Vec<LanguageLink> {
+        Language::TRANSLATIONS
+            .iter()
+            .map(|l| LanguageLink {
+                href: format!("{base}?langue={}", l.tag()),
+                tag: l.tag(),
+                name: l.wording().name,
+                current: *l == shown,
+            })
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "attestation.html")]
 pub struct AttestationPage<'a> {
@@ -361,15 +376,7 @@ pub async fn mandate_page(
         qr: qr_for_page(&hash)?,
         no_translation_href: base.clone(),
         showing_translation: language != Language::Fr,
-        links: Language::TRANSLATIONS
-            .iter()
-            .map(|l| LanguageLink {
-                href: format!("{base}?langue={}", l.tag()),
-                tag: l.tag(),
-                name: l.wording().name,
-                current: *l == language,
-            })
-            .collect(),
+        links: LanguageLink::all(&base, language),
     })
 }
 

@@ -90,14 +90,6 @@ pub async fn page(
         qr,
         no_translation_href: base.clone(),
         showing_translation: language != Language::Fr,
-        links: Language::TRANSLATIONS
-            .iter()
-            .map(|l| LanguageLink {
-                href: format!("{base}?langue={}", l.tag()),
-                tag: l.tag(),
-                name: l.wording().name,
-                current: *l == language,
-            })
-            .collect(),
+        links: LanguageLink::all(&base, language),
     })
 }

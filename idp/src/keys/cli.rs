@@ -22,7 +22,12 @@ pub enum KeysCommand {
         alg: SigningAlg,
     },
     /// Stop publishing a key and delete it.
-    Retire { kid: String },
+    Retire {
+        /// The key's id as `idp keys list` shows it; it may start with `-` (an RFC 7638
+        /// thumbprint is base64url), which is taken as the id, not as an option.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// List the keys as JSON, newest first.
     List,
 }
@@ -41,4 +46,23 @@ pub fn run(command: KeysCommand, settings: &Settings) -> anyhow::Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::KeysCommand;
+
+    #[derive(Parser)]
+    struct Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    }
+
+    #[test]
+    fn a_key_id_starting_with_a_hyphen_is_taken_as_the_id() {
+        let parsed = Keys::try_parse_from(["keys", "retire", "-lQx3_thumbprint"]).unwrap();
+        assert!(matches!(parsed.command, KeysCommand::Retire { kid } if kid == "-lQx3_thumbprint"));
+    }
 }

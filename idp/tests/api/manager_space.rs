@@ -145,7 +145,12 @@ fn by(entry: &JournalEntry) -> String {
 /// stranger's guesses.
 fn hold_back(conn: &mut mandate_store::DbConnection, aidant_id: &str) {
     let email = aidants::find(conn, aidant_id).unwrap().email;
-    let rules = crate::helpers::test_settings("sqlite://unused", std::path::Path::new("keys")).login.delay_rules();
+    // A wait of an hour, so that it still runs when the manager unlocks, however long the
+    // manager's steps wait for their one-time codes.
+    let mut settings = crate::helpers::test_settings("sqlite://unused", std::path::Path::new("keys"));
+    settings.login.first_delay_seconds = 3600;
+    settings.login.lockout_minutes = 120;
+    let rules = settings.login.delay_rules();
     for _ in 0..10 {
         let account = sign_in_delays::account_key(&email);
         sign_in_delays::claim(conn, SignInStep::Password, &account, "192.0.2.1", &rules, now()).unwrap();

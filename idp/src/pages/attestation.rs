@@ -323,24 +323,63 @@ impl LanguageLink {
     }
 }
 
-#[derive(Template)]
-#[template(path = "attestation.html")]
-pub struct AttestationPage<'a> {
-    pub t: &'static Texts,
-    pub frame: &'a Frame,
-    pub p: &'static PageWords,
+/// The attestation as `attestation_document.html` shows it, on the helper's page and on the
+/// usager's: the mandate in French, the translation asked for, the hash and its QR code, and the
+/// links to the translations of the page at `base`.
+pub struct AttestationDocument {
     pub french: MandateText,
     pub translation: Option<MandateText>,
-    pub hash: &'a str,
+    pub hash: String,
     pub qr: String,
     pub no_translation_href: String,
     pub showing_translation: bool,
     pub links: Vec<LanguageLink>,
 }
 
+impl AttestationDocument {
+    pub fn new(
+        data: &AttestationData,
+        hash: String,
+        base: String,
+        language: Language,
+    ) -> Result<AttestationDocument, PageError> {
+        Ok(AttestationDocument {
+            french: MandateText::new(data, Language::Fr),
+            translation: (language != Language::Fr).then(|| MandateText::new(data, language)),
+            qr: qr_for_page(&hash)?,
+            hash,
+            links: LanguageLink::all(&base, language),
+            no_translation_href: base,
+            showing_translation: language != Language::Fr,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "attestation.html")]
+pub struct AttestationPage<'a> {
+    pub t: &'static Texts,
+    pub frame: &'a Frame,
+    pub p: &'static PageWords,
+    pub doc: AttestationDocument,
+}
+
 #[derive(Deserialize)]
 pub struct AttestationQuery {
     pub langue: Option<String>,
+}
+
+/// `?langue=` named no translation the attestation has.
+pub struct UnknownLanguage;
+
+impl AttestationQuery {
+    /// The language asked for: French when none (or an empty one) is.
+    pub fn language(&self) -> Result<Language, UnknownLanguage> {
+        match self.langue.as_deref().filter(|l| !l.is_empty()) {
+            None => Ok(Language::Fr),
+            Some(tag) => Language::from_tag(tag).ok_or(UnknownLanguage),
+        }
+    }
 }
 
 pub async fn mandate_page(
@@ -350,10 +389,7 @@ pub async fn mandate_page(
     query: web::Query<AttestationQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let language = match query.into_inner().langue.as_deref().filter(|l| !l.is_empty()) {
-        None => Language::Fr,
-        Some(tag) => Language::from_tag(tag).ok_or_else(|| shown(StatusCode::BAD_REQUEST, |_| UNKNOWN_LANGUAGE))?,
-    };
+    let language = query.language().map_err(|UnknownLanguage| shown(StatusCode::BAD_REQUEST, |_| UNKNOWN_LANGUAGE))?;
     let mandate_id = path.into_inner();
     let (id, aidant_id) = (mandate_id.clone(), helper.aidant_id.clone());
     let (data, hash) = with_conn(&state.store, move |conn| {
@@ -370,13 +406,7 @@ pub async fn mandate_page(
         t: Lang::Fr.texts(),
         frame: &frame.in_lang(Lang::Fr),
         p: &PAGE,
-        french: MandateText::new(&data, Language::Fr),
-        translation: (language != Language::Fr).then(|| MandateText::new(&data, language)),
-        hash: &hash,
-        qr: qr_for_page(&hash)?,
-        no_translation_href: base.clone(),
-        showing_translation: language != Language::Fr,
-        links: LanguageLink::all(&base, language),
+        doc: AttestationDocument::new(&data, hash, base, language)?,
     })
 }
 

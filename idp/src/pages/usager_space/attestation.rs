@@ -12,7 +12,7 @@ use mandate_store::now;
 
 use super::{frame, or_not_yours, HOME};
 use crate::blocking::with_conn;
-use crate::pages::attestation::{qr_svg, Language, LanguageLink, MandateText, PageWords, PAGE};
+use crate::pages::attestation::{AttestationDocument, AttestationQuery, PageWords, PAGE};
 use crate::web::{html, html_with_status, AppState, Frame, PageError, SignedInUsager};
 
 #[derive(Template)]
@@ -20,18 +20,7 @@ use crate::web::{html, html_with_status, AppState, Frame, PageError, SignedInUsa
 pub struct UsagerAttestationPage<'a> {
     pub frame: &'a Frame,
     pub p: &'static PageWords,
-    pub french: MandateText,
-    pub translation: Option<MandateText>,
-    pub hash: &'a str,
-    pub qr: String,
-    pub no_translation_href: String,
-    pub showing_translation: bool,
-    pub links: Vec<LanguageLink>,
-}
-
-#[derive(serde::Deserialize)]
-pub struct AttestationQuery {
-    pub langue: Option<String>,
+    pub doc: AttestationDocument,
 }
 
 pub async fn page(
@@ -41,22 +30,16 @@ pub async fn page(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let frame = frame(&state).await?;
-    let language = match query.into_inner().langue.as_deref().filter(|l| !l.is_empty()) {
-        None => Language::Fr,
-        Some(tag) => match Language::from_tag(tag) {
-            Some(language) => language,
-            None => {
-                let page = super::MessagePage {
-                    frame: &frame,
-                    title: "Traduction introuvable",
-                    message: "Cette traduction n'existe pas. Les traductions proposées sont en anglais, espagnol, \
-                              portugais et arabe.",
-                    link_label: "Revenir à mes mandats",
-                    link_href: HOME,
-                };
-                return html_with_status(StatusCode::BAD_REQUEST, &page);
-            }
-        },
+    let Ok(language) = query.language() else {
+        let page = super::MessagePage {
+            frame: &frame,
+            title: "Traduction introuvable",
+            message: "Cette traduction n'existe pas. Les traductions proposées sont en anglais, espagnol, \
+                      portugais et arabe.",
+            link_label: "Revenir à mes mandats",
+            link_href: HOME,
+        };
+        return html_with_status(StatusCode::BAD_REQUEST, &page);
     };
     let (mandate_id, usager_id) = (path.into_inner(), usager.usager_id.clone());
     let id = mandate_id.clone();
@@ -75,21 +58,11 @@ pub async fn page(
         Ok(found) => found,
         Err(page) => return Ok(page),
     };
-    let qr = qr_svg(&hash, PAGE.qr_label).map_err(|e| {
-        tracing::error!(error = %e, "the attestation hash does not fit a QR code");
-        PageError::Logged
-    })?;
     let segment: String = url::form_urlencoded::byte_serialize(mandate_id.as_bytes()).collect();
     let base = format!("/espace-usager/mandats/{segment}/attestation");
     html(&UsagerAttestationPage {
         frame: &frame,
         p: &PAGE,
-        french: MandateText::new(&data, Language::Fr),
-        translation: (language != Language::Fr).then(|| MandateText::new(&data, language)),
-        hash: &hash,
-        qr,
-        no_translation_href: base.clone(),
-        showing_translation: language != Language::Fr,
-        links: LanguageLink::all(&base, language),
+        doc: AttestationDocument::new(&data, hash, base, language)?,
     })
 }

@@ -1,7 +1,9 @@
-//! Prometheus metrics at `/metrics`: requests by endpoint, method and status (with
-//! latency), and what an operator watches in this service: codes issued, token exchanges by
-//! outcome, login steps by outcome. One registry per application. Only the scraper holding the
-//! configured bearer token reads them ([`MetricsAccess`]).
+//! Prometheus metrics at `/metrics`: requests by endpoint, method and status (with a latency
+//! histogram per route), and what an operator watches in this service: authorization flows
+//! started and completed, codes issued, token exchanges by outcome, login steps by outcome,
+//! mandates created and revoked, the database pool's connections. One registry per
+//! application. Only the scraper holding the configured bearer token reads them
+//! ([`MetricsAccess`]).
 
 use std::sync::Arc;
 
@@ -11,7 +13,10 @@ use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
-use prometheus::{IntCounter, IntCounterVec, Opts, Registry};
+use mandate_store::Store;
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::MetricFamily;
+use prometheus::{IntCounter, IntCounterVec, IntGauge, Opts, Registry};
 use serde_json::json;
 
 use crate::configuration::Settings;
@@ -28,10 +33,27 @@ pub struct Metrics {
     pub token_exchanges: IntCounterVec,
     /// Labels: step (`password`, `otp`), outcome (`ok`, `refused`, `locked`).
     pub logins: IntCounterVec,
+    /// Valid authorization requests: a relying party sent a helper here.
+    pub flows_started: IntCounter,
+    /// Label: outcome — `code` (sent back with a code) or `error` (sent back with an error after
+    /// the request was accepted: cancelled, `login_required`…). Started minus completed is the
+    /// flows abandoned or still under way.
+    pub flows_completed: IntCounterVec,
+    pub mandates_created: IntCounter,
+    /// Label: by — `helper` or `usager`.
+    pub mandates_revoked: IntCounterVec,
 }
 
-/// The middleware serving `/metrics` and the counters the handlers increment.
-pub fn build() -> anyhow::Result<Metrics> {
+impl Metrics {
+    /// A flow ended with an answer to the relying party: `code` or `error`.
+    pub fn flow_completed(&self, outcome: &'static str) {
+        self.flows_completed.with_label_values(&[outcome]).inc();
+    }
+}
+
+/// The middleware serving `/metrics` and the counters the handlers increment; the pool's
+/// gauges are read from `store` at each scrape.
+pub fn build(store: &Store) -> anyhow::Result<Metrics> {
     let registry = Registry::new();
     let codes_issued = IntCounter::with_opts(
         Opts::new("authorization_codes_issued_total", "Authorization codes issued").namespace("idp"),
@@ -44,9 +66,30 @@ pub fn build() -> anyhow::Result<Metrics> {
         Opts::new("login_steps_total", "Helper login steps by outcome").namespace("idp"),
         &["step", "outcome"],
     )?;
+    let flows_started = IntCounter::with_opts(
+        Opts::new("authorization_flows_started_total", "Valid authorization requests received").namespace("idp"),
+    )?;
+    let flows_completed = IntCounterVec::new(
+        Opts::new("authorization_flows_completed_total", "Authorization flows answered, by outcome (code or error)")
+            .namespace("idp"),
+        &["outcome"],
+    )?;
+    let mandates_created = IntCounter::with_opts(
+        Opts::new("mandates_created_total", "Mandates signed in the helper space, new or renewed").namespace("idp"),
+    )?;
+    let mandates_revoked = IntCounterVec::new(
+        Opts::new("mandates_revoked_total", "Mandates revoked, by who revoked them (helper or usager)")
+            .namespace("idp"),
+        &["by"],
+    )?;
     registry.register(Box::new(codes_issued.clone()))?;
     registry.register(Box::new(token_exchanges.clone()))?;
     registry.register(Box::new(logins.clone()))?;
+    registry.register(Box::new(flows_started.clone()))?;
+    registry.register(Box::new(flows_completed.clone()))?;
+    registry.register(Box::new(mandates_created.clone()))?;
+    registry.register(Box::new(mandates_revoked.clone()))?;
+    registry.register(Box::new(PoolGauges::new(store.clone())?))?;
     let middleware = PrometheusMetricsBuilder::new("idp")
         .registry(registry)
         .endpoint(METRICS_PATH)
@@ -54,7 +97,51 @@ pub fn build() -> anyhow::Result<Metrics> {
         .mask_unmatched_patterns("UNKNOWN")
         .build()
         .map_err(|e| anyhow::anyhow!("metrics: {e}"))?;
-    Ok(Metrics { middleware, codes_issued, token_exchanges, logins })
+    Ok(Metrics {
+        middleware,
+        codes_issued,
+        token_exchanges,
+        logins,
+        flows_started,
+        flows_completed,
+        mandates_created,
+        mandates_revoked,
+    })
+}
+
+/// The database pool's connections, read when scraped: open, idle and the most allowed. Open
+/// at the most with none idle means requests wait for a connection.
+struct PoolGauges {
+    store: Store,
+    open: IntGauge,
+    idle: IntGauge,
+    max: IntGauge,
+    descs: Vec<Desc>,
+}
+
+impl PoolGauges {
+    fn new(store: Store) -> prometheus::Result<PoolGauges> {
+        let gauge = |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help).namespace("idp"));
+        let open = gauge("db_pool_connections", "Database connections open in the pool")?;
+        let idle = gauge("db_pool_idle_connections", "Database connections open and unused")?;
+        let max = gauge("db_pool_max_connections", "Most database connections the pool opens")?;
+        let descs = [&open, &idle, &max].iter().flat_map(|g| g.desc()).cloned().collect();
+        Ok(PoolGauges { store, open, idle, max, descs })
+    }
+}
+
+impl Collector for PoolGauges {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let usage = self.store.pool_usage();
+        self.open.set(i64::from(usage.open));
+        self.idle.set(i64::from(usage.idle));
+        self.max.set(i64::from(usage.max));
+        [&self.open, &self.idle, &self.max].iter().flat_map(|g| g.collect()).collect()
+    }
 }
 
 /// Who may read `/metrics`: only a scraper presenting the bearer token of `metrics.token_file`;

@@ -197,7 +197,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .timeout(std::time::Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
-    let metrics = crate::metrics::build()?;
+    let metrics = crate::metrics::build(&store)?;
     let csrf = load_csrf_key(&store).await?;
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
     let client_keys = Arc::default();

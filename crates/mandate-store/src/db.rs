@@ -161,6 +161,14 @@ impl r2d2::ManageConnection for ConnectionManager {
 pub type Pool = r2d2::Pool<ConnectionManager>;
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
 
+/// How many connections the pool holds, and how many of them wait unused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    pub open: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
 /// The store: a pool of connections to one database. Cheap to clone.
 #[derive(Clone)]
 pub struct Store {
@@ -224,6 +232,12 @@ impl Store {
             }
         };
         applied.map_err(|e| StoreError::Migration(e.to_string()))
+    }
+
+    /// The pool's connections now: (open, idle, most allowed), for the operator's metrics.
+    pub fn pool_usage(&self) -> PoolUsage {
+        let state = self.pool.state();
+        PoolUsage { open: state.connections, idle: state.idle_connections, max: self.pool.max_size() }
     }
 
     /// Is the database reachable right now?

@@ -71,6 +71,7 @@ async fn authorize(
             );
         }
     };
+    state.metrics.flows_started.inc();
     // A session is made only for a request worth serving.
     let browser = session::or_new(existing, &state).await?;
     let response = if request.prompt("none") {
@@ -132,6 +133,7 @@ async fn silent(
 ) -> Result<HttpResponse, PageError> {
     let lang = Lang::of_request(request);
     let fail = |error: &str, description: &str| {
+        state.metrics.flow_completed("error");
         respond_error(
             state,
             &request.redirect_uri,

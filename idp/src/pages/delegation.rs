@@ -351,6 +351,7 @@ pub async fn cancel(
         return Err(PageError::request_expired(pending.lang));
     }
     let request = &pending.request;
+    state.metrics.flow_completed("error");
     respond_error(
         &state,
         &request.redirect_uri,

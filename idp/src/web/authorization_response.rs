@@ -49,6 +49,7 @@ pub async fn issue_code(
         return Err(PageError::request_expired(Lang::of_request(request)));
     }
     state.metrics.codes_issued.inc();
+    state.metrics.flow_completed("code");
     let mut params = vec![("code", issued.code)];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));

@@ -14,6 +14,7 @@ crate::on_both_backends!(
     the_home_lists_the_organisations_usagers_and_searches_them,
     a_mandate_is_signed_through_the_wizard_once,
     a_demarche_is_revoked_and_the_mandate_renewed_from_the_usager_page,
+    the_whole_mandate_is_revoked_from_the_usager_page_with_a_code,
     another_organisations_usager_is_neither_shown_nor_revoked,
     a_helper_of_two_organisations_switches_between_them,
 );
@@ -78,7 +79,7 @@ async fn the_home_lists_the_organisations_usagers_and_searches_them(backend: Bac
 }
 
 async fn a_mandate_is_signed_through_the_wizard_once(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else { return };
+    let Some((app, state)) = TestApp::spawn_with_state(backend, |_| {}).await else { return };
     let (mut robot, demo, home) = signed_in(&app).await;
     let token = csrf(&home);
 
@@ -192,6 +193,7 @@ async fn a_mandate_is_signed_through_the_wizard_once(backend: Backend) {
         .await;
     assert_eq!(again.status(), 404, "the draft is gone");
     assert_eq!(count(&app).len(), 1);
+    assert_eq!(state.metrics.mandates_created.get(), 1, "the operator's count of mandates signed");
     // And the usager now shows on the home page.
     let home = robot.get("/espace-aidant").await.text().await.unwrap();
     assert!(home.contains("Lucie MOREAU"), "{home}");
@@ -274,6 +276,33 @@ async fn a_demarche_is_revoked_and_the_mandate_renewed_from_the_usager_page(back
     // The old mandate cannot be renewed twice.
     let twice = robot.get(&format!("/espace-aidant/mandats/{mandate_id}/renouvellement")).await;
     assert_eq!(twice.status(), 409);
+}
+
+async fn the_whole_mandate_is_revoked_from_the_usager_page_with_a_code(backend: Backend) {
+    let Some((app, state)) = TestApp::spawn_with_state(backend, |_| {}).await else { return };
+    let (mut robot, demo, _) = signed_in(&app).await;
+    let angela = demo.usager_id(0);
+    let mandate_id = demo.seed["usagers"][0]["mandate_id"].as_str().unwrap().to_owned();
+    let page = robot.get(&format!("/espace-aidant/usagers/{angela}")).await.text().await.unwrap();
+    let action = format!("/espace-aidant/mandats/{mandate_id}/revocation");
+    assert!(page.contains(&action), "the way to revoke the mandate: {page}");
+    let token = csrf(&page);
+    let status = |app: &TestApp| {
+        let mut conn = app.db.store.conn().unwrap();
+        mandates::find(&mut conn, &mandate_id).unwrap().status(now())
+    };
+
+    let wrong = robot.post_form(&action, &[("csrf_token", &token), ("otp", "000000")]).await;
+    assert_eq!(location(&wrong), format!("/espace-aidant/usagers/{angela}?erreur=code"));
+    assert_eq!(status(&app), MandateStatus::Live, "a wrong code revokes nothing");
+    let code = robot.next_totp();
+    let revoked = robot.post_form(&action, &[("csrf_token", &token), ("otp", &code)]).await;
+    assert_eq!(location(&revoked), format!("/espace-aidant/mandats/{mandate_id}/attestation-revocation"));
+    assert_eq!(status(&app), MandateStatus::Revoked);
+    assert_eq!(state.metrics.mandates_revoked.with_label_values(&["helper"]).get(), 1);
+    assert_eq!(state.metrics.mandates_revoked.with_label_values(&["usager"]).get(), 0);
+    let attestation = robot.get(&location(&revoked)).await;
+    assert_eq!(attestation.status(), 200, "the revocation attestation follows");
 }
 
 async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Backend) {

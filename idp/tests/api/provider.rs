@@ -394,6 +394,14 @@ async fn metrics_count_requests_codes_exchanges_and_logins(backend: Backend) {
     );
     assert!(text.contains(r#"idp_login_steps_total{outcome="ok",step="otp"} 1"#), "{text}");
     assert!(text.contains("idp_http_requests_total"), "{text}");
+    // One flow started and answered with a code; latency per route; the pool as configured.
+    assert!(text.contains("idp_authorization_flows_started_total 1"), "{text}");
+    assert!(text.contains(r#"idp_authorization_flows_completed_total{outcome="code"} 1"#), "{text}");
+    assert!(text.contains(r#"idp_http_requests_duration_seconds_bucket{endpoint="/token""#), "{text}");
+    let max = app.settings.database.max_connections;
+    assert!(text.contains(&format!("idp_db_pool_max_connections {max}")), "{text}");
+    let open = text.lines().find_map(|l| l.strip_prefix("idp_db_pool_connections ")).expect("open connections");
+    assert!((1..=i64::from(max)).contains(&open.parse::<i64>().unwrap()), "{text}");
 }
 
 async fn a_helper_of_two_organisations_switches_and_acts_for_the_second(backend: Backend) {

@@ -313,7 +313,7 @@ async fn revoking_a_demarche_stops_it_at_once_and_leaves_the_others(backend: Bac
 }
 
 async fn revoking_the_whole_mandate_stops_every_demarche(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |s| s.demo.enabled = true).await else { return };
+    let Some((app, state)) = TestApp::spawn_with_state(backend, |s| s.demo.enabled = true).await else { return };
     let demo = seed(&app);
     let mut robot = Robot::new(&app);
     let argent_tokens = access(&mut robot, &demo.usager_id(0), "argent").await;
@@ -328,6 +328,7 @@ async fn revoking_the_whole_mandate_stops_every_demarche(backend: Backend) {
         .post(&format!("/espace-usager/mandats/{mandate_id}/revocation"), &[("csrf_token", &csrf_of(&confirm))])
         .await;
     assert_eq!(location(&revoked), "/espace-usager?notice=mandat-revoque");
+    assert_eq!(state.metrics.mandates_revoked.with_label_values(&["usager"]).get(), 1);
 
     assert_eq!(userinfo_status(&app, &argent_tokens).await, 401);
     assert!(!introspected_active(&app, &argent_tokens).await);

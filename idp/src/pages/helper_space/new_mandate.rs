@@ -369,7 +369,10 @@ pub async fn recap_submit(
     })
     .await?;
     match created {
-        Some(created) => Ok(see_other(&format!("/espace-aidant/mandats/{}/attestation", created.mandate.id))),
+        Some(created) => {
+            state.metrics.mandates_created.inc();
+            Ok(see_other(&format!("/espace-aidant/mandats/{}/attestation", created.mandate.id)))
+        }
         None => Ok(see_other("/espace-aidant")),
     }
 }

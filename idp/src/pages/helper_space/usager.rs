@@ -199,6 +199,7 @@ pub async fn revoke_mandate(
     let aidant_id = helper.aidant_id.clone();
     let id = mandate_id.clone();
     with_conn(&state.store, move |conn| mandates::revoke(conn, &id, &aidant_id, now())).await?;
+    state.metrics.mandates_revoked.with_label_values(&["helper"]).inc();
     Ok(see_other(&format!("/espace-aidant/mandats/{mandate_id}/attestation-revocation")))
 }
 
@@ -329,5 +330,6 @@ pub async fn renew_submit(
     let renewed =
         with_conn(&state.store, move |conn| mandates::renew(conn, &old_id, &aidant_id, ticked, duration, now()))
             .await?;
+    state.metrics.mandates_created.inc();
     Ok(see_other(&format!("/espace-aidant/mandats/{}/attestation", renewed.mandate.id)))
 }

@@ -150,7 +150,10 @@ pub async fn revoke_mandate(
         .await
         .map_err(PageError::Store);
     Ok(match or_not_yours(&state, done).await? {
-        Ok(revocation) => after(revocation, "mandat-revoque"),
+        Ok(revocation) => {
+            state.metrics.mandates_revoked.with_label_values(&["usager"]).inc();
+            after(revocation, "mandat-revoque")
+        }
         Err(page) => page,
     })
 }

@@ -15,7 +15,49 @@ pub struct TestApp {
     pub db: TestDb,
     pub settings: Settings,
     pub client: reqwest::Client,
+    /// The `idp serve` process when the server runs as operators run it ([`TestApp::spawn_process`]).
+    pub process: Option<ServerProcess>,
     _keys: tempfile::TempDir,
+}
+
+/// `idp serve` as a child process, its log (stderr) kept in a file; killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    log: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    /// What the server logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGTERM, as a service manager stopping the server does.
+    pub fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(status.success(), "kill -TERM {pid}");
+    }
+
+    /// Waits at most `limit` for the process to end; its exit status, or `None` if it still runs.
+    pub fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// The design system as `npm ci` installs it at the repository's root (tests run in `idp/`).
@@ -62,7 +104,48 @@ impl TestApp {
         tokio::spawn(app.run_until_stopped());
         let client =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
-        Some((TestApp { address: format!("http://127.0.0.1:{port}"), db, settings, client, _keys: keys }, state))
+        let address = format!("http://127.0.0.1:{port}");
+        Some((TestApp { address, db, settings, client, process: None, _keys: keys }, state))
+    }
+
+    /// The server as operators run it: `idp serve` in its own process, configured by `IDP__…`
+    /// variables (the test's settings, then `env`), its log in a file. Returns once `/readyz`
+    /// answers 200.
+    pub async fn spawn_process(backend: Backend, env: &[(&str, &str)]) -> Option<TestApp> {
+        let db = TestDb::for_backend(backend)?;
+        let keys = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut settings = test_settings(&db.url, keys.path());
+        settings.issuer = format!("http://127.0.0.1:{port}");
+        settings.http.bind = format!("127.0.0.1:{port}");
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("idp.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_idp"))
+            .arg("serve")
+            .env_remove("IDP_CONFIG")
+            .env("IDP__DATABASE__URL", &settings.database.url)
+            .env("IDP__KEYS__DIR", &settings.keys.dir)
+            .env("IDP__HTTP__BIND", &settings.http.bind)
+            .env("IDP__ISSUER", &settings.issuer)
+            .env("IDP__UI__ASSETS_DIR", &settings.ui.assets_dir)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let process = ServerProcess { child, log, _dir: dir };
+        let client =
+            reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
+        let address = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("{address}/readyz")).send().await {
+                if r.status() == 200 {
+                    return Some(TestApp { address, db, settings, client, process: Some(process), _keys: keys });
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("idp serve did not get ready in 20 s:\n{}", process.log());
     }
 
     pub fn url(&self, path: &str) -> String {

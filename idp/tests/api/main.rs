@@ -29,6 +29,7 @@ mod sign_in_abuse;
 mod single_use;
 mod snapshots;
 mod stats;
+mod telemetry;
 mod theme;
 mod upstream;
 mod usager_space;

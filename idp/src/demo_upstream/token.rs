@@ -25,6 +25,11 @@ pub const IDENTITY_CLAIMS: [&str; 8] =
 /// How long an ID token may be used to prove the login.
 const ID_TOKEN_LIFETIME_SECONDS: i64 = 300;
 
+/// RFC 6749 §3.1: no parameter may come twice; the first of a repeated name would be a guess.
+fn repeats(params: &Params) -> bool {
+    params.iter().enumerate().any(|(i, (name, _))| params[..i].iter().any(|(earlier, _)| earlier == name))
+}
+
 fn param<'a>(params: &'a Params, name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
 }
@@ -83,6 +88,9 @@ pub async fn token(
     req: HttpRequest,
     form: web::Form<Params>,
 ) -> Result<HttpResponse, DemoUpstreamError> {
+    if repeats(&form) {
+        return Err(DemoUpstreamError::token("invalid_request", "a parameter is repeated"));
+    }
     authenticate(&req, &form)?;
     if param(&form, "grant_type") != Some("authorization_code") {
         return Err(DemoUpstreamError::token("unsupported_grant_type", "only authorization_code is supported"));
@@ -186,6 +194,13 @@ pub async fn userinfo_post(
     req: HttpRequest,
     form: Option<web::Form<Params>>,
 ) -> Result<HttpResponse, DemoUpstreamError> {
+    if form.as_ref().is_some_and(|f| repeats(f)) {
+        return Err(DemoUpstreamError::Bearer {
+            status: actix_web::http::StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: "a parameter is repeated",
+        });
+    }
     let in_form = form.as_ref().and_then(|f| param(f, "access_token")).map(str::to_owned);
     match (bearer(&req), in_form) {
         (Some(_), Some(_)) => Err(DemoUpstreamError::Bearer {

@@ -11,7 +11,7 @@ use super::errors::BearerError;
 use crate::blocking::with_conn;
 use crate::keys::SigningAlg;
 use crate::protocol::claims::{userinfo_claims, Subject};
-use crate::protocol::request::Params;
+use crate::protocol::params::ProtocolParams;
 use crate::web::AppState;
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, BearerError> {
@@ -24,7 +24,11 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
         .get("Content-Type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let form: Params = if is_form { url::form_urlencoded::parse(&body).into_owned().collect() } else { Params::new() };
+    let form = if is_form { ProtocolParams::parse(&body) } else { ProtocolParams::default() };
+    // RFC 6749 §3.1 (a token sent twice is not a choice we make), and the usual length limits.
+    if let Some(fault) = form.fault() {
+        return Err(BearerError::invalid_request(fault.description()));
+    }
     userinfo(&req, form.get("access_token").cloned(), &state).await
 }
 

@@ -22,6 +22,7 @@ crate::on_both_backends!(
     other_repeated_authorization_parameters_go_back_as_invalid_request,
     oversized_authorization_parameters_are_refused_and_nothing_is_stored,
     repeated_or_oversized_token_parameters_are_invalid_request_and_spend_nothing,
+    the_demo_upstream_refuses_repeated_parameters,
     token_introspection_and_revocation_answer_non_forms_in_oauth_json,
     an_unknown_client_and_a_wrong_secret_get_the_same_answer,
     a_jwks_uri_is_fetched_once_for_well_formed_assertions_and_its_failures_stay_inside,
@@ -182,6 +183,38 @@ async fn repeated_or_oversized_token_parameters_are_invalid_request_and_spend_no
     // None of the refused requests spent the code.
     let response = robot.token(&exchange, basic).await;
     assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    let tokens: Value = response.json().await.unwrap();
+    let access_token = tokens["access_token"].as_str().unwrap();
+
+    // The access token in a form body, twice: refused, even with the same value both times.
+    let userinfo = |form: Vec<(&'static str, String)>| robot.client.post(app.url("/userinfo")).form(&form).send();
+    let twice =
+        userinfo(vec![("access_token", access_token.into()), ("access_token", access_token.into())]).await.unwrap();
+    let (status, body) = token_error(twice).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    let once = userinfo(vec![("access_token", access_token.into())]).await.unwrap();
+    assert_eq!(once.status(), 200);
+}
+
+async fn the_demo_upstream_refuses_repeated_parameters(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.demo.enabled = true).await else { return };
+    let client = reqwest::Client::new();
+    let token = client
+        .post(app.url("/demo-upstream/token"))
+        .form(&[("grant_type", "authorization_code"), ("code", "one"), ("code", "two")])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = token_error(token).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
+    let userinfo = client
+        .post(app.url("/demo-upstream/userinfo"))
+        .form(&[("access_token", "one"), ("access_token", "two")])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = token_error(userinfo).await;
+    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_request")), "{body}");
 }
 
 async fn token_introspection_and_revocation_answer_non_forms_in_oauth_json(backend: Backend) {

@@ -125,7 +125,8 @@ pub struct LoginSettings {
     /// attempt, from anywhere, waits (looser, so that a stranger elsewhere does not keep the
     /// helper out).
     pub max_failed_attempts_per_account: i32,
-    /// Attempts per minute at each step from one address, whatever the accounts.
+    /// Attempts per minute at each step from one address, whatever the accounts; also the
+    /// failed client authentications an address may make per minute before it is held back.
     pub attempts_per_address_per_minute: u32,
     /// Password hashes computed at once; 0: one per core.
     pub concurrent_password_checks: usize,

@@ -6,7 +6,7 @@
 //! which clients exist; the cause goes to the log. An unknown client's secret is hashed and
 //! compared all the same, so that both refusals take the same path.
 
-use actix_web::HttpRequest;
+use actix_web::{FromRequest, HttpRequest};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
@@ -19,6 +19,7 @@ use crate::blocking::with_conn;
 use crate::client_keys::find_key;
 use crate::encoding::constant_time_eq;
 use crate::protocol::request::Params;
+use crate::web::client_address::ClientAddress;
 use crate::web::AppState;
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
@@ -85,8 +86,30 @@ async fn find_client(state: &AppState, id: &str) -> Result<Option<Client>, Token
     Ok(with_conn(&state.store, move |conn| clients::find(conn, &id)).await?)
 }
 
-/// Authenticates the calling client; `audience` is this endpoint's URL (for assertions).
+/// Authenticates the calling client; `audience` is this endpoint's URL (for assertions). An
+/// address that failed too often is held back first, whatever it presents.
 pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Params,
+    audience: &str,
+) -> Result<Client, TokenError> {
+    let Ok(address) = ClientAddress::extract(req).await;
+    let limit = &state.address_limits.client_authentication;
+    if let Some(wait) = limit.held_back(&address) {
+        return Err(TokenError::HeldBack(wait));
+    }
+    let result = authenticate_presented(state, req, form, audience).await;
+    if let Err(TokenError::InvalidClient(reason)) = &result {
+        if let Some(wait) = limit.failed(&address) {
+            tracing::warn!(%reason, wait_seconds = wait.as_secs(), "client authentication failures: address held back");
+            return Err(TokenError::HeldBack(wait));
+        }
+    }
+    result
+}
+
+async fn authenticate_presented(
     state: &AppState,
     req: &HttpRequest,
     form: &Params,

@@ -22,6 +22,9 @@ pub enum TokenError {
     UnsupportedGrantType(String),
     #[error("server_error: {0}")]
     ServerError(String),
+    /// Too many failed client authentications from this address: wait this long (`429`).
+    #[error("temporarily_unavailable: held back for {0:?}")]
+    HeldBack(std::time::Duration),
 }
 
 impl TokenError {
@@ -43,6 +46,7 @@ impl TokenError {
             TokenError::InvalidGrant(_) => "invalid_grant",
             TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
             TokenError::ServerError(_) => "server_error",
+            TokenError::HeldBack(_) => "temporarily_unavailable",
         }
     }
 
@@ -53,6 +57,7 @@ impl TokenError {
             | TokenError::InvalidGrant(d)
             | TokenError::UnsupportedGrantType(d)
             | TokenError::ServerError(d) => d,
+            TokenError::HeldBack(_) => "too many failed client authentications from this address; try again later",
         }
     }
 }
@@ -102,6 +107,7 @@ impl ResponseError for TokenError {
         match self {
             TokenError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
             TokenError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            TokenError::HeldBack(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -113,6 +119,10 @@ impl ResponseError for TokenError {
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: a client that tried HTTP authentication gets a challenge back.
             response.insert_header(("WWW-Authenticate", "Basic realm=\"aidants-idp\""));
+        }
+        if let TokenError::HeldBack(wait) = self {
+            // Whole seconds, rounded up: asked to come back too early, the client is refused again.
+            response.insert_header(("Retry-After", wait.as_secs_f64().ceil().max(1.0).to_string()));
         }
         response.json(json!({"error": self.code(), "error_description": self.description()}))
     }

@@ -25,6 +25,7 @@ crate::on_both_backends!(
     the_demo_upstream_refuses_repeated_parameters,
     token_introspection_and_revocation_answer_non_forms_in_oauth_json,
     an_unknown_client_and_a_wrong_secret_get_the_same_answer,
+    failed_client_authentications_hold_the_address_back_and_successes_never_do,
     a_jwks_uri_is_fetched_once_for_well_formed_assertions_and_its_failures_stay_inside,
     an_id_token_hint_alone_does_not_end_another_browsers_session,
     metrics_answer_nobody_without_a_configured_token,
@@ -288,6 +289,41 @@ async fn an_unknown_client_and_a_wrong_secret_get_the_same_answer(backend: Backe
 }
 
 /// A client's key server: serves `jwks` at `/jwks` and counts the requests.
+async fn failed_client_authentications_hold_the_address_back_and_successes_never_do(backend: Backend) {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.login.attempts_per_address_per_minute = 3).await else { return };
+    seed(&app);
+    let client = reqwest::Client::new();
+    let introspect = |secret: &'static str| {
+        client.post(app.url("/introspect")).basic_auth(DEMO_CLIENT_ID, Some(secret)).form(&[("token", "none")]).send()
+    };
+    // A relying party that authenticates is never slowed, however often it calls.
+    for _ in 0..10 {
+        assert_eq!(introspect(DEMO_CLIENT_SECRET).await.unwrap().status(), 200);
+    }
+    for _ in 0..3 {
+        let (status, body) = token_error(introspect("wrong-secret").await.unwrap()).await;
+        assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")), "{body}");
+    }
+    let held = introspect("wrong-secret").await.unwrap();
+    let retry_after: u64 = held.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=20).contains(&retry_after), "{retry_after}");
+    let (status, body) = token_error(held).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("temporarily_unavailable")), "{body}");
+    // Held back, the right secret waits too (a right guess must not get through), at every
+    // endpoint that authenticates clients.
+    let (status, _) = token_error(introspect(DEMO_CLIENT_SECRET).await.unwrap()).await;
+    assert_eq!(status, 429);
+    let token = client
+        .post(app.url("/token"))
+        .basic_auth(DEMO_CLIENT_ID, Some(DEMO_CLIENT_SECRET))
+        .form(&[("grant_type", "authorization_code"), ("code", "any"), ("redirect_uri", CALLBACK)])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = token_error(token).await;
+    assert_eq!((status, body["error"].as_str()), (429, Some("temporarily_unavailable")), "{body}");
+}
+
 async fn key_server(jwks: Value) -> (String, Arc<AtomicUsize>) {
     let hits = Arc::new(AtomicUsize::new(0));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

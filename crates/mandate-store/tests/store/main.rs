@@ -12,6 +12,7 @@ mod helper_space;
 mod journal;
 mod journal_checkpoints;
 mod journal_search;
+mod liveness;
 mod maintenance;
 mod mandates;
 mod operator;

@@ -11,6 +11,7 @@ mod habilitation;
 mod helper_space;
 mod journal;
 mod journal_checkpoints;
+mod journal_properties;
 mod journal_search;
 mod liveness;
 mod maintenance;

@@ -4,13 +4,15 @@
 //! card, 60-second steps); the step it belongs to is spent on that factor, so a code works once
 //! (RFC 6238 §5.2).
 
+use chrono::NaiveDateTime;
 use mandate_store::aidants::{self, Aidant};
 use mandate_store::now;
 use mandate_store::second_factors::{self, SecondFactor};
+use mandate_store::sign_in_delays::{self, Attempt, SignInStep};
 
 use crate::blocking::with_conn;
 use crate::totp;
-use crate::web::{AppState, PageError};
+use crate::web::{AppState, ClientAddress, PageError};
 
 /// The time step `code` belongs to on `factor` at `unix_now` (± one step), if any.
 pub fn matching_step(factor: &SecondFactor, code: &str, unix_now: u64) -> Option<i64> {
@@ -42,12 +44,56 @@ pub async fn spend_code(state: &AppState, aidant: &Aidant, code: &str) -> Result
     Ok(false)
 }
 
-/// The same, for a helper known by id (the pages that ask for a code again).
-pub async fn spend_code_of(state: &AppState, aidant_id: &str, code: &str) -> Result<bool, PageError> {
+/// What became of a code asked again (to sign, revoke or change something).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    Accepted,
+    Refused,
+    /// Too many wrong codes: refused without being checked until then.
+    HeldBack {
+        until: NaiveDateTime,
+    },
+}
+
+impl CodeCheck {
+    pub fn accepted(self) -> bool {
+        self == CodeCheck::Accepted
+    }
+}
+
+/// The code of a signed-in helper known by id, on the pages that ask for it again. The same
+/// rule as at sign-in (`mandate_store::sign_in_delays`, one-time code step, one count for both):
+/// a stolen session could otherwise try codes as fast as it can send forms, and three codes in
+/// a million are good at any time.
+pub async fn check_code_of(
+    state: &AppState,
+    aidant_id: &str,
+    code: &str,
+    address: &ClientAddress,
+) -> Result<CodeCheck, PageError> {
     let id = aidant_id.to_owned();
     let aidant = with_conn(&state.store, move |conn| aidants::find(conn, &id)).await?;
     if !aidant.active {
-        return Ok(false);
+        return Ok(CodeCheck::Refused);
     }
-    spend_code(state, &aidant, code).await
+    let (account, source, rules) = (sign_in_delays::account_key(&aidant.email), address.key(), state.sign_in_delays());
+    let (claimed_account, claimed_source) = (account.clone(), source.clone());
+    let attempt = with_conn(&state.store, move |conn| {
+        sign_in_delays::claim(conn, SignInStep::OneTimeCode, &claimed_account, &claimed_source, &rules, now())
+    })
+    .await?;
+    let hold = match attempt {
+        Attempt::HeldBack { until } => return Ok(CodeCheck::HeldBack { until }),
+        Attempt::Counted { hold } => hold,
+    };
+    if !spend_code(state, &aidant, code).await? {
+        if let Some(until) = hold {
+            tracing::warn!(until = %until, "one-time codes asked again held back after repeated failures");
+            return Ok(CodeCheck::HeldBack { until });
+        }
+        return Ok(CodeCheck::Refused);
+    }
+    with_conn(&state.store, move |conn| sign_in_delays::succeeded(conn, SignInStep::OneTimeCode, &account, &source))
+        .await?;
+    Ok(CodeCheck::Accepted)
 }

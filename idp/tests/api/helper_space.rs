@@ -15,6 +15,7 @@ crate::on_both_backends!(
     a_mandate_is_signed_through_the_wizard_once,
     a_demarche_is_revoked_and_the_mandate_renewed_from_the_usager_page,
     the_whole_mandate_is_revoked_from_the_usager_page_with_a_code,
+    wrong_codes_asked_again_hold_the_helper_back_as_at_sign_in,
     another_organisations_usager_is_neither_shown_nor_revoked,
     a_helper_of_two_organisations_switches_between_them,
 );
@@ -303,6 +304,50 @@ async fn the_whole_mandate_is_revoked_from_the_usager_page_with_a_code(backend: 
     assert_eq!(state.metrics.mandates_revoked.with_label_values(&["usager"]).get(), 0);
     let attestation = robot.get(&location(&revoked)).await;
     assert_eq!(attestation.status(), 200, "the revocation attestation follows");
+}
+
+async fn wrong_codes_asked_again_hold_the_helper_back_as_at_sign_in(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let (mut robot, demo, _) = signed_in(&app).await;
+    let angela = demo.usager_id(0);
+    let logement = demo.seed["usagers"][0]["authorisations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["demarche"] == "logement")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page = robot.get(&format!("/espace-aidant/usagers/{angela}")).await.text().await.unwrap();
+    let token = csrf(&page);
+    let action = format!("/espace-aidant/autorisations/{logement}/revocation");
+    let live = |app: &TestApp| {
+        let mut conn = app.db.store.conn().unwrap();
+        let organisation = demo.seed["organisation"]["id"].as_str().unwrap();
+        let live = mandates::live_authorisations(&mut conn, organisation, &angela, now()).unwrap();
+        live.iter().any(|l| l.authorisation_id == logement)
+    };
+
+    // Wrong codes, as someone holding the session would try them: refused, then held back.
+    let mut wrong = 0;
+    loop {
+        wrong += 1;
+        let refused = robot.post_form(&action, &[("csrf_token", &token), ("otp", &format!("{:06}", wrong))]).await;
+        if location(&refused).ends_with("?erreur=attente") {
+            break;
+        }
+        assert_eq!(location(&refused), format!("/espace-aidant/usagers/{angela}?erreur=code"));
+        assert!(wrong < 10, "still no wait after {wrong} wrong codes");
+    }
+    assert_eq!(wrong, 5, "the fifth wrong code starts a wait, as at sign-in (login.max_failed_attempts)");
+    // Held back, the right code is not even checked, and nothing is revoked.
+    let code = robot.next_totp();
+    let held = robot.post_form(&action, &[("csrf_token", &token), ("otp", &code)]).await;
+    assert_eq!(location(&held), format!("/espace-aidant/usagers/{angela}?erreur=attente"));
+    assert!(live(&app), "nothing revoked while held back");
+    let said = robot.get(&location(&held)).await.text().await.unwrap();
+    assert!(said.contains("Trop de codes erronés"), "{said}");
 }
 
 async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Backend) {

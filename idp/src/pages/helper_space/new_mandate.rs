@@ -15,8 +15,9 @@ use serde::Deserialize;
 
 use super::{day, duration_label, DemarcheView, SpaceHeader};
 use crate::blocking::with_conn;
-use crate::pages::second_factor;
+use crate::pages::second_factor::{self, CodeCheck};
 use crate::web::dates;
+use crate::web::ClientAddress;
 use crate::web::{
     html, html_with_status, see_other, AppState, CheckedForm, Frame, HabilitatedHelper, Lang, PageError,
     SignedInHelper, Texts,
@@ -266,6 +267,8 @@ pub struct RecapPage<'a> {
     pub ends_on: String,
     pub consent_error: bool,
     pub otp_error: bool,
+    /// Too many wrong codes: this one was not checked.
+    pub otp_held_back: bool,
 }
 
 /// The draft with its usager, once the upstream login brought one; else back to that step.
@@ -303,6 +306,7 @@ fn recap<'a>(
         ends_on: duration.expiry_from(now()).map(|at| day(lang, at)).unwrap_or_default(),
         consent_error: false,
         otp_error: false,
+        otp_held_back: false,
     }
 }
 
@@ -329,6 +333,7 @@ pub struct ConsentForm {
 
 pub async fn recap_submit(
     req: HttpRequest,
+    address: ClientAddress,
     HabilitatedHelper(helper): HabilitatedHelper,
     form: CheckedForm<ConsentForm>,
     state: web::Data<AppState>,
@@ -340,13 +345,17 @@ pub async fn recap_submit(
     };
     let consented = fields.consentement.is_some_and(|c| !c.is_empty());
     // The code is only spent once the consent box is ticked: a refused page costs no code.
-    let code_ok = consented
-        && second_factor::spend_code_of(&state, &helper.aidant_id, fields.otp.as_deref().unwrap_or("")).await?;
-    if !consented || !code_ok {
+    let code = if consented {
+        second_factor::check_code_of(&state, &helper.aidant_id, fields.otp.as_deref().unwrap_or(""), &address).await?
+    } else {
+        CodeCheck::Refused
+    };
+    if !consented || !code.accepted() {
         let header = SpaceHeader::load(&helper, &state, &req).await?;
         let mut page = recap(&header, &draft, &usager, duration);
         page.consent_error = !consented;
-        page.otp_error = consented && !code_ok;
+        page.otp_error = consented && code == CodeCheck::Refused;
+        page.otp_held_back = matches!(code, CodeCheck::HeldBack { .. });
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
     let new = NewMandate {

@@ -66,6 +66,7 @@ pub struct SpaceTexts {
     pub otp_label: &'static str,
     pub otp_hint: &'static str,
     pub otp_refused: &'static str,
+    pub otp_held_back: &'static str,
     pub sign_mandate: &'static str,
     // Usager page.
     pub back_to_usagers: &'static str,
@@ -172,6 +173,7 @@ pub static FR: SpaceTexts = SpaceTexts {
     otp_label: "Code à usage unique",
     otp_hint: "Votre code à 6 chiffres (carte ou application) : il confirme que c'est bien vous qui signez.",
     otp_refused: "Ce code n'est pas valide ou a déjà été utilisé. Attendez le code suivant et saisissez-le.",
+    otp_held_back: "Trop de codes erronés : rien n'a été fait. Par sécurité, attendez quelques minutes avant de saisir un nouveau code.",
     sign_mandate: "Signer le mandat",
     back_to_usagers: "Retour à mes usagers",
     mandates_here: "Mandats avec votre structure",
@@ -266,6 +268,7 @@ pub static EN: SpaceTexts = SpaceTexts {
     otp_label: "One-time code",
     otp_hint: "Your 6-digit code (card or app): it confirms that you are the one signing.",
     otp_refused: "This code is not valid or was already used. Wait for the next code and type it.",
+    otp_held_back: "Too many wrong codes: nothing was done. For your security, wait a few minutes before typing a new code.",
     sign_mandate: "Sign the mandate",
     back_to_usagers: "Back to my usagers",
     mandates_here: "Mandates with your organisation",

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::new_mandate::durations;
 use super::{day, duration_label, status_label, DemarcheView, SpaceHeader, SpaceTexts};
 use crate::blocking::with_conn;
-use crate::pages::second_factor;
+use crate::pages::second_factor::{self, CodeCheck};
 use crate::web::dates;
+use crate::web::ClientAddress;
 use crate::web::HabilitatedHelper;
 use crate::web::{
     html, html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInHelper, Texts,
@@ -131,7 +132,11 @@ pub async fn page(
     let header = SpaceHeader::load(&helper, &state, &req).await?;
     let (lang, s) = (header.lang, header.s);
     let notice = (query.notice.as_deref() == Some("demarche-revoquee")).then_some(s.demarche_revoked_notice);
-    let error = (query.erreur.as_deref() == Some("code")).then_some(s.code_refused_nothing_revoked);
+    let error = match query.erreur.as_deref() {
+        Some("code") => Some(s.code_refused_nothing_revoked),
+        Some("attente") => Some(s.otp_held_back),
+        _ => None,
+    };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     html_with_status(
         status,
@@ -153,6 +158,15 @@ pub struct CodeForm {
     pub otp: Option<String>,
 }
 
+/// The `?erreur=` of a refused code: wrong, or too many wrong ones.
+fn code_error(check: CodeCheck) -> Option<&'static str> {
+    match check {
+        CodeCheck::Accepted => None,
+        CodeCheck::Refused => Some("code"),
+        CodeCheck::HeldBack { .. } => Some("attente"),
+    }
+}
+
 fn usager_url(usager_id: &str) -> String {
     format!("/espace-aidant/usagers/{usager_id}")
 }
@@ -160,6 +174,7 @@ fn usager_url(usager_id: &str) -> String {
 /// Revokes one démarche of a mandate of the helper's organisation.
 pub async fn revoke_authorisation(
     helper: SignedInHelper,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
@@ -171,8 +186,9 @@ pub async fn revoke_authorisation(
         return Err(PageError::Store(StoreError::NotMember { organisation_id: mandate.mandate.organisation_id }));
     }
     let back = usager_url(&mandate.mandate.usager_id);
-    if !second_factor::spend_code_of(&state, &helper.aidant_id, form.fields.otp.as_deref().unwrap_or("")).await? {
-        return Ok(see_other(&format!("{back}?erreur=code")));
+    let otp = form.fields.otp.as_deref().unwrap_or("");
+    if let Some(error) = code_error(second_factor::check_code_of(&state, &helper.aidant_id, otp, &address).await?) {
+        return Ok(see_other(&format!("{back}?erreur={error}")));
     }
     let aidant_id = helper.aidant_id.clone();
     with_conn(&state.store, move |conn| mandates::revoke_authorisation(conn, &authorisation_id, &aidant_id, now()))
@@ -183,6 +199,7 @@ pub async fn revoke_authorisation(
 /// Revokes a whole mandate; the revocation attestation follows.
 pub async fn revoke_mandate(
     helper: SignedInHelper,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
@@ -193,8 +210,9 @@ pub async fn revoke_mandate(
     if mandate.mandate.organisation_id != helper.organisation_id {
         return Err(PageError::Store(StoreError::NotMember { organisation_id: mandate.mandate.organisation_id }));
     }
-    if !second_factor::spend_code_of(&state, &helper.aidant_id, form.fields.otp.as_deref().unwrap_or("")).await? {
-        return Ok(see_other(&format!("{}?erreur=code", usager_url(&mandate.mandate.usager_id))));
+    let otp = form.fields.otp.as_deref().unwrap_or("");
+    if let Some(error) = code_error(second_factor::check_code_of(&state, &helper.aidant_id, otp, &address).await?) {
+        return Ok(see_other(&format!("{}?erreur={error}", usager_url(&mandate.mandate.usager_id))));
     }
     let aidant_id = helper.aidant_id.clone();
     let id = mandate_id.clone();
@@ -292,6 +310,7 @@ pub struct RenewForm {
 
 pub async fn renew_submit(
     req: HttpRequest,
+    address: ClientAddress,
     HabilitatedHelper(helper): HabilitatedHelper,
     path: web::Path<String>,
     form: CheckedForm<RenewForm>,
@@ -316,10 +335,13 @@ pub async fn renew_submit(
     if !consented {
         errors.push(s.consent_missing);
     }
-    if errors.is_empty()
-        && !second_factor::spend_code_of(&state, &helper.aidant_id, fields.otp.as_deref().unwrap_or("")).await?
-    {
-        errors.push(s.otp_refused);
+    if errors.is_empty() {
+        let otp = fields.otp.as_deref().unwrap_or("");
+        match second_factor::check_code_of(&state, &helper.aidant_id, otp, &address).await? {
+            CodeCheck::Accepted => {}
+            CodeCheck::Refused => errors.push(s.otp_refused),
+            CodeCheck::HeldBack { .. } => errors.push(s.otp_held_back),
+        }
     }
     let Some(duration) = duration.filter(|_| errors.is_empty()) else {
         let header = SpaceHeader::load(&helper, &state, &req).await?;

@@ -14,9 +14,10 @@ use super::new_helper::link_page;
 use super::{changeable_helper, helper_url, managed_helper, HelperState, ManagerTexts};
 use crate::blocking::with_conn;
 use crate::pages::helper_space::SpaceHeader;
-use crate::pages::second_factor;
+use crate::pages::second_factor::{self, CodeCheck};
 use crate::totp;
 use crate::web::dates;
+use crate::web::ClientAddress;
 use crate::web::{html_with_status, see_other, AppState, CheckedForm, Frame, Lang, PageError, SignedInManager, Texts};
 
 #[derive(Template)]
@@ -58,6 +59,7 @@ fn notice(key: &str, m: &'static ManagerTexts) -> Option<&'static str> {
 fn error(key: &str, m: &'static ManagerTexts) -> Option<&'static str> {
     Some(match key {
         "code" => m.code_refused,
+        "attente" => m.code_held_back,
         "date" => m.bad_date,
         "carte" => m.card_unknown,
         "code-carte" => m.card_code_wrong,
@@ -108,9 +110,19 @@ pub struct CodeForm {
     pub otp: Option<String>,
 }
 
-/// Spends the manager's one-time code; `false` when refused (nothing is to be done then).
-async fn manager_code(state: &AppState, manager: &SignedInManager, otp: Option<&str>) -> Result<bool, PageError> {
-    second_factor::spend_code_of(state, manager.aidant_id(), otp.unwrap_or("")).await
+/// Checks the manager's one-time code; the `?erreur=` to show when it is refused (nothing is to
+/// be done then): `code`, or `attente` after too many wrong ones.
+async fn manager_code(
+    state: &AppState,
+    manager: &SignedInManager,
+    otp: Option<&str>,
+    address: &ClientAddress,
+) -> Result<Option<&'static str>, PageError> {
+    Ok(match second_factor::check_code_of(state, manager.aidant_id(), otp.unwrap_or(""), address).await? {
+        CodeCheck::Accepted => None,
+        CodeCheck::Refused => Some("code"),
+        CodeCheck::HeldBack { .. } => Some("attente"),
+    })
 }
 
 fn back(aidant_id: &str, outcome: &str) -> HttpResponse {
@@ -124,6 +136,7 @@ fn changed(aidant_id: &str, did: bool, notice: &str) -> HttpResponse {
 pub async fn deactivate(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
@@ -133,8 +146,8 @@ pub async fn deactivate(
     if id == manager.aidant_id() {
         return Ok(back(&id, "erreur=soi-meme"));
     }
-    if !manager_code(&state, &manager, form.fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, form.fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
@@ -148,14 +161,15 @@ pub async fn deactivate(
 pub async fn reactivate(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let helper = changeable_helper(&state, &manager, path.into_inner(), Lang::of_browser(&req)).await?;
     let id = helper.aidant.id.clone();
-    if !manager_code(&state, &manager, form.fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, form.fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
@@ -169,14 +183,15 @@ pub async fn reactivate(
 pub async fn unlock(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let helper = changeable_helper(&state, &manager, path.into_inner(), Lang::of_browser(&req)).await?;
     let id = helper.aidant.id.clone();
-    if !manager_code(&state, &manager, form.fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, form.fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
@@ -199,6 +214,7 @@ pub struct HabilitationForm {
 pub async fn record_habilitation(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<HabilitationForm>,
     state: web::Data<AppState>,
@@ -221,8 +237,8 @@ pub async fn record_habilitation(
     else {
         return Ok(back(&id, "erreur=date"));
     };
-    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
@@ -237,14 +253,15 @@ pub async fn record_habilitation(
 pub async fn reset_second_factor(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CodeForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let helper = changeable_helper(&state, &manager, path.into_inner(), Lang::of_browser(&req)).await?;
     let id = helper.aidant.id.clone();
-    if !manager_code(&state, &manager, form.fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, form.fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
@@ -269,6 +286,7 @@ pub struct CardForm {
 pub async fn assign_card(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     path: web::Path<String>,
     form: CheckedForm<CardForm>,
     state: web::Data<AppState>,
@@ -289,8 +307,8 @@ pub async fn assign_card(
         return Ok(back(&id, "erreur=code-carte"));
     };
     // The card is checked first: a mistyped serial or card code does not cost the manager's code.
-    if !manager_code(&state, &manager, fields.otp.as_deref()).await? {
-        return Ok(back(&id, "erreur=code"));
+    if let Some(error) = manager_code(&state, &manager, fields.otp.as_deref(), &address).await? {
+        return Ok(back(&id, &format!("erreur={error}")));
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());

@@ -13,8 +13,9 @@ use serde::Deserialize;
 use super::ManagerTexts;
 use crate::blocking::with_conn;
 use crate::pages::helper_space::SpaceHeader;
-use crate::pages::second_factor;
+use crate::pages::second_factor::{self, CodeCheck};
 use crate::web::dates;
+use crate::web::ClientAddress;
 use crate::web::{html, html_with_status, AppState, CheckedForm, Frame, PageError, SignedInManager, Texts};
 
 /// A field's value as typed, and the error shown beside it.
@@ -125,6 +126,7 @@ fn required(value: Option<String>, m: &'static ManagerTexts) -> Field {
 pub async fn submit(
     req: HttpRequest,
     manager: SignedInManager,
+    address: ClientAddress,
     form: CheckedForm<NewHelperForm>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
@@ -156,10 +158,13 @@ pub async fn submit(
             page.email.error = Some(m.email_taken);
         }
     }
-    if !page.has_errors()
-        && !second_factor::spend_code_of(&state, manager.aidant_id(), fields.otp.as_deref().unwrap_or("")).await?
-    {
-        page.otp_error = Some(m.code_refused);
+    if !page.has_errors() {
+        let otp = fields.otp.as_deref().unwrap_or("");
+        page.otp_error = match second_factor::check_code_of(&state, manager.aidant_id(), otp, &address).await? {
+            CodeCheck::Accepted => None,
+            CodeCheck::Refused => Some(m.code_refused),
+            CodeCheck::HeldBack { .. } => Some(m.code_held_back),
+        };
     }
     let Some(email) = email.filter(|_| !page.has_errors()) else {
         return html_with_status(StatusCode::UNPROCESSABLE_ENTITY, &page);

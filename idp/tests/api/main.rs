@@ -23,6 +23,7 @@ mod organisation_journal;
 mod pages;
 mod protocol_attacks;
 mod provider;
+mod purge;
 mod readme;
 mod robot;
 mod sandbox;

@@ -115,7 +115,8 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(crate::keys::cli::KeysCommand),
-    /// Daily upkeep: deactivate helper accounts with no sign-in for six months.
+    /// Daily upkeep: deactivate helper accounts with no sign-in for six months; `purge`:
+    /// remove what is no longer needed and erase usagers at the end of retention.
     Maintenance(crate::admin::maintenance::MaintenanceArgs),
 }
 
@@ -566,7 +567,7 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         Command::Journal(JournalCommand::Checkpoint) => crate::admin::journal_bundle::checkpoint(settings)?,
         Command::Journal(JournalCommand::Export(args)) => crate::admin::journal_bundle::export(settings, args)?,
         Command::Journal(JournalCommand::VerifyBundle(args)) => return Ok(verify_bundle(&args)),
-        Command::Maintenance(args) => crate::admin::maintenance::run(&open_store(settings)?, args)?,
+        Command::Maintenance(args) => crate::admin::maintenance::run(&open_store(settings)?, settings, args)?,
         Command::Client(command) => client_command(command, settings)?,
         Command::Mandate(MandateCommand::Add(args)) => {
             let demarches = args.demarches.iter().map(|d| d.parse::<Demarche>()).collect::<Result<Vec<_>, _>>()?;

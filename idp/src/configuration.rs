@@ -60,6 +60,10 @@ const TEST_VARIABLES_PREFIX: &str = "IDP_TEST_";
 
 /// The default port, and the issuer's when neither `issuer` nor `http.bind` is set.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+/// The longest `maintenance.purge_interval_minutes`: a year.
+pub const MAX_PURGE_INTERVAL_MINUTES: u64 = 365 * 24 * 60;
+/// The embedded database, created and migrated on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/idp.db";
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct Settings {
@@ -79,6 +83,8 @@ pub struct Settings {
     pub ui: UiSettings,
     pub metrics: MetricsSettings,
     pub journal: JournalSettings,
+    pub retention: RetentionSettings,
+    pub maintenance: MaintenanceSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -88,8 +94,12 @@ pub struct HttpSettings {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatabaseSettings {
-    /// `sqlite://PATH` (embedded, the default) or `postgres://…`.
+    /// `sqlite://PATH` (embedded, the default) or `postgres://…`. Replaced by the contents of
+    /// `url_file` when that is set.
     pub url: String,
+    /// A file holding the whole URL, read once at start: a PostgreSQL URL carries the database
+    /// password, which then stays out of the configuration file and the process environment.
+    pub url_file: String,
     pub max_connections: u32,
 }
 
@@ -205,6 +215,22 @@ pub struct JournalSettings {
     pub checkpoint_interval_seconds: u64,
 }
 
+/// How long what is no longer needed is kept (docs/decisions/0022-retention-and-purge.md).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RetentionSettings {
+    /// A usager whose mandates all ended (expired or revoked) this many days ago, with none
+    /// live, is erased by the purge.
+    pub usager_days: u32,
+}
+
+/// What `idp serve` does by itself beside serving requests.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MaintenanceSettings {
+    /// How often `idp serve` runs the purge (`idp maintenance purge`); 0: never (a timer runs
+    /// the command instead).
+    pub purge_interval_minutes: u64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct UiSettings {
     /// `dsfr`: the State design system with the Marianne identity, for State services only (its
@@ -302,7 +328,8 @@ pub struct UpstreamClient {
 fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
     config::Config::builder()
         .set_default("http.bind", DEFAULT_BIND)?
-        .set_default("database.url", "sqlite://data/idp.db")?
+        .set_default("database.url", DEFAULT_DATABASE_URL)?
+        .set_default("database.url_file", "")?
         .set_default("database.max_connections", 8)?
         .set_default("keys.dir", "keys")?
         .set_default("keys.generate_if_missing", true)?
@@ -337,17 +364,63 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("ui.hosting", "")?
         .set_default("ui.publication_director", "")?
         .set_default("ui.contact_email", "")?
-        .set_default("journal.checkpoint_interval_seconds", 3600)
+        .set_default("journal.checkpoint_interval_seconds", 3600)?
+        .set_default("retention.usager_days", 365)?
+        .set_default("maintenance.purge_interval_minutes", 24 * 60)
 }
 
 /// Every setting's key, dotted (`database.url`).
 pub fn known_keys() -> Vec<String> {
     let mut keys = vec!["issuer".to_owned()];
-    if let Ok(map) = builder_with_defaults().and_then(|d| d.build()).and_then(|c| c.collect()) {
-        flatten_keys("", map, &mut keys);
-    }
+    keys.extend(default_values().into_keys());
     keys.sort();
     keys
+}
+
+/// Every setting that has a default, with that default as text (`8`, `true`, `json`, `` for
+/// an empty one): what `docs/configuration.md` must show. `issuer` has none of its own: it
+/// follows `http.bind` (see [`issuer_for_bind`]).
+pub fn default_values() -> std::collections::BTreeMap<String, String> {
+    let mut defaults = std::collections::BTreeMap::new();
+    if let Ok(map) = builder_with_defaults().and_then(|d| d.build()).and_then(|c| c.collect()) {
+        flatten_values("", map, &mut defaults);
+    }
+    defaults
+}
+
+fn flatten_values(
+    prefix: &str,
+    map: config::Map<String, config::Value>,
+    out: &mut std::collections::BTreeMap<String, String>,
+) {
+    for (name, value) in map {
+        let path = if prefix.is_empty() { name } else { format!("{prefix}.{name}") };
+        match value.kind {
+            config::ValueKind::Table(table) => flatten_values(&path, table, out),
+            other => {
+                out.insert(path, default_text(&other));
+            }
+        }
+    }
+}
+
+/// A default as an operator writes it: `8`, `true`, `json`, and a list as TOML writes one
+/// (`[]`, `["10.0.0.1"]`).
+fn default_text(value: &config::ValueKind) -> String {
+    match value {
+        config::ValueKind::Nil => String::new(),
+        config::ValueKind::Array(items) => {
+            let items: Vec<String> = items
+                .iter()
+                .map(|item| match &item.kind {
+                    config::ValueKind::String(text) => format!("{text:?}"),
+                    other => default_text(other),
+                })
+                .collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
 }
 
 fn flatten_keys(prefix: &str, map: config::Map<String, config::Value>, out: &mut Vec<String>) {
@@ -361,7 +434,7 @@ fn flatten_keys(prefix: &str, map: config::Map<String, config::Value>, out: &mut
 }
 
 /// `database.url` -> `IDP__DATABASE__URL`.
-fn variable_name(key: &str) -> String {
+pub fn variable_name(key: &str) -> String {
     format!("IDP__{}", key.replace('.', "__").to_uppercase())
 }
 
@@ -438,19 +511,19 @@ pub fn issuer_port_warning(issuer: &Url, listening: SocketAddr) -> Option<String
     })
 }
 
-/// The secret in `path` (one line; surrounding whitespace is not part of it), `None` when no
-/// file is named. The error names the file, never its contents.
-fn read_client_secret(path: &str) -> Result<Option<ClientSecret>, ConfigError> {
+/// The secret in the file `path` that the setting `key` names (one line; surrounding
+/// whitespace, a trailing newline included, is not part of it), `None` when no file is named.
+/// Errors name the setting and the file, never the contents.
+fn read_secret_file(key: &'static str, path: &str) -> Result<Option<String>, ConfigError> {
     if path.is_empty() {
         return Ok(None);
     }
-    let key = "upstream.client_secret_file";
     let contents = std::fs::read_to_string(path).map_err(|e| invalid(key, format!("cannot read {path}: {e}")))?;
     let secret = contents.trim();
     if secret.is_empty() {
         return Err(invalid(key, format!("{path} is empty")));
     }
-    Ok(Some(ClientSecret::new(secret)))
+    Ok(Some(secret.to_owned()))
 }
 
 /// Checked values derived from [`Settings`].
@@ -477,20 +550,36 @@ impl Settings {
         if !unknown.is_empty() {
             return Err(ConfigError::Unknown(unknown));
         }
-        let config = builder_with_defaults()?
-            .add_source(file_source)
-            .add_source(
-                config::Environment::with_prefix("IDP").prefix_separator("__").separator("__").try_parsing(true),
-            )
-            .build()?;
-        let issuer_is_set = config.get_string("issuer").is_ok();
+        let environment =
+            config::Environment::with_prefix("IDP").prefix_separator("__").separator("__").try_parsing(true);
+        // What the operator set, defaults aside: some settings follow others unless set.
+        let explicit =
+            config::Config::builder().add_source(file_source.clone()).add_source(environment.clone()).build()?;
+        let config = builder_with_defaults()?.add_source(file_source).add_source(environment).build()?;
         let mut settings: Settings = config.try_deserialize()?;
-        if !issuer_is_set {
+        if explicit.get_string("issuer").is_err() {
             settings.issuer = issuer_for_bind(&settings.http.bind);
         }
-        settings.upstream.client_secret = read_client_secret(&settings.upstream.client_secret_file)?;
+        settings.read_secret_files(explicit.get_string("database.url").is_ok())?;
         settings.check()?;
         Ok(settings)
+    }
+
+    /// Reads the secrets kept in files (`…_file` settings). `database.url` may be given either
+    /// way, not both: `url_set` says whether it was set in the file or the environment.
+    fn read_secret_files(&mut self, url_set: bool) -> Result<(), ConfigError> {
+        if let Some(url) = read_secret_file("database.url_file", &self.database.url_file)? {
+            if url_set {
+                return Err(invalid(
+                    "database.url_file",
+                    "database.url is set too: give the database URL one way only (the file, for a URL with a password)",
+                ));
+            }
+            self.database.url = url;
+        }
+        self.upstream.client_secret =
+            read_secret_file("upstream.client_secret_file", &self.upstream.client_secret_file)?.map(ClientSecret::new);
+        Ok(())
     }
 
     /// Validates every value and returns the parsed ones.
@@ -552,6 +641,18 @@ impl Settings {
         }
         if self.login.attempts_per_address_per_minute == 0 {
             return Err(invalid("login.attempts_per_address_per_minute", "must be at least 1"));
+        }
+        if self.retention.usager_days == 0 {
+            return Err(invalid(
+                "retention.usager_days",
+                "must be at least 1: a usager is erased that many days after their last mandate ended",
+            ));
+        }
+        if self.maintenance.purge_interval_minutes > MAX_PURGE_INTERVAL_MINUTES {
+            return Err(invalid(
+                "maintenance.purge_interval_minutes",
+                format!("at most {MAX_PURGE_INTERVAL_MINUTES} (one year); 0 turns the purge off"),
+            ));
         }
         if self.log.format != "json" && self.log.format != "pretty" {
             return Err(invalid("log.format", "json or pretty"));
@@ -813,6 +914,184 @@ mod tests {
         let error = load_file("[ui]\ncontact_email = \"nobody\"\n").unwrap_err().to_string();
         assert!(error.contains("`ui.contact_email`"), "{error}");
         assert_eq!(defaults().ui.assets_dir, Path::new(DEFAULT_DSFR_ASSETS_DIR));
+    }
+
+    /// A row of a settings table in `docs/configuration.md`: the section whose heading it is
+    /// under, then its cells (key, default, variable) without the description.
+    struct DocumentedSetting {
+        heading: String,
+        key: String,
+        default: String,
+        variable: String,
+    }
+
+    /// The settings tables: those under `## Top level` and `## `[section]``.
+    fn documented_settings(markdown: &str) -> Vec<DocumentedSetting> {
+        let mut heading = None;
+        let mut rows = Vec::new();
+        for line in markdown.lines() {
+            if let Some(title) = line.strip_prefix("## ") {
+                heading = match title.trim() {
+                    "Top level" => Some(String::new()),
+                    other => other.strip_prefix("`[").and_then(|t| t.strip_suffix("]`")).map(str::to_owned),
+                };
+                continue;
+            }
+            let Some(heading) = &heading else { continue };
+            if !line.starts_with("| `") {
+                continue;
+            }
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let unquote = |cell: &str| cell.trim_matches('`').to_owned();
+            rows.push(DocumentedSetting {
+                heading: heading.clone(),
+                key: unquote(cells[0]),
+                default: cells.get(1).copied().unwrap_or_default().to_owned(),
+                variable: cells.get(2).map(|c| unquote(c)).unwrap_or_default(),
+            });
+        }
+        rows
+    }
+
+    /// What an operator reads must be what the server does: every setting documented once,
+    /// under its section, with its variable and (when it has one of its own) its default.
+    #[test]
+    fn the_reference_documents_every_setting_and_its_default() {
+        let markdown = include_str!("../../docs/configuration.md");
+        let documented = documented_settings(markdown);
+        let known = known_keys();
+        let defaults = default_values();
+        let section = |key: &str| key.split_once('.').map_or("", |(section, _)| section).to_owned();
+        let mut problems = Vec::new();
+        for key in &known {
+            let rows: Vec<&DocumentedSetting> = documented.iter().filter(|d| &d.key == key).collect();
+            let default = defaults.get(key);
+            match rows.as_slice() {
+                [] => problems.push(format!(
+                    "`{key}` is not documented: add its row (default {}, variable {}) to the table of {} in \
+                     docs/configuration.md",
+                    default.map_or("computed".to_owned(), |d| if d.is_empty() {
+                        "empty".into()
+                    } else {
+                        format!("`{d}`")
+                    }),
+                    variable_name(key),
+                    match section(key).as_str() {
+                        "" => "\"Top level\"".to_owned(),
+                        s => format!("`[{s}]`"),
+                    }
+                )),
+                [row] => {
+                    if row.heading != section(key) {
+                        problems.push(format!("`{key}` is documented under the section `[{}]`", row.heading));
+                    }
+                    if row.variable != variable_name(key) {
+                        problems.push(format!("`{key}`: its variable is {}, not {}", variable_name(key), row.variable));
+                    }
+                    let shown_as = match default {
+                        Some(d) if d.is_empty() => Some("empty".to_owned()),
+                        Some(d) => Some(format!("`{d}`")),
+                        None => None,
+                    };
+                    if let Some(expected) = shown_as {
+                        if !row.default.starts_with(&expected) {
+                            problems.push(format!("`{key}`: its default is {expected}, documented as {}", row.default));
+                        }
+                    }
+                }
+                _ => problems.push(format!("`{key}` is documented {} times", rows.len())),
+            }
+        }
+        for row in &documented {
+            if !known.contains(&row.key) {
+                problems.push(format!("docs/configuration.md documents `{}`, which names no setting", row.key));
+            }
+        }
+        assert!(problems.is_empty(), "docs/configuration.md and the settings differ:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_reference_is_read_from_the_settings_sections_only() {
+        let documented = documented_settings(
+            "## `[http]`\n\n| key | default | variable | what |\n|---|---|---|---|\n\
+             | `http.bind` | `127.0.0.1:8080` | `IDP__HTTP__BIND` | listens |\n\
+             | `http.trusted_proxies` | `[]` | `IDP__HTTP__TRUSTED_PROXIES` | proxies |\n## Other\n| `x.y` | a | b | c |\n",
+        );
+        let keys: Vec<(&str, &str, &str, &str)> = documented
+            .iter()
+            .map(|d| (d.heading.as_str(), d.key.as_str(), d.default.as_str(), d.variable.as_str()))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                ("http", "http.bind", "`127.0.0.1:8080`", "IDP__HTTP__BIND"),
+                ("http", "http.trusted_proxies", "`[]`", "IDP__HTTP__TRUSTED_PROXIES")
+            ],
+            "rows outside the settings' sections are not read"
+        );
+    }
+
+    #[test]
+    fn defaults_are_shown_as_an_operator_writes_them() {
+        let defaults = default_values();
+        assert_eq!(defaults["database.max_connections"], "8");
+        assert_eq!(defaults["keys.generate_if_missing"], "true");
+        assert_eq!(defaults["upstream.issuer"], "");
+        assert_eq!(defaults["retention.usager_days"], "365");
+        let list = config::ValueKind::Array(vec![config::Value::new(None, "10.0.0.1"), config::Value::new(None, 3)]);
+        assert_eq!(default_text(&list), "[\"10.0.0.1\", 3]");
+        assert_eq!(default_text(&config::ValueKind::Array(Vec::new())), "[]");
+    }
+
+    #[test]
+    fn the_database_url_may_come_from_a_file_but_not_both_ways() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("database-url");
+        std::fs::write(&file, "postgres://idp:s3cret@db.internal/idp\n").unwrap();
+        let from_file = load_file(&format!("[database]\nurl_file = \"{}\"\n", file.display())).unwrap();
+        assert_eq!(
+            from_file.database.url, "postgres://idp:s3cret@db.internal/idp",
+            "the final newline is not part of it"
+        );
+
+        let both = load_file(&format!("[database]\nurl = \"sqlite://x.db\"\nurl_file = \"{}\"\n", file.display()))
+            .unwrap_err();
+        let both = both.to_string();
+        assert!(both.contains("`database.url_file`") && both.contains("database.url is set too"), "{both}");
+
+        let missing = dir.path().join("no-such-file");
+        let error = load_file(&format!("[database]\nurl_file = \"{}\"\n", missing.display())).unwrap_err().to_string();
+        assert!(
+            error.contains("`database.url_file`") && error.contains("cannot read") && error.contains("no-such-file"),
+            "{error}"
+        );
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let error = load_file(&format!("[database]\nurl_file = \"{}\"\n", empty.display())).unwrap_err().to_string();
+        assert!(error.contains("`database.url_file`") && error.contains("is empty"), "{error}");
+
+        let folder =
+            load_file(&format!("[database]\nurl_file = \"{}\"\n", dir.path().display())).unwrap_err().to_string();
+        assert!(folder.contains("`database.url_file`") && folder.contains("cannot read"), "{folder}");
+
+        // A bad URL from the file is refused like one set directly, its password hidden.
+        std::fs::write(&file, "postgress://idp:s3cret@db/idp").unwrap();
+        let error = load_file(&format!("[database]\nurl_file = \"{}\"\n", file.display())).unwrap_err().to_string();
+        assert!(error.contains("`database.url`") && !error.contains("s3cret"), "{error}");
+    }
+
+    #[test]
+    fn retention_and_the_purge_interval_have_defaults_and_are_checked() {
+        let s = defaults();
+        assert_eq!(s.retention.usager_days, 365);
+        assert_eq!(s.maintenance.purge_interval_minutes, 1440);
+        let error = load_file("[retention]\nusager_days = 0\n").unwrap_err().to_string();
+        assert!(error.contains("`retention.usager_days`"), "{error}");
+        assert_eq!(
+            load_file("[maintenance]\npurge_interval_minutes = 0\n").unwrap().maintenance.purge_interval_minutes,
+            0
+        );
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod oidc;
 pub mod pages;
 pub mod passwords;
 pub mod protocol;
+pub mod purge;
 pub mod relying_party;
 pub mod routes;
 pub mod sandbox;

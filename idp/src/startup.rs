@@ -271,6 +271,16 @@ impl Application {
                 std::time::Duration::from_secs(checkpoint_every),
             ));
         }
+        let purge_every = state.settings.maintenance.purge_interval_minutes;
+        if purge_every > 0 {
+            let interval = std::time::Duration::from_secs(purge_every * 60);
+            tokio::spawn(crate::purge::run_periodically(
+                state.store.clone(),
+                state.settings.retention.usager_days,
+                crate::purge::FIRST_PURGE_AFTER.min(interval),
+                interval,
+            ));
+        }
         let security = SecurityHeaders::for_settings(&state.settings);
         let metrics_access = crate::metrics::MetricsAccess::from_settings(&state.settings)?;
         let data = web::Data::new(state);

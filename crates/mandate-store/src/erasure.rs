@@ -31,17 +31,51 @@ pub enum Erasure {
     AlreadyErased { erased_at: NaiveDateTime },
 }
 
-/// Erases the usager `usager_id`'s personal data everywhere, in one transaction, journalled as
-/// one `usager_erased` entry (and one `mandate_revoked` per live mandate), by id only.
+/// Why a usager is erased, as the journal entry says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErasureReason {
+    /// The usager asked (or the operator erased them by hand: `idp usager erase`).
+    Request,
+    /// Their mandates all ended longer ago than the retention period (`idp maintenance purge`).
+    Retention,
+}
+
+impl ErasureReason {
+    pub fn key(self) -> &'static str {
+        match self {
+            ErasureReason::Request => "request",
+            ErasureReason::Retention => "retention",
+        }
+    }
+}
+
+/// Erases the usager `usager_id`'s personal data everywhere at their request (see [`erase`]).
 pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime) -> StoreResult<Erasure> {
+    erase(conn, usager_id, ErasureReason::Request, now)
+}
+
+/// Erases the usager `usager_id`'s personal data everywhere, in one transaction, journalled as
+/// one `usager_erased` entry saying why (and one `mandate_revoked` per live mandate), by id only.
+/// The erasure is claimed by one conditional write first, so that two erasures of the same
+/// usager at once (two replicas purging) journal it once.
+pub fn erase(
+    conn: &mut DbConnection,
+    usager_id: &str,
+    reason: ErasureReason,
+    now: NaiveDateTime,
+) -> StoreResult<Erasure> {
     let now = truncate_to_micros(now);
     write_transaction(conn, |conn| {
-        let erased_at: Option<Option<NaiveDateTime>> =
-            usagers::table.find(usager_id).select(usagers::erased_at).first(conn).optional()?;
-        match erased_at {
-            None => return Err(StoreError::NotFound("usager")),
-            Some(Some(erased_at)) => return Ok(Erasure::AlreadyErased { erased_at }),
-            Some(None) => {}
+        let claimed = diesel::update(usagers::table.find(usager_id).filter(usagers::erased_at.is_null()))
+            .set(usagers::erased_at.eq(Some(now)))
+            .execute(conn)?;
+        if claimed == 0 {
+            let erased_at: Option<Option<NaiveDateTime>> =
+                usagers::table.find(usager_id).select(usagers::erased_at).first(conn).optional()?;
+            return match erased_at {
+                Some(Some(erased_at)) => Ok(Erasure::AlreadyErased { erased_at }),
+                _ => Err(StoreError::NotFound("usager")),
+            };
         }
 
         let mandates_revoked = revoke_live_mandates(conn, usager_id, now)?;
@@ -85,7 +119,6 @@ pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime
                 usagers::locality.eq(None::<String>),
                 usagers::country.eq(None::<String>),
                 usagers::upstream_subject.eq(format!("erased:{usager_id}")),
-                usagers::erased_at.eq(Some(now)),
             ))
             .execute(conn)?;
 
@@ -93,6 +126,7 @@ pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime
         journal::append(
             conn,
             NewEntry::new(JournalAction::UsagerErased).usager(usager_id).details(serde_json::json!({
+                "reason": reason.key(),
                 "mandates": mandates_count,
                 "mandates_revoked": mandates_revoked.len(),
             })),

@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;
+pub mod purge;
 pub mod schema;
 pub mod second_factors;
 pub mod server_secrets;

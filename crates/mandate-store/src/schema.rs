@@ -245,7 +245,7 @@ diesel::table! {
 
 diesel::joinable!(authorization_codes -> grants (grant_id));
 diesel::joinable!(tokens -> grants (grant_id));
-diesel::allow_tables_to_appear_in_same_query!(grants, authorization_codes, tokens);
+diesel::allow_tables_to_appear_in_same_query!(grants, authorization_codes, tokens, sessions);
 
 diesel::table! {
     server_secrets (name) {

@@ -1,5 +1,7 @@
 //! Browser sessions with the provider, stored server-side so any replica serves any step.
-//! The cookie holds a random secret; only its hash is stored.
+//! The cookie holds a random secret; only its hash is stored. A session is stored from the
+//! moment a helper's password is accepted ([`begin_with_password`]): a browser that has not
+//! signed in is known by its cookie alone.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -28,6 +30,11 @@ pub struct Session {
 }
 
 impl Session {
+    /// Neither ended nor past its lifetime.
+    pub fn is_live(&self, now: NaiveDateTime) -> bool {
+        self.ended_at.is_none() && self.expires_at > now
+    }
+
     /// The helper logged in with both factors, and the session is neither idle past
     /// `idle` nor past its absolute lifetime.
     pub fn is_authenticated(&self, now: NaiveDateTime, idle: Duration) -> bool {
@@ -56,6 +63,46 @@ pub fn create(conn: &mut DbConnection, id_hash: &str, now: NaiveDateTime, lifeti
     };
     diesel::insert_into(sessions::table).values(&session).execute(conn)?;
     Ok(session)
+}
+
+/// The session begins with the helper's password, in a browser the store held none for: stored
+/// now, the helper's, awaiting the second factor, for `lifetime`. `sid` is the one the browser
+/// went by until now (pending authorization requests are bound to it). A second submission of
+/// the same browser at the same moment finds the row written and records the password on it.
+pub fn begin_with_password(
+    conn: &mut DbConnection,
+    id_hash: &str,
+    sid: &str,
+    aidant_id: &str,
+    organisation_id: &str,
+    now: NaiveDateTime,
+    lifetime: Duration,
+) -> StoreResult<()> {
+    let session = Session {
+        id_hash: id_hash.to_owned(),
+        sid: sid.to_owned(),
+        aidant_id: Some(aidant_id.to_owned()),
+        organisation_id: Some(organisation_id.to_owned()),
+        password_verified_at: Some(now),
+        authenticated_at: None,
+        second_factor_at: None,
+        last_seen_at: now,
+        created_at: now,
+        expires_at: now + lifetime,
+        ended_at: None,
+    };
+    match diesel::insert_into(sessions::table).values(&session).execute(conn) {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)) => {
+            password_verified(conn, id_hash, aidant_id, organisation_id, now)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The session for this cookie hash, whatever its state (ended and expired ones included).
+pub fn find(conn: &mut DbConnection, id_hash: &str) -> StoreResult<Option<Session>> {
+    Ok(sessions::table.find(id_hash).select(Session::as_select()).first(conn).optional()?)
 }
 
 /// The session for this cookie hash, if it has not ended or expired.

@@ -278,6 +278,15 @@ pub fn of_account(conn: &mut DbConnection, step: SignInStep, account: &str) -> S
 
 /// Deletes the rows whose last failure is older than `before` and whose wait is over (daily
 /// upkeep: an address kept only as long as it may still be held back). Returns how many.
+/// How many rows [`forget_old`] would delete.
+pub fn count_old(conn: &mut DbConnection, before: NaiveDateTime, now: NaiveDateTime) -> StoreResult<i64> {
+    Ok(sign_in_delays::table
+        .filter(sign_in_delays::last_failure_at.lt(before))
+        .filter(sign_in_delays::held_until.is_null().or(sign_in_delays::held_until.le(now)))
+        .count()
+        .get_result(conn)?)
+}
+
 pub fn forget_old(conn: &mut DbConnection, before: NaiveDateTime, now: NaiveDateTime) -> StoreResult<usize> {
     Ok(diesel::delete(
         sign_in_delays::table

@@ -72,8 +72,8 @@ async fn authorize(
         }
     };
     state.metrics.flows_started.inc();
-    // A session is made only for a request worth serving.
-    let browser = session::or_new(existing, &state).await?;
+    // A session (a cookie; nothing is stored before a password) only for a request worth serving.
+    let browser = session::or_new(existing, &state);
     let response = if request.prompt("none") {
         silent(&state, &request, &browser).await?
     } else {
@@ -95,7 +95,8 @@ async fn interactive(
     request: AuthorizationRequest,
     browser: &BrowserSession,
 ) -> Result<HttpResponse, PageError> {
-    if request.prompt("login") || max_age_exceeded(&request, browser) {
+    // An anonymous browser has no authentication to forget.
+    if browser.stored && (request.prompt("login") || max_age_exceeded(&request, browser)) {
         // OIDC Core §3.1.2.1: re-authenticate, whatever the session says.
         let hash = browser.id_hash();
         with_conn(&state.store, move |conn| sessions::require_login(conn, &hash)).await?;

@@ -135,10 +135,7 @@ pub async fn login_submit(
         count(&state, "password", "deactivated");
         return Err(deactivated(&state, aidant, lang).await);
     }
-    let (hash, aidant_id, organisation_id) =
-        (browser.id_hash(), aidant.id.clone(), aidant.current_organisation_id.clone());
-    with_conn(&state.store, move |conn| sessions::password_verified(conn, &hash, &aidant_id, &organisation_id, now()))
-        .await?;
+    browser.password_verified(&state, aidant.id.clone(), aidant.current_organisation_id.clone()).await?;
     count(&state, "password", "ok");
     Ok(browser.with_cookie(&state, see_other(&Step::SecondFactor.url(request))))
 }

@@ -1,6 +1,7 @@
 //! Extractors that say in a handler's signature who may run it and what it works on:
 //!
-//! - [`BrowserSession`]: this browser's session, a new anonymous one if it has none;
+//! - [`BrowserSession`]: this browser's session, a new anonymous one if it has none (nothing is
+//!   stored for an anonymous one: see `session`);
 //! - [`PendingAuthorization`]: the validated authorization request being served (named by
 //!   the `request` parameter of the query or the form), of this very browser session;
 //! - [`SignedInHelper`]: a helper who gave password and one-time code and has not idled past
@@ -145,13 +146,7 @@ impl FromRequest for BrowserSession {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let current = current_session(req);
         let state = app_state(req);
-        async move {
-            match current.await? {
-                Some(browser) => Ok(browser),
-                None => session::create(&state).await,
-            }
-        }
-        .boxed_local()
+        async move { Ok(session::or_new(current.await?, &state)) }.boxed_local()
     }
 }
 
@@ -453,8 +448,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for CheckedForm<T> {
     }
 }
 
-/// This browser's live session if it has one; unlike [`BrowserSession`], never makes one
-/// (for pages that only look, and for logout).
+/// This browser's session if it has one (stored, or anonymous with the cookie it already
+/// holds); unlike [`BrowserSession`], never makes one (for pages that only look, and for logout).
 pub struct ExistingSession(pub Option<BrowserSession>);
 
 impl FromRequest for ExistingSession {

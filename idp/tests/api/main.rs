@@ -1,6 +1,7 @@
 //! The server, driven like its users drive it: over HTTP, and through the `idp` command.
 
 mod accounts;
+mod anonymous_state;
 mod attestation;
 mod cli;
 mod deactivated;
@@ -22,6 +23,7 @@ mod organisation_journal;
 mod pages;
 mod protocol_attacks;
 mod provider;
+mod purge;
 mod readme;
 mod robot;
 mod sandbox;

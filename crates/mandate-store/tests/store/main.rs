@@ -18,6 +18,7 @@ mod maintenance;
 mod mandates;
 mod operator;
 mod organisations;
+mod purge;
 mod server_secrets;
 mod sign_in_delays;
 mod statistics;

@@ -1,0 +1,9 @@
+DROP INDEX mandates_usager;
+DROP INDEX mandate_drafts_expires;
+DROP INDEX upstream_logins_expires;
+DROP INDEX tokens_expires;
+DROP INDEX authorization_codes_grant;
+DROP INDEX authorization_codes_expires;
+DROP INDEX authorization_requests_expires;
+DROP INDEX usager_sessions_expires;
+DROP INDEX sessions_expires;

@@ -20,6 +20,7 @@ pub mod deactivated;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod forwarded;
 pub mod frame;
 pub mod habilitation;
 pub mod headers;

@@ -29,6 +29,7 @@ use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    crate::web::body_limits::configure(cfg);
     cfg.service(health::healthz)
         .service(health::readyz)
         .route("/", web::get().to(home::home))

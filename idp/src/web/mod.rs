@@ -12,6 +12,7 @@
 pub mod address_limits;
 pub mod assets;
 pub mod authorization_response;
+pub mod body_limits;
 pub mod cache;
 pub mod client_address;
 pub mod csrf;

@@ -2,6 +2,7 @@
 
 mod accounts;
 mod attestation;
+mod body_limits;
 mod cli;
 mod deactivated;
 mod delegation;

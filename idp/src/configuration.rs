@@ -80,6 +80,7 @@ pub struct Settings {
     pub ui: UiSettings,
     pub metrics: MetricsSettings,
     pub journal: JournalSettings,
+    pub outgoing: OutgoingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -254,6 +255,28 @@ pub struct UpstreamSettings {
     pub client_secret: Option<ClientSecret>,
 }
 
+/// How long this server waits on the servers it calls, so that one that never answers costs a
+/// bounded wait and a clear error, never a request hanging.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutgoingSettings {
+    /// Connecting to any server this one calls: the upstream provider, the relying parties, this
+    /// server itself for the practice service.
+    pub connect_timeout_seconds: u64,
+    /// A whole call to a relying party (its `jwks_uri`, its back-channel logout URI) and each
+    /// call of the practice service. The upstream provider's is `upstream.timeout_seconds`.
+    pub timeout_seconds: u64,
+}
+
+impl OutgoingSettings {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.connect_timeout_seconds)
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_seconds)
+    }
+}
+
 /// Demo mode: the demo upstream provider under `/demo-upstream`, with fictitious citizens.
 #[derive(Debug, Clone, Deserialize)]
 pub struct DemoSettings {
@@ -362,7 +385,10 @@ pub struct UpstreamClient {
     pub usager_space_redirect_uri: String,
     pub scopes: String,
     pub acr_values: String,
+    /// Of each call, whole (`upstream.timeout_seconds`).
     pub timeout: std::time::Duration,
+    /// Of each connection (`outgoing.connect_timeout_seconds`, at most `timeout`).
+    pub connect_timeout: std::time::Duration,
     /// The demo upstream provider of this server stands in for FranceConnect.
     pub is_demo: bool,
 }
@@ -409,7 +435,9 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("ui.hosting", "")?
         .set_default("ui.publication_director", "")?
         .set_default("ui.contact_email", "")?
-        .set_default("journal.checkpoint_interval_seconds", 3600)
+        .set_default("journal.checkpoint_interval_seconds", 3600)?
+        .set_default("outgoing.connect_timeout_seconds", 2)?
+        .set_default("outgoing.timeout_seconds", 5)
 }
 
 /// Every setting's key, dotted (`database.url`).
@@ -635,6 +663,18 @@ impl Settings {
             return Err(invalid("log.format", "json or pretty"));
         }
         self.check_upstream()?;
+        if self.outgoing.connect_timeout_seconds == 0 {
+            return Err(invalid("outgoing.connect_timeout_seconds", "must be at least 1"));
+        }
+        if self.outgoing.timeout_seconds < self.outgoing.connect_timeout_seconds {
+            return Err(invalid(
+                "outgoing.timeout_seconds",
+                format!(
+                    "must be at least outgoing.connect_timeout_seconds ({}): the whole call includes connecting",
+                    self.outgoing.connect_timeout_seconds
+                ),
+            ));
+        }
         if !self.ui.contact_email.is_empty() && mandate_store::Email::parse(&self.ui.contact_email).is_err() {
             return Err(invalid("ui.contact_email", format!("{:?} is not an email address", self.ui.contact_email)));
         }
@@ -699,6 +739,7 @@ impl Settings {
             u.usager_space_redirect_uri.clone()
         };
         let timeout = std::time::Duration::from_secs(u.timeout_seconds);
+        let connect_timeout = self.outgoing.connect_timeout().min(timeout);
         let (issuer, client_id, client_secret, is_demo) = if !u.issuer.is_empty() {
             (u.issuer.clone(), u.client_id.clone(), u.client_secret.clone()?, false)
         } else if self.demo.enabled {
@@ -720,6 +761,7 @@ impl Settings {
             scopes: u.scopes.clone(),
             acr_values: u.acr_values.clone(),
             timeout,
+            connect_timeout,
             is_demo,
         })
     }
@@ -934,6 +976,21 @@ mod tests {
         assert_eq!(http.bind, "127.0.0.1:9000", "other values stay strings");
         assert_eq!(from("127.0.0.1").trusted_proxies, TrustedProxies::parse(&["127.0.0.1"]).unwrap());
         assert!(from("").trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn outgoing_timeouts_are_checked() {
+        let s = defaults();
+        assert_eq!((s.outgoing.connect_timeout_seconds, s.outgoing.timeout_seconds), (2, 5));
+        let error = load_file("[outgoing]\nconnect_timeout_seconds = 0\n").unwrap_err().to_string();
+        assert!(error.contains("`outgoing.connect_timeout_seconds`"), "{error}");
+        let error =
+            load_file("[outgoing]\nconnect_timeout_seconds = 4\ntimeout_seconds = 3\n").unwrap_err().to_string();
+        assert!(error.contains("`outgoing.timeout_seconds`"), "{error}");
+        // The upstream provider's connection waits no longer than its whole call.
+        let demo = load_file("[demo]\nenabled = true\n[upstream]\ntimeout_seconds = 1\n").unwrap();
+        let upstream = demo.upstream_client().unwrap();
+        assert_eq!((upstream.connect_timeout.as_secs(), upstream.timeout.as_secs()), (1, 1));
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod keys;
 mod maintenance;
 mod manager_space;
 mod organisation_journal;
+mod outgoing_timeouts;
 mod pages;
 mod protocol_attacks;
 mod provider;

@@ -65,6 +65,12 @@ impl TestApp {
         Some((TestApp { address: format!("http://127.0.0.1:{port}"), db, settings, client, _keys: keys }, state))
     }
 
+    /// A server started otherwise (an `idp serve` process, behind a proxy), reached at
+    /// `address` with `client`, on `db`, with the `settings` it was given.
+    pub fn running_at(address: String, db: TestDb, settings: Settings, client: reqwest::Client) -> TestApp {
+        TestApp { address, db, settings, client, _keys: tempfile::tempdir().unwrap() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }

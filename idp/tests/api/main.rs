@@ -18,6 +18,7 @@ mod journal_bundle;
 mod journal_list;
 mod keys;
 mod maintenance;
+mod nginx;
 mod manager_space;
 mod organisation_journal;
 mod outgoing_timeouts;

@@ -4,7 +4,8 @@
 //! `https://localhost:PORT`) and the proxy it may believe (`http.trusted_proxies=127.0.0.1`).
 //! A helper signs in with password and one-time code, picks a usager and a démarche; the relying
 //! party exchanges the code and reads userinfo, all through nginx; the server counted and logged
-//! the client's address (127.0.0.2), not nginx's.
+//! the client's address (127.0.0.2), not nginx's, read from `X-Forwarded-For` on SQLite and
+//! from `Forwarded` on PostgreSQL.
 //!
 //! nginx runs as the test's own process (`nginx -c … -p … -g 'daemon off; …'`), never as a
 //! system service. Under CI a missing nginx is a failure; elsewhere the test says it is skipped.
@@ -165,6 +166,12 @@ async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
     let dir = dir.path();
     let (https_port, http_port, backend_port) = (free_port(), free_port(), free_port());
     let issuer = format!("https://localhost:{https_port}");
+    // The example sets both forwarding headers: each run reads one of them, so that both lines
+    // of the example are checked.
+    let header = match backend {
+        Backend::Sqlite => "X-Forwarded-For",
+        Backend::Postgres => "Forwarded",
+    };
 
     // The server, on its private address, as the example's comment sets it.
     let server_log = dir.join("server.log");
@@ -176,6 +183,7 @@ async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
         .env("IDP__ISSUER", &issuer)
         .env("IDP__HTTP__BIND", format!("127.0.0.1:{backend_port}"))
         .env("IDP__HTTP__TRUSTED_PROXIES", "127.0.0.1")
+        .env("IDP__HTTP__CLIENT_ADDRESS_HEADER", header)
         .env("IDP__DATABASE__URL", &db.url)
         .env("IDP__KEYS__DIR", dir.join("keys"))
         .env("IDP__UI__ASSETS_DIR", dsfr_dist())
@@ -244,7 +252,7 @@ async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
         let mut conn = app.db.store.conn().unwrap();
         let rows = sign_in_delays::of_account(&mut conn, SignInStep::Password, &account_key(DEMO_EMAIL)).unwrap();
         let sources: Vec<&str> = rows.iter().map(|row| row.source.as_str()).collect();
-        assert!(sources.contains(&CLIENT) && !sources.contains(&"127.0.0.1"), "counted against {sources:?}");
+        assert!(sources.contains(&CLIENT) && !sources.contains(&"127.0.0.1"), "{header}: counted against {sources:?}");
     }
 
     // The whole flow: authorize, password, one-time code, the choice, the code back.

@@ -12,6 +12,7 @@ use crate::robot::{input_value, seed, Robot};
 
 crate::on_both_backends!(
     client_endpoints_refuse_a_body_over_their_limit_in_oauth_json,
+    a_body_sent_in_chunks_without_a_length_is_refused_at_its_limit,
     pages_refuse_a_form_over_their_limit_with_a_page,
 );
 
@@ -54,6 +55,49 @@ async fn client_endpoints_refuse_a_body_over_their_limit_in_oauth_json(backend: 
     let userinfo = post(&robot, "/userinfo", padded(&[("access_token", "x")], OTHER + 1)).await;
     assert_eq!(userinfo.status(), 413);
     assert_eq!(userinfo.json::<Value>().await.unwrap()["error"], "invalid_request");
+}
+
+/// `POST /token` with a chunked body of `size` bytes (no `Content-Length`: the limit can only be
+/// found while reading), over a raw connection; returns the status line and the body. (Blocking
+/// I/O, off the runtime that serves the server.)
+async fn chunked_token_request(app: &TestApp, size: usize) -> (String, String) {
+    let address = app.address.trim_start_matches("http://").to_owned();
+    tokio::task::spawn_blocking(move || send_chunked(&address, size)).await.unwrap()
+}
+
+fn send_chunked(address: &str, size: usize) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    let body = padded(&[("grant_type", "authorization_code")], size);
+    for chunk in body.as_bytes().chunks(4096) {
+        // The server may answer and close before the last chunk: what matters is its answer.
+        if stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes()).is_err()
+            || stream.write_all(chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    (head.lines().next().unwrap_or_default().to_owned(), body.to_owned())
+}
+
+async fn a_body_sent_in_chunks_without_a_length_is_refused_at_its_limit(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let (status, body) = chunked_token_request(&app, CLIENT_REQUEST + 1).await;
+    assert!(status.starts_with("HTTP/1.1 413"), "{status}\n{body}");
+    assert!(body.contains("invalid_request"), "{body}");
+    let (status, body) = chunked_token_request(&app, CLIENT_REQUEST).await;
+    assert!(status.starts_with("HTTP/1.1 400"), "read whole, then refused on its merits: {status}\n{body}");
 }
 
 async fn pages_refuse_a_form_over_their_limit_with_a_page(backend: Backend) {

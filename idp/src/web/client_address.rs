@@ -35,11 +35,6 @@ impl ClientAddress {
         ClientAddress(client_of(peer, &http.trusted_proxies, &hops))
     }
 
-    /// The address itself, as the access log shows it.
-    pub fn ip(&self) -> IpAddr {
-        self.0
-    }
-
     /// The address as limits count it: an IPv4 address as is, an IPv6 address as its /64 (one
     /// subscriber's network: a host picks any address inside it at no cost).
     pub fn counted(&self) -> IpAddr {
@@ -61,6 +56,7 @@ impl ClientAddress {
     }
 }
 
+/// The address itself, as the access log shows it.
 impl std::fmt::Display for ClientAddress {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.0.fmt(f)

@@ -43,7 +43,7 @@ impl Drop for Cleanup {
 #[tokio::test]
 async fn the_image_starts_ready_and_serves_discovery() {
     if !engine_answers() {
-        eprintln!("SKIPPED: the container test needs a Docker engine (`docker info` fails here)");
+        crate::helpers::say_skipped("the container test needs a Docker engine (`docker info` fails here)");
         return;
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");

@@ -76,6 +76,13 @@ impl TestApp {
     }
 }
 
+/// Says on the run's own standard error that a test was skipped and why: written past the test
+/// harness's capture (which keeps `eprintln!` for failures only), so that `make test` shows it.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
+
 /// Runs the `idp` binary with the given database and arguments.
 pub fn idp(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_idp"));

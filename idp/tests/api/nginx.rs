@@ -24,7 +24,7 @@ use rcgen::{
 };
 use serde_json::Value;
 
-use crate::helpers::{dsfr_dist, test_settings, TestApp};
+use crate::helpers::{dsfr_dist, say_skipped, test_settings, TestApp};
 use crate::robot::{input_value, query_params, Robot, CALLBACK};
 
 crate::on_both_backends!(a_whole_sign_in_goes_through_the_example_nginx);
@@ -158,7 +158,7 @@ fn answers_readyz(port: u16) -> bool {
 async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
     let Some(nginx) = nginx_binary() else {
         assert!(std::env::var_os("CI").is_none(), "nginx is missing (apt-get install nginx): CI runs this test");
-        eprintln!("SKIPPED: the nginx test needs Debian's nginx (apt-get install nginx)");
+        say_skipped("the nginx test needs Debian's nginx (apt-get install nginx)");
         return;
     };
     let Some(db) = TestDb::for_backend(backend) else { return };

@@ -5,6 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use config::Source;
 use mandate_store::error::redact_credentials;
@@ -85,11 +86,82 @@ pub struct Settings {
     pub journal: JournalSettings,
     pub retention: RetentionSettings,
     pub maintenance: MaintenanceSettings,
+    pub outgoing: OutgoingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
     pub bind: String,
+    /// The reverse proxies in front of this server (addresses or CIDR ranges). Only a request
+    /// whose connection comes from one of them has its client's address read from
+    /// `client_address_header`; anyone else could write any address there. Empty (the
+    /// default): every client is the connection's peer.
+    pub trusted_proxies: TrustedProxies,
+    /// The header those proxies write the chain of addresses in: `X-Forwarded-For` (the
+    /// default) or `Forwarded` (RFC 7239). Only this one is read: a proxy that sets one header
+    /// passes the other on as the client sent it.
+    pub client_address_header: ClientAddressHeader,
+}
+
+/// `http.trusted_proxies`: addresses and CIDR ranges, each parsed at start.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "Vec<String>")]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// From `10.0.0.0/8`, `192.0.2.7`, `2001:db8::/32`, `::1`…; empty entries are left out (an
+    /// empty `IDP__HTTP__TRUSTED_PROXIES` is an empty list).
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<TrustedProxies, String> {
+        let mut ranges = Vec::new();
+        for entry in entries.iter().map(|e| e.as_ref().trim()).filter(|e| !e.is_empty()) {
+            let range = match IpAddr::from_str(entry) {
+                Ok(address) => ipnet::IpNet::from(address),
+                Err(_) => ipnet::IpNet::from_str(entry)
+                    .map_err(|_| format!("{entry:?} is neither an IP address nor a CIDR range such as 10.0.0.0/8"))?,
+            };
+            ranges.push(range.trunc());
+        }
+        Ok(TrustedProxies(ranges))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether `address` is one of the proxies (an IPv4 address seen as IPv6, `::ffff:a.b.c.d`,
+    /// is its IPv4 self).
+    pub fn contains(&self, address: IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|range| range.contains(&address))
+    }
+}
+
+impl TryFrom<Vec<String>> for TrustedProxies {
+    type Error = String;
+
+    fn try_from(entries: Vec<String>) -> Result<TrustedProxies, String> {
+        TrustedProxies::parse(&entries)
+    }
+}
+
+/// `http.client_address_header`: where trusted proxies write the client's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub enum ClientAddressHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+impl TryFrom<String> for ClientAddressHeader {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<ClientAddressHeader, String> {
+        match name.to_ascii_lowercase().as_str() {
+            "x-forwarded-for" => Ok(ClientAddressHeader::XForwardedFor),
+            "forwarded" => Ok(ClientAddressHeader::Forwarded),
+            _ => Err(format!("{name:?} is not a header this server reads: X-Forwarded-For or Forwarded")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +264,28 @@ pub struct UpstreamSettings {
     /// Read from `client_secret_file` by [`Settings::load`].
     #[serde(skip)]
     pub client_secret: Option<ClientSecret>,
+}
+
+/// How long this server waits on the servers it calls, so that one that never answers costs a
+/// bounded wait and a clear error, never a request hanging.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutgoingSettings {
+    /// Connecting to any server this one calls: the upstream provider, the relying parties, this
+    /// server itself for the practice service.
+    pub connect_timeout_seconds: u64,
+    /// A whole call to a relying party (its `jwks_uri`, its back-channel logout URI) and each
+    /// call of the practice service. The upstream provider's is `upstream.timeout_seconds`.
+    pub timeout_seconds: u64,
+}
+
+impl OutgoingSettings {
+    pub fn connect_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.connect_timeout_seconds)
+    }
+
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.timeout_seconds)
+    }
 }
 
 /// Demo mode: the demo upstream provider under `/demo-upstream`, with fictitious citizens.
@@ -318,7 +412,10 @@ pub struct UpstreamClient {
     pub usager_space_redirect_uri: String,
     pub scopes: String,
     pub acr_values: String,
+    /// Of each call, whole (`upstream.timeout_seconds`).
     pub timeout: std::time::Duration,
+    /// Of each connection (`outgoing.connect_timeout_seconds`, at most `timeout`).
+    pub connect_timeout: std::time::Duration,
     /// The demo upstream provider of this server stands in for FranceConnect.
     pub is_demo: bool,
 }
@@ -328,6 +425,8 @@ pub struct UpstreamClient {
 fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::DefaultState>, config::ConfigError> {
     config::Config::builder()
         .set_default("http.bind", DEFAULT_BIND)?
+        .set_default("http.trusted_proxies", Vec::<String>::new())?
+        .set_default("http.client_address_header", "X-Forwarded-For")?
         .set_default("database.url", DEFAULT_DATABASE_URL)?
         .set_default("database.url_file", "")?
         .set_default("database.max_connections", 8)?
@@ -366,7 +465,9 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("ui.contact_email", "")?
         .set_default("journal.checkpoint_interval_seconds", 3600)?
         .set_default("retention.usager_days", 365)?
-        .set_default("maintenance.purge_interval_minutes", 24 * 60)
+        .set_default("maintenance.purge_interval_minutes", 24 * 60)?
+        .set_default("outgoing.connect_timeout_seconds", 2)?
+        .set_default("outgoing.timeout_seconds", 5)
 }
 
 /// Every setting's key, dotted (`database.url`).
@@ -486,6 +587,17 @@ pub fn unknown_variables(names: impl IntoIterator<Item = String>, known: &[Strin
     unknown
 }
 
+/// The `IDP__SECTION__KEY` variables as settings.
+fn environment() -> config::Environment {
+    config::Environment::with_prefix("IDP")
+        .prefix_separator("__")
+        .separator("__")
+        .try_parsing(true)
+        // `IDP__HTTP__TRUSTED_PROXIES=10.0.0.0/8,192.0.2.7`; every other value stays one string.
+        .list_separator(",")
+        .with_list_parse_key("http.trusted_proxies")
+}
+
 /// The issuer when none is set: this machine, on the port the server listens on.
 pub fn issuer_for_bind(bind: &str) -> String {
     let address: SocketAddr = bind.parse().unwrap_or_else(|_| DEFAULT_BIND.parse().expect("a valid default"));
@@ -550,8 +662,7 @@ impl Settings {
         if !unknown.is_empty() {
             return Err(ConfigError::Unknown(unknown));
         }
-        let environment =
-            config::Environment::with_prefix("IDP").prefix_separator("__").separator("__").try_parsing(true);
+        let environment = environment();
         // What the operator set, defaults aside: some settings follow others unless set.
         let explicit =
             config::Config::builder().add_source(file_source.clone()).add_source(environment.clone()).build()?;
@@ -658,6 +769,18 @@ impl Settings {
             return Err(invalid("log.format", "json or pretty"));
         }
         self.check_upstream()?;
+        if self.outgoing.connect_timeout_seconds == 0 {
+            return Err(invalid("outgoing.connect_timeout_seconds", "must be at least 1"));
+        }
+        if self.outgoing.timeout_seconds < self.outgoing.connect_timeout_seconds {
+            return Err(invalid(
+                "outgoing.timeout_seconds",
+                format!(
+                    "must be at least outgoing.connect_timeout_seconds ({}): the whole call includes connecting",
+                    self.outgoing.connect_timeout_seconds
+                ),
+            ));
+        }
         if !self.ui.contact_email.is_empty() && mandate_store::Email::parse(&self.ui.contact_email).is_err() {
             return Err(invalid("ui.contact_email", format!("{:?} is not an email address", self.ui.contact_email)));
         }
@@ -722,6 +845,7 @@ impl Settings {
             u.usager_space_redirect_uri.clone()
         };
         let timeout = std::time::Duration::from_secs(u.timeout_seconds);
+        let connect_timeout = self.outgoing.connect_timeout().min(timeout);
         let (issuer, client_id, client_secret, is_demo) = if !u.issuer.is_empty() {
             (u.issuer.clone(), u.client_id.clone(), u.client_secret.clone()?, false)
         } else if self.demo.enabled {
@@ -743,6 +867,7 @@ impl Settings {
             scopes: u.scopes.clone(),
             acr_values: u.acr_values.clone(),
             timeout,
+            connect_timeout,
             is_demo,
         })
     }
@@ -1092,6 +1217,64 @@ mod tests {
             load_file("[maintenance]\npurge_interval_minutes = 0\n").unwrap().maintenance.purge_interval_minutes,
             0
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges_none_by_default() {
+        let s = defaults();
+        assert!(s.http.trusted_proxies.is_empty(), "no header is believed unless proxies are named");
+        assert_eq!(s.http.client_address_header, ClientAddressHeader::XForwardedFor);
+        let s = load_file(
+            "[http]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"2001:db8::/32\"]\nclient_address_header = \"Forwarded\"\n",
+        )
+        .unwrap();
+        let trusted = &s.http.trusted_proxies;
+        for inside in ["127.0.0.1", "10.200.3.4", "2001:db8:1::9", "::ffff:10.0.0.1"] {
+            assert!(trusted.contains(inside.parse().unwrap()), "{inside}");
+        }
+        for outside in ["127.0.0.2", "11.0.0.1", "2001:db9::1"] {
+            assert!(!trusted.contains(outside.parse().unwrap()), "{outside}");
+        }
+        assert_eq!(s.http.client_address_header, ClientAddressHeader::Forwarded);
+        let error = load_file("[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n").unwrap_err().to_string();
+        assert!(error.contains("http.trusted_proxies") && error.contains("10.0.0.0/33"), "{error}");
+        let error = load_file("[http]\nclient_address_header = \"X-Real-IP\"\n").unwrap_err().to_string();
+        assert!(error.contains("http.client_address_header") && error.contains("X-Forwarded-For"), "{error}");
+    }
+
+    #[test]
+    fn trusted_proxies_come_from_the_environment_as_a_comma_list() {
+        let from = |value: &str| -> HttpSettings {
+            let variables = [("IDP__HTTP__TRUSTED_PROXIES", value), ("IDP__HTTP__BIND", "127.0.0.1:9000")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()));
+            let config = builder_with_defaults()
+                .unwrap()
+                .add_source(environment().source(Some(variables.into_iter().collect())))
+                .build()
+                .unwrap();
+            config.get::<HttpSettings>("http").unwrap()
+        };
+        let http = from("10.0.0.0/8, 192.0.2.7");
+        assert!(http.trusted_proxies.contains("10.1.1.1".parse().unwrap()));
+        assert!(http.trusted_proxies.contains("192.0.2.7".parse().unwrap()));
+        assert_eq!(http.bind, "127.0.0.1:9000", "other values stay strings");
+        assert_eq!(from("127.0.0.1").trusted_proxies, TrustedProxies::parse(&["127.0.0.1"]).unwrap());
+        assert!(from("").trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn outgoing_timeouts_are_checked() {
+        let s = defaults();
+        assert_eq!((s.outgoing.connect_timeout_seconds, s.outgoing.timeout_seconds), (2, 5));
+        let error = load_file("[outgoing]\nconnect_timeout_seconds = 0\n").unwrap_err().to_string();
+        assert!(error.contains("`outgoing.connect_timeout_seconds`"), "{error}");
+        let error =
+            load_file("[outgoing]\nconnect_timeout_seconds = 4\ntimeout_seconds = 3\n").unwrap_err().to_string();
+        assert!(error.contains("`outgoing.timeout_seconds`"), "{error}");
+        // The upstream provider's connection waits no longer than its whole call.
+        let demo = load_file("[demo]\nenabled = true\n[upstream]\ntimeout_seconds = 1\n").unwrap();
+        let upstream = demo.upstream_client().unwrap();
+        assert_eq!((upstream.connect_timeout.as_secs(), upstream.timeout.as_secs()), (1, 1));
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::web::AppState;
 
 /// Registers every route on an actix `App` (used by [`Application`] and by tests).
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    crate::web::body_limits::configure(cfg);
     cfg.service(health::healthz)
         .service(health::readyz)
         .route("/", web::get().to(home::home))
@@ -193,8 +194,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let store = open_store(&settings).await?;
     let keys_settings = settings.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
+    // Calls to relying parties (their jwks_uri, their back-channel logout URI): a server that
+    // never answers costs one bounded wait.
     let http = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(5))
+        .connect_timeout(settings.outgoing.connect_timeout())
+        .timeout(settings.outgoing.timeout())
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let metrics = crate::metrics::build(&store)?;

@@ -38,8 +38,9 @@ pub fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// The span of one request: method, path and status, never the query string, which may
-/// hold an `id_token_hint`, a `login_hint` or a code.
+/// The span of one request: method, path, status and the client's address (the one the limits
+/// on sign-in attempts count: behind a trusted proxy, the client it forwarded for), never the
+/// query string, which may hold an `id_token_hint`, a `login_hint` or a code.
 pub struct RequestSpan;
 
 impl RootSpanBuilder for RequestSpan {
@@ -50,6 +51,7 @@ impl RootSpanBuilder for RequestSpan {
             method = %request.method(),
             path = %logged_path(request.path()),
             request_id = %request_id,
+            client_address = %crate::web::ClientAddress::of(request.request()),
             status = tracing::field::Empty,
         )
     }

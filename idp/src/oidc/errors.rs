@@ -14,6 +14,9 @@ use serde_json::json;
 pub enum TokenError {
     #[error("invalid_request: {0}")]
     InvalidRequest(String),
+    /// `invalid_request` answered `413 Payload Too Large`: the body is over the endpoint's limit.
+    #[error("invalid_request: {0}")]
+    TooLarge(String),
     #[error("invalid_client: {0}")]
     InvalidClient(String),
     #[error("invalid_grant: {0}")]
@@ -41,7 +44,7 @@ impl TokenError {
     /// The RFC 6749 §5.2 `error` code.
     pub fn code(&self) -> &'static str {
         match self {
-            TokenError::InvalidRequest(_) => "invalid_request",
+            TokenError::InvalidRequest(_) | TokenError::TooLarge(_) => "invalid_request",
             TokenError::InvalidClient(_) => "invalid_client",
             TokenError::InvalidGrant(_) => "invalid_grant",
             TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
@@ -53,6 +56,7 @@ impl TokenError {
     pub fn description(&self) -> &str {
         match self {
             TokenError::InvalidRequest(d)
+            | TokenError::TooLarge(d)
             | TokenError::InvalidClient(d)
             | TokenError::InvalidGrant(d)
             | TokenError::UnsupportedGrantType(d)
@@ -106,6 +110,7 @@ impl ResponseError for TokenError {
     fn status_code(&self) -> StatusCode {
         match self {
             TokenError::InvalidClient(_) => StatusCode::UNAUTHORIZED,
+            TokenError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             TokenError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             TokenError::HeldBack(_) => StatusCode::TOO_MANY_REQUESTS,
             _ => StatusCode::BAD_REQUEST,

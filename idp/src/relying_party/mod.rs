@@ -37,8 +37,10 @@ pub struct RelyingPartyConfig {
     pub scopes: String,
     /// The levels asked for (`acr_values`) and required of the ID token's `acr`.
     pub acr_values: Option<String>,
-    /// Connect and total timeout of each call.
+    /// Of each call, whole.
     pub timeout: Duration,
+    /// Of each connection (at most `timeout`).
+    pub connect_timeout: Duration,
 }
 
 /// The one-time values a login sends and must find again: `state` (bound to the browser),
@@ -126,7 +128,7 @@ pub struct RelyingParty {
 impl RelyingParty {
     pub fn new(config: RelyingPartyConfig) -> Result<RelyingParty, RpError> {
         let http = reqwest::Client::builder()
-            .connect_timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
             .timeout(config.timeout)
             // A provider answers; it does not send us elsewhere.
             .redirect(reqwest::redirect::Policy::none())

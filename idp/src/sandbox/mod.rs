@@ -41,7 +41,8 @@ impl Sandbox {
             redirect_uri: callback_url.clone(),
             scopes: SCOPES.to_owned(),
             acr_values: Some("eidas1".to_owned()),
-            timeout: std::time::Duration::from_secs(10),
+            timeout: settings.outgoing.timeout(),
+            connect_timeout: settings.outgoing.connect_timeout(),
         })?;
         Ok(Sandbox {
             relying_party,

@@ -46,6 +46,7 @@ impl UpstreamLogin {
             scopes: client.scopes,
             acr_values: Some(client.acr_values).filter(|a| !a.trim().is_empty()),
             timeout: client.timeout,
+            connect_timeout: client.connect_timeout,
         };
         let usager_space =
             RelyingParty::new(RelyingPartyConfig { redirect_uri: client.usager_space_redirect_uri, ..config.clone() })?;

@@ -91,6 +91,11 @@ impl PageError {
         PageError::Shown { status: StatusCode::SERVICE_UNAVAILABLE, message: |t| t.password_checks_busy, lang }
     }
 
+    /// A form larger than pages accept (`body_limits::PAGE_FORM`).
+    pub fn too_large(lang: Lang) -> PageError {
+        PageError::Shown { status: StatusCode::PAYLOAD_TOO_LARGE, message: |t| t.form_too_large, lang }
+    }
+
     pub fn csrf_failed(lang: Lang) -> PageError {
         PageError::forbidden(|t| t.csrf_failed, lang)
     }

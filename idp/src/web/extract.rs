@@ -22,12 +22,12 @@ use actix_web::dev::Payload;
 use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
-use futures_util::StreamExt as _;
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
 use mandate_store::habilitation::{self, Requirement};
 use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
 
+use super::body_limits::{self, BodyError};
 use super::deactivated::Deactivation;
 use super::i18n::Lang;
 use super::session::{self, BrowserSession};
@@ -36,9 +36,6 @@ use crate::blocking::with_conn;
 use crate::protocol::flow::{auth_state, AuthState, Step};
 use crate::protocol::request::AuthorizationRequest;
 use crate::web::AppState;
-
-/// The largest form a page accepts.
-const FORM_LIMIT: usize = 16 * 1024;
 
 type SharedResult<T> = Shared<LocalBoxFuture<'static, Rc<Result<T, PageError>>>>;
 
@@ -98,22 +95,18 @@ pub(super) fn form_body(
     payload: &mut Payload,
 ) -> LocalBoxFuture<'static, Result<FormBody, PageError>> {
     let is_form = req.content_type() == "application/x-www-form-urlencoded";
-    let mut taken = payload.take();
+    let declared = body_limits::declared_length(req.headers());
+    let taken = payload.take();
     memo(req, move || {
         async move {
             if !is_form {
                 return Ok(FormBody::default());
             }
-            // Read straight from the stream, never past the limit: pages need no more.
-            let mut body = web::BytesMut::new();
-            while let Some(chunk) = taken.next().await {
-                let chunk = chunk.map_err(|_| PageError::bad_request(|t| t.bad_form, Lang::Fr))?;
-                if body.len() + chunk.len() > FORM_LIMIT {
-                    return Err(PageError::bad_request(|t| t.bad_form, Lang::Fr));
-                }
-                body.extend_from_slice(&chunk);
+            match body_limits::read_within(declared, taken, body_limits::PAGE_FORM).await {
+                Ok(body) => Ok(FormBody(body)),
+                Err(BodyError::TooLarge) => Err(PageError::too_large(Lang::Fr)),
+                Err(BodyError::Unreadable) => Err(PageError::bad_request(|t| t.bad_form, Lang::Fr)),
             }
-            Ok(FormBody(body.freeze()))
         }
         .boxed_local()
     })

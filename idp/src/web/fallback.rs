@@ -77,6 +77,8 @@ enum Kind {
     NotFound,
     MethodNotAllowed,
     BadRequest,
+    /// A body over its route's limit (`body_limits`).
+    TooLarge,
     ServerError,
 }
 
@@ -85,6 +87,7 @@ impl Kind {
         match status {
             StatusCode::NOT_FOUND => Kind::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => Kind::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => Kind::TooLarge,
             s if s.is_server_error() => Kind::ServerError,
             _ => Kind::BadRequest,
         }
@@ -94,7 +97,7 @@ impl Kind {
     fn error_code(self) -> &'static str {
         match self {
             Kind::NotFound => "not_found",
-            Kind::MethodNotAllowed | Kind::BadRequest => "invalid_request",
+            Kind::MethodNotAllowed | Kind::BadRequest | Kind::TooLarge => "invalid_request",
             Kind::ServerError => "server_error",
         }
     }
@@ -104,6 +107,7 @@ impl Kind {
             Kind::NotFound => "no endpoint at this path",
             Kind::MethodNotAllowed => "this endpoint does not take this HTTP method",
             Kind::BadRequest => "the request could not be read",
+            Kind::TooLarge => "the request body is larger than this endpoint accepts",
             Kind::ServerError => "the server could not complete the request; try again later",
         }
     }
@@ -113,6 +117,7 @@ impl Kind {
             Kind::NotFound => (&FR_NOT_FOUND, &EN_NOT_FOUND),
             Kind::MethodNotAllowed => (&FR_METHOD, &EN_METHOD),
             Kind::BadRequest => (&FR_BAD_REQUEST, &EN_BAD_REQUEST),
+            Kind::TooLarge => (&FR_TOO_LARGE, &EN_TOO_LARGE),
             Kind::ServerError => (&FR_SERVER_ERROR, &EN_SERVER_ERROR),
         };
         match lang {
@@ -146,6 +151,11 @@ static FR_BAD_REQUEST: Words = Words {
         "La page n'a pas reçu ce qu'il lui faut pour s'afficher. Revenez à l'accueil et recommencez depuis le début.",
     back_home: "Revenir à l'accueil",
 };
+static FR_TOO_LARGE: Words = Words {
+    title: "Envoi trop volumineux",
+    message: "Ce qui a été envoyé dépasse la taille que cette page accepte. Revenez à l'accueil et recommencez depuis le début.",
+    back_home: "Revenir à l'accueil",
+};
 static FR_SERVER_ERROR: Words = Words {
     title: "Le service rencontre un problème",
     message: "Cette page ne peut pas s'afficher pour le moment, à cause d'un problème de notre côté. \
@@ -166,6 +176,11 @@ static EN_METHOD: Words = Words {
 static EN_BAD_REQUEST: Words = Words {
     title: "Incomplete request",
     message: "The page did not receive what it needs to be shown. Go back to the home page and start again.",
+    back_home: "Back to the home page",
+};
+static EN_TOO_LARGE: Words = Words {
+    title: "Too much sent",
+    message: "What was sent is larger than this page accepts. Go back to the home page and start again.",
     back_home: "Back to the home page",
 };
 static EN_SERVER_ERROR: Words = Words {

@@ -12,6 +12,7 @@
 pub mod address_limits;
 pub mod assets;
 pub mod authorization_response;
+pub mod body_limits;
 pub mod cache;
 pub mod client_address;
 pub mod csrf;
@@ -20,6 +21,7 @@ pub mod deactivated;
 pub mod error;
 pub mod extract;
 pub mod fallback;
+pub mod forwarded;
 pub mod frame;
 pub mod habilitation;
 pub mod headers;

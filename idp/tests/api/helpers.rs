@@ -148,9 +148,22 @@ impl TestApp {
         panic!("idp serve did not get ready in 20 s:\n{}", process.log());
     }
 
+    /// A server started otherwise (an `idp serve` process, behind a proxy), reached at
+    /// `address` with `client`, on `db`, with the `settings` it was given.
+    pub fn running_at(address: String, db: TestDb, settings: Settings, client: reqwest::Client) -> TestApp {
+        TestApp { address, db, settings, client, _keys: tempfile::tempdir().unwrap() }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
+}
+
+/// Says on the run's own standard error that a test was skipped and why: written past the test
+/// harness's capture (which keeps `eprintln!` for failures only), so that `make test` shows it.
+pub fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
 /// Runs the `idp` binary with the given database and arguments.

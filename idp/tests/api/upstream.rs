@@ -39,6 +39,7 @@ crate::on_both_backends!(
     an_upstream_down_at_the_token_endpoint_is_a_clear_page,
     an_upstream_down_before_the_login_is_a_clear_page,
     a_slow_upstream_times_out,
+    an_upstream_that_never_answers_times_out,
     a_malformed_identity_is_refused,
     missing_or_unknown_state_is_refused,
     without_an_upstream_the_page_says_to_configure_it,
@@ -759,6 +760,24 @@ async fn a_slow_upstream_times_out(backend: Backend) {
     assert!(started.elapsed() < std::time::Duration::from_millis(2900), "given up after upstream.timeout_seconds");
     let html =
         assert_failed_cleanly(&app, &helper, Some(&draft), back, StatusCode::GATEWAY_TIMEOUT, "unavailable", 1).await;
+    assert!(html.contains("met trop de temps à répondre"), "{html}");
+}
+
+async fn an_upstream_that_never_answers_times_out(backend: Backend) {
+    // Connections are taken (the kernel completes the handshake) and never answered: the
+    // discovery document, the first call, waits only `upstream.timeout_seconds`.
+    let silent = crate::outgoing_timeouts::SilentServer::start();
+    let Some(app) = app_with_upstream(backend, &silent.url("")).await else { return };
+    seed(&app);
+    let helper = sign_in(&app).await;
+    let draft = helper.new_draft(&app.db.store);
+    let started = std::time::Instant::now();
+    let start = tokio::time::timeout(std::time::Duration::from_secs(20), helper.start(&draft))
+        .await
+        .expect("an answer, not a hang");
+    assert!(started.elapsed() < std::time::Duration::from_millis(2900), "given up after upstream.timeout_seconds");
+    let html =
+        assert_failed_cleanly(&app, &helper, Some(&draft), start, StatusCode::GATEWAY_TIMEOUT, "unavailable", 1).await;
     assert!(html.contains("met trop de temps à répondre"), "{html}");
 }
 

@@ -90,7 +90,7 @@ pub fn erase_usager(conn: &mut DbConnection, usager_id: &str, now: NaiveDateTime
             .execute(conn)?;
 
         let mandates_count: i64 = mandates::table.filter(mandates::usager_id.eq(usager_id)).count().get_result(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::UsagerErased).usager(usager_id).details(serde_json::json!({
                 "mandates": mandates_count,
@@ -121,7 +121,7 @@ fn revoke_live_mandates(conn: &mut DbConnection, usager_id: &str, now: NaiveDate
         )
         .set(authorisations::revoked_at.eq(now))
         .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::MandateRevoked)
                 .organisation(organisation_id)

@@ -202,6 +202,9 @@ pub struct JournalSettings {
     /// How often `idp serve` signs a checkpoint of the journal (when something was appended
     /// since the last one); 0: never (exports still sign one).
     pub checkpoint_interval_seconds: u64,
+    /// How often `idp serve` chains the entries that requests queued (decision 0020), in
+    /// milliseconds; 0: never (readers of the journal and other servers still chain them).
+    pub sequence_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -336,7 +339,8 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("ui.hosting", "")?
         .set_default("ui.publication_director", "")?
         .set_default("ui.contact_email", "")?
-        .set_default("journal.checkpoint_interval_seconds", 3600)
+        .set_default("journal.checkpoint_interval_seconds", 3600)?
+        .set_default("journal.sequence_interval_ms", 100)
 }
 
 /// Every setting's key, dotted (`database.url`).

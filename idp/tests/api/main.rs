@@ -23,6 +23,7 @@ mod pages;
 mod protocol_attacks;
 mod provider;
 mod readme;
+mod replicas;
 mod robot;
 mod sandbox;
 mod sign_in_abuse;

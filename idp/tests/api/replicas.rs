@@ -257,10 +257,7 @@ async fn two_servers_on_one_postgresql_database_act_as_one_provider() {
     .unwrap();
     let queued_before_start = journal::pending_count(&mut db.store.conn().unwrap()).unwrap();
     assert!(queued_before_start > 1);
-    assert!(
-        idp(&db.url, &["journal", "list"], None).status.success(),
-        "the command line reads the journal too"
-    );
+    assert!(idp(&db.url, &["journal", "list"], None).status.success(), "the command line reads the journal too");
     let queued_after_listing = journal::pending_count(&mut db.store.conn().unwrap()).unwrap();
     assert_eq!(queued_after_listing, 0, "a reader chains what waits before it reads");
     journal::record(
@@ -272,11 +269,8 @@ async fn two_servers_on_one_postgresql_database_act_as_one_provider() {
 
     let mut a = Replica::start(&db.url, &keys, issuer, dir.path(), "a");
     let mut b = Replica::start(&db.url, &keys, issuer, dir.path(), "b");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
     a.wait_ready(&client).await;
     b.wait_ready(&client).await;
     // A server that starts chains what a dead process left, with no reader asking.

@@ -102,7 +102,8 @@ pub fn sign<E: std::error::Error + 'static>(
             "jwk": signed.jwk,
         });
         // Chained directly on the head just signed: nothing queued since may come between.
-        let entry = sequencer::chain_at_head(conn, NewEntry::new(JournalAction::CheckpointSigned).details(details), now)?;
+        let entry =
+            sequencer::chain_at_head(conn, NewEntry::new(JournalAction::CheckpointSigned).details(details), now)?;
         Ok(Checkpoint::Signed(entry))
     })
 }

@@ -104,7 +104,12 @@ pub fn pending_count(conn: &mut DbConnection) -> StoreResult<i64> {
 }
 
 fn is_pending(conn: &mut DbConnection) -> StoreResult<bool> {
-    Ok(journal_queue::table.select(journal_queue::id).order(journal_queue::id.asc()).first::<i64>(conn).optional()?.is_some())
+    Ok(journal_queue::table
+        .select(journal_queue::id)
+        .order(journal_queue::id.asc())
+        .first::<i64>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// With the chain's lock held: chains every queued entry.

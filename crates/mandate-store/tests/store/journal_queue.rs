@@ -57,8 +57,7 @@ pub fn dying_recorder_main() {
     for i in 0..DYING_RECORDS {
         // An hour ago: the entry keeps its event's time, however late it is chained.
         let at = now() - Duration::hours(1) + Duration::seconds(i as i64);
-        write_transaction(&mut conn, |conn| journal::record(conn, used(&format!("dying-{i}")), at))
-            .unwrap();
+        write_transaction(&mut conn, |conn| journal::record(conn, used(&format!("dying-{i}")), at)).unwrap();
     }
     std::process::abort();
 }
@@ -151,11 +150,8 @@ fn erasure_leaves_no_personal_data_in_the_queue(db: &TestDb) {
     let w = world(db);
     mandate(db, &w, &[Demarche::Argent], now());
     let mut conn = db.store.conn().unwrap();
-    let queued_about_usager: i64 = journal_queue::table
-        .filter(journal_queue::usager_id.eq(&w.usager.id))
-        .count()
-        .get_result(&mut *conn)
-        .unwrap();
+    let queued_about_usager: i64 =
+        journal_queue::table.filter(journal_queue::usager_id.eq(&w.usager.id)).count().get_result(&mut *conn).unwrap();
     assert!(queued_about_usager > 0, "the mandate's entries wait in the queue");
 
     mandate_store::erasure::erase_usager(&mut conn, &w.usager.id, now()).unwrap();

@@ -15,6 +15,7 @@ mod helper_space;
 mod helpers;
 mod journal_bundle;
 mod journal_list;
+mod journal_sequencer;
 mod keys;
 mod maintenance;
 mod manager_space;

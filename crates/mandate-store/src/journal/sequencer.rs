@@ -188,10 +188,10 @@ fn chain_queued(conn: &mut DbConnection, max: i64) -> StoreResult<Vec<JournalEnt
     // rolled back rather than an entry chained twice.
     let removed = diesel::delete(journal_queue::table.filter(journal_queue::id.eq_any(&ids))).execute(conn)?;
     if removed != ids.len() {
-        return Err(StoreError::InvalidField {
-            field: "journal_queue",
-            reason: format!("{} queued entries were read but {removed} removed: another sequencer ran", ids.len()),
-        });
+        return Err(StoreError::JournalSequencing(format!(
+            "{} queued entries were chained but {removed} left the queue: another sequencer ran",
+            ids.len()
+        )));
     }
     Ok(chained)
 }

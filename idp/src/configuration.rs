@@ -307,6 +307,9 @@ pub struct JournalSettings {
     /// How often `idp serve` signs a checkpoint of the journal (when something was appended
     /// since the last one); 0: never (exports still sign one).
     pub checkpoint_interval_seconds: u64,
+    /// How often `idp serve` chains the entries that requests queued (decision 0020), in
+    /// milliseconds; 0: never (readers of the journal and other servers still chain them).
+    pub sequence_interval_ms: u64,
 }
 
 /// How long what is no longer needed is kept (docs/decisions/0022-retention-and-purge.md).
@@ -467,7 +470,8 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("retention.usager_days", 365)?
         .set_default("maintenance.purge_interval_minutes", 24 * 60)?
         .set_default("outgoing.connect_timeout_seconds", 2)?
-        .set_default("outgoing.timeout_seconds", 5)
+        .set_default("outgoing.timeout_seconds", 5)?
+        .set_default("journal.sequence_interval_ms", 100)
 }
 
 /// Every setting's key, dotted (`database.url`).

@@ -10,6 +10,7 @@ pub mod demo_upstream;
 pub mod encoding;
 pub mod journal_export;
 pub mod journal_proof;
+pub mod journal_sequencer;
 pub mod keys;
 pub mod metrics;
 pub mod oidc;

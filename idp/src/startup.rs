@@ -285,6 +285,13 @@ impl Application {
                 interval,
             ));
         }
+        let sequence_every = state.settings.journal.sequence_interval_ms;
+        if sequence_every > 0 {
+            tokio::spawn(crate::journal_sequencer::sequence_periodically(
+                state.store.clone(),
+                std::time::Duration::from_millis(sequence_every),
+            ));
+        }
         let security = SecurityHeaders::for_settings(&state.settings);
         let metrics_access = crate::metrics::MetricsAccess::from_settings(&state.settings)?;
         let data = web::Data::new(state);

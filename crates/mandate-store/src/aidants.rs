@@ -170,7 +170,7 @@ pub fn create_pending(
         organisations::find(conn, &new.organisation_id)?;
         diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
         insert_membership(conn, &aidant.id, &new.organisation_id)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::AidantCreated)
                 .aidant(&aidant.id)
@@ -335,7 +335,7 @@ pub fn deactivate(
         let mut entry = NewEntry::new(JournalAction::AidantDeactivated).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "reason": reason.key(), "by": actor(by) }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(true)
     })
 }
@@ -368,7 +368,7 @@ pub fn reactivate(
         let mut entry = NewEntry::new(JournalAction::AidantReactivated).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "by": actor(by) }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(true)
     })
 }
@@ -391,7 +391,7 @@ pub fn unlock(
         let mut entry = NewEntry::new(JournalAction::AidantUnlocked).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "by": actor(by) }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(true)
     })
 }
@@ -430,7 +430,7 @@ pub fn change_password(
         )
         .set(sessions::ended_at.eq(Some(now)))
         .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::PasswordChanged)
                 .aidant(aidant_id)

@@ -77,7 +77,7 @@ pub fn import(conn: &mut DbConnection, cards: &[(String, String)], now: NaiveDat
         for row in &rows {
             diesel::insert_into(totp_cards::table).values(row).execute(conn)?;
         }
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::CardsImported)
                 .details(serde_json::json!({ "count": rows.len(), "by": "operator" })),
@@ -145,7 +145,7 @@ pub fn assign(
             .aidant(aidant_id)
             .details(serde_json::json!({ "serial": card.serial, "by": journal::actor(by) }));
         entry.organisation_id = organisation_id.map(str::to_owned);
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(factor)
     })
 }

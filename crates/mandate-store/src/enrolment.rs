@@ -92,7 +92,7 @@ pub fn issue(
             .aidant(aidant_id)
             .details(serde_json::json!({ "by": journal::actor(by), "expires_at": expires_at.and_utc().timestamp() }));
         entry.organisation_id = organisation_id.map(str::to_owned);
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(IssuedLink { token: token.clone(), expires_at })
     })
 }
@@ -174,7 +174,7 @@ pub fn complete(
             .aidant(&aidant.id)
             .details(serde_json::json!({ "factor": factor.kind }));
         entry.organisation_id = Some(aidant.current_organisation_id.clone());
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(true)
     })
 }

@@ -123,7 +123,7 @@ pub fn erase(
             .execute(conn)?;
 
         let mandates_count: i64 = mandates::table.filter(mandates::usager_id.eq(usager_id)).count().get_result(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::UsagerErased).usager(usager_id).details(serde_json::json!({
                 "reason": reason.key(),
@@ -155,7 +155,7 @@ fn revoke_live_mandates(conn: &mut DbConnection, usager_id: &str, now: NaiveDate
         )
         .set(authorisations::revoked_at.eq(now))
         .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::MandateRevoked)
                 .organisation(organisation_id)

@@ -44,6 +44,10 @@ pub enum StoreError {
     /// code's back (or by a newer version). Refused, never read as a default.
     #[error("corrupt row: column {column} holds {value:?} ({reason})")]
     CorruptRow { column: &'static str, value: String, reason: String },
+    /// A sequencer could not remove from the journal's queue the entries it had just chained;
+    /// its batch is rolled back, so that no entry is chained twice.
+    #[error("journal sequencing: {0}")]
+    JournalSequencing(String),
     #[error("database: {0}")]
     Database(diesel::result::Error),
 }

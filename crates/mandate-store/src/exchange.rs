@@ -218,7 +218,7 @@ fn store_tokens(
     if with_refresh {
         issue_token(conn, &grant.id, TokenKind::Refresh, new.refresh_hash, new.lifetimes.refresh, now)?;
     }
-    journal::append(
+    journal::record(
         conn,
         NewEntry::new(JournalAction::AuthorisationUsed)
             .aidant(&grant.aidant_id)

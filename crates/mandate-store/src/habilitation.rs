@@ -100,7 +100,7 @@ pub fn record(
             "on": date,
             "by": recorded_by.unwrap_or("operator"),
         }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(())
     })
 }
@@ -123,7 +123,7 @@ pub fn accept_charter(conn: &mut DbConnection, aidant_id: &str, version: &str, n
             .aidant(aidant_id)
             .organisation(&aidant.current_organisation_id)
             .details(serde_json::json!({ "version": version }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(())
     })
 }

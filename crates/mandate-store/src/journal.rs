@@ -4,6 +4,10 @@
 //! name aidants, usagers and mandates by id only and copy no personal data, so a usager can
 //! be erased while the chain stays whole. No code path updates or deletes an entry, and both
 //! backends refuse it with a trigger.
+//!
+//! A change [`record`]s its entry into a queue; a sequencer chains queued entries in batches
+//! (`sequencer`, decision 0020). Every read here chains what is queued first, so readers see
+//! every committed entry.
 
 use std::fmt;
 use std::str::FromStr;
@@ -21,7 +25,9 @@ use crate::schema::journal_entries;
 pub mod checkpoints;
 pub mod names;
 mod search;
+mod sequencer;
 pub use search::{search, JournalFilter, JournalPage, Page};
+pub use sequencer::{catch_up, pending_count, record, sequence_pending, SEQUENCE_BATCH};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -363,8 +369,10 @@ pub fn actor(by: Option<&str>) -> serde_json::Value {
     by.map_or_else(|| serde_json::Value::from("operator"), serde_json::Value::from)
 }
 
-/// Appends one entry at the head of the chain. Call it inside the transaction that makes the
-/// change it records, so that both happen or neither.
+/// Appends one entry at the head of the chain at once, after every entry still queued, and
+/// returns it chained. It waits for the chain's lock, as every journalled step once did: requests
+/// [`record`] instead, and leave the chaining to the sequencer (decision 0020). For callers that
+/// need the chained entry itself (the command line, tests).
 ///
 /// Concurrent appends (threads or processes) are serialised: on SQLite by the write lock that
 /// [`write_transaction`] takes, on PostgreSQL by a transaction-scoped advisory lock. The
@@ -372,30 +380,8 @@ pub fn actor(by: Option<&str>) -> serde_json::Value {
 pub fn append(conn: &mut DbConnection, entry: NewEntry, now: NaiveDateTime) -> StoreResult<JournalEntry> {
     write_transaction(conn, |conn| {
         lock_chain(conn)?;
-        let head: Option<(i64, String)> = journal_entries::table
-            .order(journal_entries::seq.desc())
-            .select((journal_entries::seq, journal_entries::hash))
-            .first(conn)
-            .optional()?;
-        let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
-        let mut stored = JournalEntry {
-            seq: prev_seq + 1,
-            created_at: crate::db::truncate_to_micros(now),
-            action: entry.action,
-            aidant_id: entry.aidant_id,
-            organisation_id: entry.organisation_id,
-            usager_id: entry.usager_id,
-            mandate_id: entry.mandate_id,
-            authorisation_id: entry.authorisation_id,
-            demarche: entry.demarche,
-            client_id: entry.client_id,
-            details: entry.details.map(JournalDetails::new),
-            prev_hash,
-            hash: String::new(),
-        };
-        stored.hash = stored.expected_hash();
-        diesel::insert_into(journal_entries::table).values(&stored).execute(conn)?;
-        Ok(stored)
+        sequencer::chain_all_queued(conn)?;
+        sequencer::chain_at_head(conn, entry, now)
     })
 }
 
@@ -420,6 +406,7 @@ const VERIFY_PAGE: i64 = 1_000;
 
 /// Walks the whole chain in order, page by page, and names the first entry that does not fit.
 pub fn verify(conn: &mut DbConnection) -> StoreResult<ChainReport> {
+    catch_up(conn)?;
     let mut expected_seq = 1_i64;
     let mut prev_hash = GENESIS_HASH.to_owned();
     loop {
@@ -459,6 +446,7 @@ pub fn verify(conn: &mut DbConnection) -> StoreResult<ChainReport> {
 
 /// Entries for one usager, oldest first (what a usager may ask to see).
 pub fn entries_for_usager(conn: &mut DbConnection, usager_id: &str) -> StoreResult<Vec<JournalEntry>> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .filter(journal_entries::usager_id.eq(usager_id))
         .order(journal_entries::seq.asc())
@@ -468,6 +456,7 @@ pub fn entries_for_usager(conn: &mut DbConnection, usager_id: &str) -> StoreResu
 
 /// Entries of one action, newest first, at most `limit`.
 pub fn recent(conn: &mut DbConnection, action: Option<JournalAction>, limit: i64) -> StoreResult<Vec<JournalEntry>> {
+    catch_up(conn)?;
     let mut query = journal_entries::table.select(JournalEntry::as_select()).into_boxed();
     if let Some(action) = action {
         query = query.filter(journal_entries::action.eq(action));
@@ -476,5 +465,6 @@ pub fn recent(conn: &mut DbConnection, action: Option<JournalAction>, limit: i64
 }
 
 pub fn count(conn: &mut DbConnection, action: JournalAction) -> StoreResult<i64> {
+    catch_up(conn)?;
     Ok(journal_entries::table.filter(journal_entries::action.eq(action)).count().get_result(conn)?)
 }

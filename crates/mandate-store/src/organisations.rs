@@ -116,7 +116,7 @@ pub fn create(conn: &mut DbConnection, new: NewOrganisation, now: NaiveDateTime)
         let entry = NewEntry::new(JournalAction::OrganisationCreated).organisation(&organisation.id).details(
             serde_json::json!({ "type": organisation.organisation_type.key(), "department": organisation.department_code }),
         );
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(organisation)
     })
 }
@@ -194,7 +194,7 @@ pub fn update(
         let entry = NewEntry::new(JournalAction::OrganisationUpdated)
             .organisation(id)
             .details(serde_json::json!({ "fields": changed, "by": by.unwrap_or("operator") }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(after)
     })
 }

@@ -123,6 +123,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Entries recorded but not yet chained (decision 0020): `journal::sequence_pending` moves
+    /// them into `journal_entries` in `id` order.
+    journal_queue (id) {
+        id -> BigInt,
+        created_at -> Timestamp,
+        action -> Text,
+        aidant_id -> Nullable<Text>,
+        organisation_id -> Nullable<Text>,
+        usager_id -> Nullable<Text>,
+        mandate_id -> Nullable<Text>,
+        authorisation_id -> Nullable<Text>,
+        demarche -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        details -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(aidants -> organisations (current_organisation_id));
 diesel::joinable!(aidant_organisations -> aidants (aidant_id));
 diesel::joinable!(aidant_organisations -> organisations (organisation_id));

@@ -258,7 +258,7 @@ pub fn reset(
         let mut entry = NewEntry::new(JournalAction::SecondFactorReset).aidant(aidant_id);
         entry.organisation_id = organisation_id.map(str::to_owned);
         entry.details = Some(serde_json::json!({ "removed": removed, "by": journal::actor(by) }));
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(removed)
     })
 }

@@ -159,6 +159,8 @@ pub struct Statistics {
 
 /// The figures for the [`MONTHS`] months up to `now`.
 pub fn compute(conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<Statistics> {
+    // Two figures count journal entries: every committed one is chained first.
+    crate::journal::catch_up(conn)?;
     let months = Month::last(MONTHS, now);
     let since = months[0].start();
     let dialect = Dialect::of(conn);

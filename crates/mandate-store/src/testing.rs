@@ -132,6 +132,8 @@ impl TestDb {
     /// lifts the append-only triggers, then runs `sql`.
     pub fn tamper_with_journal(&self, sql: &str) {
         let mut conn = self.store.conn().expect("connection");
+        // The entries tampered with are the chained ones: whatever is still queued is chained first.
+        crate::journal::catch_up(&mut conn).expect("chain the queued entries");
         let unlock = match self.store.backend() {
             Backend::Sqlite => {
                 "DROP TRIGGER IF EXISTS journal_entries_no_update; DROP TRIGGER IF EXISTS journal_entries_no_delete;"

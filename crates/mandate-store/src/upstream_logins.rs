@@ -116,7 +116,7 @@ pub fn record_failure(
     if let Some(id) = organisation_id {
         entry = entry.organisation(id);
     }
-    journal::append(conn, entry, now)?;
+    journal::record(conn, entry, now)?;
     Ok(())
 }
 
@@ -128,6 +128,6 @@ pub fn record_usager_space_failure(
     now: NaiveDateTime,
 ) -> StoreResult<()> {
     let details = serde_json::json!({"reason": reason.key(), "by": "usager"});
-    journal::append(conn, NewEntry::new(JournalAction::UpstreamLoginFailed).details(details), now)?;
+    journal::record(conn, NewEntry::new(JournalAction::UpstreamLoginFailed).details(details), now)?;
     Ok(())
 }

@@ -109,7 +109,7 @@ pub fn sign_in(
         if changed == 0 {
             return Err(StoreError::NotFound("usager session"));
         }
-        journal::append(conn, NewEntry::new(JournalAction::UsagerSignedIn).usager(usager_id), now)?;
+        journal::record(conn, NewEntry::new(JournalAction::UsagerSignedIn).usager(usager_id), now)?;
         Ok(usager_sessions::table.find(new_id_hash).select(UsagerSession::as_select()).first(conn)?)
     })
 }

@@ -213,7 +213,7 @@ pub fn record_upstream_identity(
             }
             None => {
                 let usager = create(conn, new.clone(), now)?;
-                crate::journal::append(
+                crate::journal::record(
                     conn,
                     crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerCreated)
                         .aidant(aidant_id)
@@ -224,7 +224,7 @@ pub fn record_upstream_identity(
                 Recorded::Created(usager)
             }
         };
-        crate::journal::append(
+        crate::journal::record(
             conn,
             crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerIdentityVerified)
                 .aidant(aidant_id)
@@ -242,7 +242,7 @@ pub fn record_upstream_identity(
 pub fn add_by_operator(conn: &mut DbConnection, new: NewUsager, now: NaiveDateTime) -> StoreResult<Usager> {
     crate::db::write_transaction(conn, |conn| {
         let usager = create(conn, new, now)?;
-        crate::journal::append(
+        crate::journal::record(
             conn,
             crate::journal::NewEntry::new(crate::journal::JournalAction::UsagerCreated)
                 .usager(&usager.id)

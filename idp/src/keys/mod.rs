@@ -180,7 +180,7 @@ pub fn list(dir: &Path) -> Result<Vec<KeyInfo>, KeyError> {
 mod tests;
 
 /// How often a running server looks at the folder's modification time, at most.
-const RECHECK_EVERY: Duration = Duration::from_secs(1);
+pub const RECHECK_EVERY: Duration = Duration::from_secs(1);
 /// Some filesystems (NFS, ext3) keep whole seconds: a change made within this long after the
 /// modification time we last saw may not move it, so such a recent time is looked at again.
 const TIMESTAMP_GRAIN: Duration = Duration::from_secs(2);

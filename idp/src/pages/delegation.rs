@@ -278,7 +278,7 @@ pub async fn organisation_submit(
         aidants::switch_organisation(conn, &aidant_id, &target)?;
         sessions::switch_organisation(conn, &hash, &target)?;
         authorization_requests::reset_choice(conn, &pending_id)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::OrganisationSwitched).aidant(&aidant_id).organisation(&target),
             now(),

@@ -297,7 +297,7 @@ pub async fn otp_submit(
             if let Some(org) = &organisation_id {
                 entry = entry.organisation(org);
             }
-            journal::append(conn, entry, now())?;
+            journal::record(conn, entry, now())?;
         }
         Ok::<_, PageError>(sessions::find_live(conn, &new_hash, now())?)
     })

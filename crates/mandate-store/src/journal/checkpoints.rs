@@ -11,7 +11,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{append, canonical_time, lock_chain, JournalAction, JournalEntry, NewEntry, GENESIS_HASH};
+use super::{canonical_time, catch_up, lock_chain, sequencer, JournalAction, JournalEntry, NewEntry, GENESIS_HASH};
 use crate::db::{truncate_to_micros, write_transaction, DbConnection};
 use crate::error::StoreError;
 use crate::schema::journal_entries;
@@ -78,6 +78,8 @@ pub fn sign<E: std::error::Error + 'static>(
 ) -> Result<Checkpoint, CheckpointError<E>> {
     write_transaction(conn, |conn| {
         lock_chain(conn)?;
+        // What was queued before now is chained first, so that the checkpoint covers it.
+        sequencer::chain_all_queued(conn)?;
         let head: Option<JournalEntry> = journal_entries::table
             .order(journal_entries::seq.desc())
             .select(JournalEntry::as_select())
@@ -99,13 +101,16 @@ pub fn sign<E: std::error::Error + 'static>(
             "jws": signed.jws,
             "jwk": signed.jwk,
         });
-        let entry = append(conn, NewEntry::new(JournalAction::CheckpointSigned).details(details), now)?;
+        // Chained directly on the head just signed: nothing queued since may come between.
+        let entry =
+            sequencer::chain_at_head(conn, NewEntry::new(JournalAction::CheckpointSigned).details(details), now)?;
         Ok(Checkpoint::Signed(entry))
     })
 }
 
 /// The newest entry, when there is one.
 pub fn head(conn: &mut DbConnection) -> Result<Option<JournalEntry>, StoreError> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .order(journal_entries::seq.desc())
         .select(JournalEntry::as_select())
@@ -115,6 +120,7 @@ pub fn head(conn: &mut DbConnection) -> Result<Option<JournalEntry>, StoreError>
 
 /// The first entry made at or after `since`.
 pub fn first_seq_since(conn: &mut DbConnection, since: NaiveDateTime) -> Result<Option<i64>, StoreError> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .filter(journal_entries::created_at.ge(since))
         .order(journal_entries::seq.asc())
@@ -125,6 +131,7 @@ pub fn first_seq_since(conn: &mut DbConnection, since: NaiveDateTime) -> Result<
 
 /// The newest checkpoint entry at or before `seq`.
 pub fn checkpoint_at_or_before(conn: &mut DbConnection, seq: i64) -> Result<Option<i64>, StoreError> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .filter(journal_entries::action.eq(JournalAction::CheckpointSigned))
         .filter(journal_entries::seq.le(seq))
@@ -136,6 +143,7 @@ pub fn checkpoint_at_or_before(conn: &mut DbConnection, seq: i64) -> Result<Opti
 
 /// The checkpoint entries from `first` to `last` (both included), oldest first.
 pub fn checkpoints_between(conn: &mut DbConnection, first: i64, last: i64) -> Result<Vec<JournalEntry>, StoreError> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .filter(journal_entries::action.eq(JournalAction::CheckpointSigned))
         .filter(journal_entries::seq.between(first, last))
@@ -152,6 +160,7 @@ pub fn entries_between(
     last: i64,
     limit: i64,
 ) -> Result<Vec<JournalEntry>, StoreError> {
+    catch_up(conn)?;
     Ok(journal_entries::table
         .filter(journal_entries::seq.between(first, last))
         .order(journal_entries::seq.asc())

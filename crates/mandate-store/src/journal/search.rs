@@ -63,6 +63,7 @@ pub fn search(conn: &mut DbConnection, filter: &JournalFilter, page: Page) -> St
             reason: format!("a page holds at least 1 entry, not {}", page.limit),
         });
     }
+    super::catch_up(conn)?;
     let mut query = journal_entries::table.select(JournalEntry::as_select()).into_boxed();
     if let Some(id) = &filter.organisation_id {
         query = query.filter(journal_entries::organisation_id.eq(id.clone()));

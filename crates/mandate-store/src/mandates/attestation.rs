@@ -167,6 +167,7 @@ pub enum Verification {
 /// journal recorded when the mandate was created.
 pub fn verify(conn: &mut DbConnection, mandate_id: &str) -> StoreResult<Verification> {
     let found = super::find(conn, mandate_id)?;
+    crate::journal::catch_up(conn)?;
     let entry: Option<JournalEntry> = journal_entries::table
         .filter(journal_entries::mandate_id.eq(mandate_id))
         .filter(journal_entries::action.eq(JournalAction::MandateCreated))
@@ -210,7 +211,7 @@ pub fn record_printed(
     language: &str,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    crate::journal::append(
+    crate::journal::record(
         conn,
         crate::journal::NewEntry::new(JournalAction::AttestationPrinted)
             .aidant(aidant_id)

@@ -185,7 +185,7 @@ pub fn revoke_by_usager(
         )
         .set((authorisations::revoked_at.eq(now), authorisations::revoked_by_usager.eq(true)))
         .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::MandateRevoked)
                 .organisation(&found.mandate.organisation_id)
@@ -216,7 +216,7 @@ pub fn revoke_authorisation_by_usager(
         diesel::update(authorisations::table.find(authorisation_id))
             .set((authorisations::revoked_at.eq(now), authorisations::revoked_by_usager.eq(true)))
             .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::AuthorisationRevoked)
                 .organisation(&mandate.organisation_id)
@@ -239,7 +239,7 @@ pub fn record_attestation_shown(
     language: &str,
     now: NaiveDateTime,
 ) -> StoreResult<()> {
-    journal::append(
+    journal::record(
         conn,
         NewEntry::new(JournalAction::AttestationPrinted)
             .organisation(&mandate.organisation_id)

@@ -186,7 +186,7 @@ fn create_in(
     for demarche in &demarches {
         for mut replaced in live_authorisations_for(conn, &new.organisation_id, &new.usager_id, *demarche, now)? {
             revoke_authorisation_row(conn, &replaced.id, &aidant.id, now)?;
-            journal::append(
+            journal::record(
                 conn,
                 NewEntry::new(JournalAction::AuthorisationRevoked)
                     .aidant(&aidant.id)
@@ -212,7 +212,7 @@ fn create_in(
             revoked_by_usager: false,
         };
         diesel::insert_into(authorisations::table).values(&authorisation).execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::AuthorisationCreated)
                 .aidant(&aidant.id)
@@ -235,7 +235,7 @@ fn create_in(
     let hash = data.hash(&salt);
     diesel::update(mandates::table.find(&mandate.id)).set(mandates::attestation_hash.eq(&hash)).execute(conn)?;
     mandate.attestation_hash = Some(hash);
-    journal::append(
+    journal::record(
         conn,
         NewEntry::new(JournalAction::MandateCreated)
             .aidant(&aidant.id)
@@ -310,7 +310,7 @@ pub fn renew(
         )
         .set((authorisations::revoked_at.eq(now), authorisations::revoked_by_aidant_id.eq(aidant_id)))
         .execute(conn)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::MandateRenewed)
                 .aidant(aidant_id)
@@ -401,7 +401,7 @@ pub fn revoke(
         for authorisation in found.authorisations.iter().filter(|a| a.revoked_at.is_none()) {
             revoke_authorisation_row(conn, &authorisation.id, aidant_id, now)?;
         }
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::MandateRevoked)
                 .aidant(aidant_id)
@@ -444,7 +444,7 @@ pub fn revoke_authorisation(
             .mandate(&mandate.id)
             .authorisation(authorisation_id)
             .demarche(authorisation.demarche);
-        journal::append(conn, entry, now)?;
+        journal::record(conn, entry, now)?;
         Ok(Revocation::Revoked)
     })
 }

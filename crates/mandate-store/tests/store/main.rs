@@ -12,6 +12,7 @@ mod helper_space;
 mod journal;
 mod journal_checkpoints;
 mod journal_properties;
+mod journal_queue;
 mod journal_search;
 mod liveness;
 mod maintenance;
@@ -29,4 +30,18 @@ mod statistics;
 #[ignore = "helper process for journal::appends_from_two_processes_keep_one_chain"]
 fn journal_child_appender() {
     journal::child_appender_main();
+}
+
+/// Not a test on its own: records journal entries, then dies before anything chains them.
+#[test]
+#[ignore = "helper process for journal_queue::an_entry_queued_by_a_process_that_died_is_chained_by_the_next_reader"]
+fn journal_dying_recorder() {
+    journal_queue::dying_recorder_main();
+}
+
+/// Not a test on its own: records and sequences alongside the test's own threads.
+#[test]
+#[ignore = "helper process for journal_queue::concurrent_recording_and_sequencing_never_fork_nor_duplicate"]
+fn journal_recording_child() {
+    journal_queue::recording_child_main();
 }

@@ -124,7 +124,7 @@ pub async fn switch_organisation(
         organisations::find(conn, &target)?;
         aidants::switch_organisation(conn, &aidant_id, &target)?;
         sessions::switch_organisation(conn, &hash, &target)?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::OrganisationSwitched).aidant(&aidant_id).organisation(&target),
             now(),

@@ -370,7 +370,7 @@ pub async fn export(
             tracing::error!(error = %e, "journal export");
             PageError::Logged
         })?;
-        journal::append(
+        journal::record(
             conn,
             NewEntry::new(JournalAction::JournalExported)
                 .aidant(&manager_id)

@@ -1,0 +1,2 @@
+DROP TABLE journal_queue;
+DROP FUNCTION journal_queue_refuse_update();

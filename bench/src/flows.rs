@@ -53,7 +53,8 @@ const STEP: u64 = 30;
 
 /// The login pool's one-time codes. The server accepts a code of the previous, current or next
 /// step, each step once per helper and in increasing order; this book remembers the last step
-/// each helper spent and hands out the next one it may.
+/// each helper spent and hands out the next one it may: the current step or the next, never
+/// the previous (a step boundary passed during the password check would void it).
 pub struct CodeBook {
     last_step: Mutex<(usize, Vec<u64>)>,
 }
@@ -71,18 +72,13 @@ impl CodeBook {
         let n = last.len();
         for offset in 0..n {
             let i = (*cursor + offset) % n;
-            if let Some(step) = [current - 1, current, current + 1].into_iter().find(|s| *s > last[i]) {
+            if let Some(step) = [current, current + 1].into_iter().find(|s| *s > last[i]) {
                 last[i] = step;
                 *cursor = (i + 1) % n;
                 return Some((i, step));
             }
         }
         None
-    }
-
-    /// Marks the steps up to now as spent, for helpers signed in outside the book.
-    pub fn spend_until_now(&self, helper: usize) {
-        self.last_step.lock().expect("code book").1[helper] = unix_now() / STEP + 1;
     }
 
     /// How long until the next step begins (when every helper may give one more code).

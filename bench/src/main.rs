@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use bench::load::Flow;
 use bench::run::{self, Options};
 use bench::server::Backend;
 use clap::Parser;
@@ -25,6 +26,10 @@ struct Args {
     /// Only this backend; repeat for both (default: both, SQLite first).
     #[arg(long = "backend", value_parser = ["sqlite", "postgres"])]
     backends: Vec<String>,
+    /// Only these flows, comma-separated (login, sso, code_exchange_rs256, code_exchange_es256,
+    /// discovery, jwks; default: all).
+    #[arg(long, value_delimiter = ',')]
+    flows: Vec<String>,
     /// Seconds measured per case (login: at most 10).
     #[arg(long)]
     seconds: Option<u64>,
@@ -65,6 +70,14 @@ async fn main() -> ExitCode {
     if let Some(seconds) = args.seconds {
         options.timing.measure = Duration::from_secs(seconds);
         options.login_measure = Duration::from_secs(seconds.min(10));
+    }
+    if !args.flows.is_empty() {
+        let known: Vec<&str> = Flow::ALL.iter().map(|f| f.key()).collect();
+        if let Some(unknown) = args.flows.iter().find(|f| !known.contains(&f.as_str())) {
+            eprintln!("idp-bench: unknown flow {unknown}: {}", known.join(", "));
+            return ExitCode::FAILURE;
+        }
+        options.flows = Flow::ALL.into_iter().filter(|f| args.flows.iter().any(|a| a == f.key())).collect();
     }
     if !args.concurrency.is_empty() {
         options.concurrencies = args.concurrency;

@@ -21,6 +21,7 @@ pub struct Options {
     pub assets: PathBuf,
     pub backends: Vec<Backend>,
     pub concurrencies: Vec<usize>,
+    pub flows: Vec<Flow>,
     pub timing: Timing,
     /// The login flow's measured time (its rate settles fast; each flow spends a code).
     pub login_measure: Duration,
@@ -37,6 +38,7 @@ impl Options {
             assets,
             backends: vec![Backend::Sqlite, Backend::Postgres],
             concurrencies: vec![1, 8, 32],
+            flows: Flow::ALL.to_vec(),
             timing: Timing { warm_up: Duration::from_secs(2), measure: Duration::from_secs(20) },
             login_measure: Duration::from_secs(10),
             limits_time: Duration::from_secs(3),
@@ -97,12 +99,16 @@ fn commit() -> Option<String> {
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
-/// Helpers the login flow needs: one code each per step, three steps usable at first and one
-/// more per 30 s; the server cannot sign in faster than argon2id checks passwords.
+/// Helpers the login flow needs: one code each per step, two steps usable at first (see
+/// `CodeBook`) and one more per 30 s; the server cannot sign in faster than argon2id checks
+/// passwords.
 fn login_helpers_needed(options: &Options, limits: &Limits) -> usize {
+    if !options.flows.contains(&Flow::Login) {
+        return 0;
+    }
     let per_case = (options.timing.warm_up + options.login_measure).as_secs_f64();
     let total = per_case * options.concurrencies.len() as f64;
-    let codes_each = 3.0 + (total / 30.0).floor();
+    let codes_each = 2.0 + (total / 30.0).floor();
     let needed = limits.argon2id_checks_per_second * total / codes_each * 1.25;
     needed.ceil() as usize + options.concurrencies.iter().copied().max().unwrap_or(1)
 }
@@ -158,13 +164,16 @@ async fn run_backend(backend: Backend, options: &Options, limits: &Limits) -> an
     println!("  ready in {setup_seconds:.0} s ({start_mib:.0} MiB resident)");
 
     let mut cases = Vec::new();
-    for flow in Flow::ALL {
+    for &flow in &options.flows {
         for &c in &options.concurrencies {
             let mut timing = options.timing;
             if flow == Flow::Login {
                 timing.measure = options.login_measure;
             }
             let case_started = Instant::now();
+            if std::env::var_os("IDP_BENCH_DEBUG").is_some() {
+                eprintln!("{} c={c} starts at {}", flow.key(), chrono::Utc::now().format("%H:%M:%S%.3f"));
+            }
             let result = load::run(flow, c, timing, &shared, &mut sessions, &server).await;
             println!(
                 "  {:<20} c={:<3} ({:>4.1} s) {:>8.0} flows/s {:>8.0} req/s  p50 {:>7.2} ms  p99 {:>7.2} ms  server {:.2} cores, generator {:.2}  peak {:>4.0} MiB{}{}",
@@ -188,6 +197,14 @@ async fn run_backend(backend: Backend, options: &Options, limits: &Limits) -> an
                     None => String::new(),
                 }
             );
+            if std::env::var_os("IDP_BENCH_DEBUG").is_some() {
+                eprintln!(
+                    "{} c={c} ends at {} (server pid {})",
+                    flow.key(),
+                    chrono::Utc::now().format("%H:%M:%S%.3f"),
+                    server.pid()
+                );
+            }
             cases.push(result);
             server.check_alive()?;
         }

@@ -177,13 +177,18 @@ async fn timed(
                             Ok(code) => flows::login(browser, &shared.login_helpers[helper], &code).await,
                             Err(e) => Err(e),
                         },
-                        None => {
-                            // Every helper of the pool spent its codes: wait for the next step.
+                        None if waited.is_zero() => {
+                            // Every helper of the pool spent its codes: wait once for the next
+                            // step, and say so (the rate is then understated).
                             let pause = CodeBook::until_next_step().min(stop_at.saturating_duration_since(now));
                             tokio::time::sleep(pause).await;
                             waited += pause;
                             continue;
                         }
+                        None => Err(anyhow::anyhow!(
+                            "the login flow's {} helpers spent every one-time code they may give",
+                            shared.login_helpers.len()
+                        )),
                     },
                     Flow::Sso => {
                         let s = session.as_mut().expect("a session browser");

@@ -30,7 +30,7 @@ struct Args {
     /// discovery, jwks; default: all).
     #[arg(long, value_delimiter = ',')]
     flows: Vec<String>,
-    /// Seconds measured per case (login: at most 10).
+    /// Seconds measured per case (login: at most 6).
     #[arg(long)]
     seconds: Option<u64>,
     /// Concurrencies, comma-separated (default: 1,8,32; with --quick 1,8).
@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
     }
     if let Some(seconds) = args.seconds {
         options.timing.measure = Duration::from_secs(seconds);
-        options.login_measure = Duration::from_secs(seconds.min(10));
+        options.login_measure = Duration::from_secs(seconds.min(6));
     }
     if !args.flows.is_empty() {
         let known: Vec<&str> = Flow::ALL.iter().map(|f| f.key()).collect();

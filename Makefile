@@ -6,7 +6,7 @@ PG_HOST ?= 127.0.0.1
 PG_USER ?= postgres
 PG_TEST_DB ?= idp_test
 
-.PHONY: run test lint build bench conformance browser-test clean
+.PHONY: run test lint build bench bench-signing conformance browser-test clean
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client,
@@ -103,6 +103,23 @@ node_modules/.package-lock.json: package-lock.json
 clean:
 	$(CARGO) clean
 
+## The load generator (bench/, docs/decisions/0019-load-generator.md): release builds of the
+## server and of `idp-bench`, which starts `idp serve` on SQLite then on PostgreSQL
+## (IDP_BENCH_POSTGRES_URL, or a database it creates and drops on 127.0.0.1) and drives the
+## login flow, the SSO flow, the code exchange alone, discovery and JWKS at concurrency 1, 8 and
+## 32, 20 s a case; prints and writes bench/results/DATE.{json,md}: rates, p50/p99, memory, each
+## rate as a ratio to the signing and argon2id limits measured in the same run, and the targets.
+## `make bench QUICK=1`: about a second a case at 1 and 8 on the debug build, nothing written
+## (what `cargo test` runs). `make bench ARGS="--backend sqlite --seconds 10"` narrows a run.
+bench: node_modules/.package-lock.json
+ifdef QUICK
+	$(CARGO) build -p idp -p bench
+	./target/debug/idp-bench --quick $(ARGS)
+else
+	$(CARGO) build --release -p idp -p bench
+	./target/release/idp-bench $(ARGS)
+endif
+
 ## RS256 tokens per second: our held-key signer against jsonwebtoken::encode.
-bench:
+bench-signing:
 	$(CARGO) bench -p idp --bench signing

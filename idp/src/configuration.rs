@@ -55,9 +55,10 @@ fn invalid(key: &'static str, reason: impl Into<String>) -> ConfigError {
 }
 
 /// `IDP_` variables that are not settings but are read elsewhere: the configuration file's
-/// path, the conformance runner's binary, and the test suite's own (`IDP_TEST_…`).
+/// path, the conformance runner's and load generator's binary, and the test suite's and load
+/// generator's own (`IDP_TEST_…`, `IDP_BENCH_…`).
 const OTHER_VARIABLES: [&str; 2] = ["IDP_CONFIG", "IDP_BIN"];
-const TEST_VARIABLES_PREFIX: &str = "IDP_TEST_";
+const TOOL_VARIABLES_PREFIXES: [&str; 2] = ["IDP_TEST_", "IDP_BENCH_"];
 
 /// The default port, and the issuer's when neither `issuer` nor `http.bind` is set.
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -576,7 +577,8 @@ pub fn unknown_variables(names: impl IntoIterator<Item = String>, known: &[Strin
             }
             rest
         } else if let Some(rest) = upper.strip_prefix("IDP_") {
-            if OTHER_VARIABLES.contains(&upper.as_str()) || upper.starts_with(TEST_VARIABLES_PREFIX) {
+            if OTHER_VARIABLES.contains(&upper.as_str()) || TOOL_VARIABLES_PREFIXES.iter().any(|p| upper.starts_with(p))
+            {
                 continue;
             }
             rest
@@ -960,6 +962,7 @@ mod tests {
             "IDP_CONFIG",
             "IDP_BIN",
             "IDP_TEST_POSTGRES_URL",
+            "IDP_BENCH_POSTGRES_URL",
             "PATH",
             "IDPX",
         ];

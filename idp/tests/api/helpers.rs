@@ -151,7 +151,7 @@ impl TestApp {
     /// A server started otherwise (an `idp serve` process, behind a proxy), reached at
     /// `address` with `client`, on `db`, with the `settings` it was given.
     pub fn running_at(address: String, db: TestDb, settings: Settings, client: reqwest::Client) -> TestApp {
-        TestApp { address, db, settings, client, _keys: tempfile::tempdir().unwrap() }
+        TestApp { address, db, settings, client, process: None, _keys: tempfile::tempdir().unwrap() }
     }
 
     pub fn url(&self, path: &str) -> String {

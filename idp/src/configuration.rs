@@ -181,6 +181,8 @@ pub struct KeySettings {
     pub dir: PathBuf,
     /// Generate a signing key at start when the folder holds none (the embedded default).
     pub generate_if_missing: bool,
+    /// How often the folder is looked at again for keys rotated by another process.
+    pub recheck_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -436,6 +438,7 @@ fn builder_with_defaults() -> Result<config::ConfigBuilder<config::builder::Defa
         .set_default("database.max_connections", 8)?
         .set_default("keys.dir", "keys")?
         .set_default("keys.generate_if_missing", true)?
+        .set_default("keys.recheck_interval_ms", 1000)?
         .set_default("session.idle_minutes", 30)?
         .set_default("session.sign_in_after_idle_minutes", 120)?
         .set_default("session.absolute_hours", 12)?
@@ -769,6 +772,12 @@ impl Settings {
             return Err(invalid(
                 "maintenance.purge_interval_minutes",
                 format!("at most {MAX_PURGE_INTERVAL_MINUTES} (one year); 0 turns the purge off"),
+            ));
+        }
+        if self.keys.recheck_interval_ms < 100 {
+            return Err(invalid(
+                "keys.recheck_interval_ms",
+                "must be at least 100 (the folder is read again at most this often)",
             ));
         }
         if self.log.format != "json" && self.log.format != "pretty" {

@@ -148,6 +148,7 @@ pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 
 /// Loads the signing keys, generating one in the embedded default set-up when there is none.
 pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
+    let every = std::time::Duration::from_millis(settings.keys.recheck_interval_ms);
     let (keys, generated) = KeySet::load_or_generate(&settings.keys.dir, settings.keys.generate_if_missing)
         .map_err(|e| anyhow::anyhow!("signing keys (keys.dir): {e}"))?;
     if generated {
@@ -158,9 +159,10 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
         crate::keys::generate(&settings.keys.dir, SigningAlg::Es256)
             .map_err(|e| anyhow::anyhow!("generating an ES256 key (keys.dir): {e}"))?;
         tracing::info!(dir = %settings.keys.dir.display(), "no ES256 key found: generated one");
-        return KeySet::load(&settings.keys.dir).map_err(|e| anyhow::anyhow!("signing keys: {e}"));
+        let keys = KeySet::load(&settings.keys.dir).map_err(|e| anyhow::anyhow!("signing keys: {e}"))?;
+        return Ok(keys.rechecking_every(every));
     }
-    Ok(keys)
+    Ok(keys.rechecking_every(every))
 }
 
 /// The CSRF key every replica shares, made on first start.

@@ -264,6 +264,15 @@ impl KeySet {
         Ok((KeySet::load(dir)?, generated))
     }
 
+    /// Looks at the folder again at most once per `every` (another replica, or `idp keys
+    /// rotate`, may have changed it). Set once, before the key set is shared.
+    pub fn rechecking_every(mut self, every: Duration) -> KeySet {
+        Arc::get_mut(&mut self.shared)
+            .expect("the recheck interval is set before the key set is shared")
+            .recheck_every = every;
+        self
+    }
+
     /// Loads the keys of `dir`, which must hold an active RS256 key.
     pub fn load(dir: &Path) -> Result<KeySet, KeyError> {
         KeySet::open(dir, RECHECK_EVERY)

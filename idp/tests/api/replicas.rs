@@ -23,6 +23,8 @@ use crate::robot::{input_value, location, query_params, CALLBACK};
 const CONCURRENT_FLOWS: usize = 20;
 /// How often each server chains the journal's queue.
 const SEQUENCE_INTERVAL_MS: u64 = 100;
+/// How often each server looks at the shared keys folder again (`keys.recheck_interval_ms`).
+const KEYS_RECHECK: Duration = Duration::from_millis(500);
 
 /// One `idp serve` process, stopped when dropped.
 struct Replica {
@@ -45,6 +47,7 @@ impl Replica {
             .env("IDP__KEYS__DIR", keys)
             .env("IDP__UI__ASSETS_DIR", dsfr_dist())
             .env("IDP__JOURNAL__SEQUENCE_INTERVAL_MS", SEQUENCE_INTERVAL_MS.to_string())
+            .env("IDP__KEYS__RECHECK_INTERVAL_MS", KEYS_RECHECK.as_millis().to_string())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -333,7 +336,7 @@ async fn two_servers_on_one_postgresql_database_act_as_one_provider() {
     }
     // Each server looks at the folder at most once per interval: one interval later, both sign
     // with the new key.
-    tokio::time::sleep(idp::keys::RECHECK_EVERY.saturating_sub(rotated_at.elapsed())).await;
+    tokio::time::sleep(KEYS_RECHECK.saturating_sub(rotated_at.elapsed())).await;
     let mut browser = Browser::new(&client, &servers, 0);
     for (i, server) in servers.iter().enumerate() {
         let code = browser.authorization_code(issuer, &usager, &format!("st-rotated-{i}")).await;

@@ -50,6 +50,13 @@ fn other_organisation(conn: &mut mandate_store::DbConnection, name: &str, siret:
     .unwrap()
 }
 
+/// The id of the demo usager's (by index) authorisation for `demarche`.
+fn demo_authorisation(demo: &Demo, usager: usize, demarche: &str) -> String {
+    let authorisations = demo.seed["usagers"][usager]["authorisations"].as_array().unwrap();
+    let found = authorisations.iter().find(|a| a["demarche"] == demarche).expect("the demo mandate covers it");
+    found["id"].as_str().unwrap().to_owned()
+}
+
 fn csrf(html: &str) -> String {
     input_value(html, "csrf_token").expect("a CSRF token")
 }
@@ -205,15 +212,7 @@ async fn a_demarche_is_revoked_and_the_mandate_renewed_from_the_usager_page(back
     let (mut robot, demo, _) = signed_in(&app).await;
     let angela = demo.usager_id(0);
     let mandate_id = demo.seed["usagers"][0]["mandate_id"].as_str().unwrap().to_owned();
-    let logement = demo.seed["usagers"][0]["authorisations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["demarche"] == "logement")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let logement = demo_authorisation(&demo, 0, "logement");
     let page = robot.get(&format!("/espace-aidant/usagers/{angela}")).await.text().await.unwrap();
     assert!(page.contains("Révoquer la démarche Logement"), "{page}");
     let token = csrf(&page);
@@ -310,15 +309,7 @@ async fn wrong_codes_asked_again_hold_the_helper_back_as_at_sign_in(backend: Bac
     let Some(app) = TestApp::spawn(backend).await else { return };
     let (mut robot, demo, _) = signed_in(&app).await;
     let angela = demo.usager_id(0);
-    let logement = demo.seed["usagers"][0]["authorisations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["demarche"] == "logement")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let logement = demo_authorisation(&demo, 0, "logement");
     let page = robot.get(&format!("/espace-aidant/usagers/{angela}")).await.text().await.unwrap();
     let token = csrf(&page);
     let action = format!("/espace-aidant/autorisations/{logement}/revocation");

@@ -140,11 +140,14 @@ async fn read(response: reqwest::Response) -> anyhow::Result<Answer> {
 }
 
 /// The one HTTP client every virtual browser shares: no redirects followed, no cookie store,
-/// keep-alive connections.
+/// keep-alive connections. An idle connection is dropped after 2 s, before the server closes it
+/// (actix-web's keep-alive is 5 s): otherwise a request sent as the server closes a connection
+/// idle since the last round fails ("connection closed before message completed").
 pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(2))
         .pool_max_idle_per_host(256)
         .build()
         .expect("HTTP client")

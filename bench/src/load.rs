@@ -107,8 +107,7 @@ fn finish(
     concurrency: usize,
     tally: &Tally,
     wall: Duration,
-    server_cpu: Duration,
-    own: Duration,
+    (server_cpu, own): (Duration, Duration),
     server: &Running,
     waited: Duration,
 ) -> CaseResult {
@@ -237,7 +236,7 @@ async fn timed(
     }
     let (mut server_cpu, mut own) = (Duration::ZERO, Duration::ZERO);
     let wall = sampler.stop(server, &mut server_cpu, &mut own);
-    finish(flow, concurrency, &tally, wall, server_cpu, own, server, waited)
+    finish(flow, concurrency, &tally, wall, (server_cpu, own), server, waited)
 }
 
 /// The exchange alone: codes are made first (not timed), then exchanged by `concurrency`
@@ -349,5 +348,5 @@ async fn exchange_rounds(
         let left = timing.measure.saturating_sub(wall).min(Duration::from_secs(8)).as_secs_f64();
         per_browser = ((0.5 * rate * left / concurrency as f64).ceil() as usize).clamp(4, 4000);
     }
-    finish(flow, concurrency, &tally, wall, server_cpu, own, server, Duration::ZERO)
+    finish(flow, concurrency, &tally, wall, (server_cpu, own), server, Duration::ZERO)
 }

@@ -2,6 +2,7 @@
 //! person (usager) under a live mandate, and says so in the tokens it signs.
 
 pub mod admin;
+pub mod allocator;
 pub mod blocking;
 pub mod cli;
 pub mod client_keys;

@@ -143,8 +143,9 @@ pub async fn login_submit(
 /// What a client told to come back later is told to wait when no figure is better.
 const BUSY_RETRY: Duration = Duration::from_secs(5);
 
-/// Claims an attempt at `step` for `account` from `address` (see `sign_in_delays::claim`).
-async fn claim(
+/// Claims an attempt at `step` for `account` from `address` (see `sign_in_delays::claim`): at
+/// sign-in, and where a signed-in helper gives their code again.
+pub(crate) async fn claim(
     state: &AppState,
     step: SignInStep,
     account: &str,

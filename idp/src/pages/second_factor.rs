@@ -76,23 +76,16 @@ pub async fn check_code_of(
     if !aidant.active {
         return Ok(CodeCheck::Refused);
     }
-    let (account, source, rules) = (sign_in_delays::account_key(&aidant.email), address.key(), state.sign_in_delays());
-    let (claimed_account, claimed_source) = (account.clone(), source.clone());
-    let attempt = with_conn(&state.store, move |conn| {
-        sign_in_delays::claim(conn, SignInStep::OneTimeCode, &claimed_account, &claimed_source, &rules, now())
-    })
-    .await?;
+    let account = sign_in_delays::account_key(&aidant.email);
+    let attempt = super::login::claim(state, SignInStep::OneTimeCode, &account, address).await?;
     let hold = match attempt {
         Attempt::HeldBack { until } => return Ok(CodeCheck::HeldBack { until }),
         Attempt::Counted { hold } => hold,
     };
     if !spend_code(state, &aidant, code).await? {
-        if let Some(until) = hold {
-            tracing::warn!(until = %until, "one-time codes asked again held back after repeated failures");
-            return Ok(CodeCheck::HeldBack { until });
-        }
-        return Ok(CodeCheck::Refused);
+        return Ok(hold.map_or(CodeCheck::Refused, |until| CodeCheck::HeldBack { until }));
     }
+    let source = address.key();
     with_conn(&state.store, move |conn| sign_in_delays::succeeded(conn, SignInStep::OneTimeCode, &account, &source))
         .await?;
     Ok(CodeCheck::Accepted)

@@ -74,6 +74,52 @@ impl From<diesel::result::Error> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+impl StoreError {
+    /// The database cannot serve right now, through no fault of the request: it cannot be
+    /// reached (stopped, restarting, the pool found no connection in time), it dropped the
+    /// connection in the middle of a statement, or it cannot take writes (a SQLite file that is
+    /// read-only, a full disk, a lock held past the busy timeout). Such a request failed
+    /// cleanly (its transaction did not commit) and may be tried again once the database is
+    /// back: surfaces answer `503` (`temporarily_unavailable`) rather than a server error.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        match self {
+            StoreError::Connection(_) | StoreError::Pool(_) => true,
+            StoreError::Database(error) => match error {
+                Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _,
+                )
+                | Error::BrokenTransactionManager
+                | Error::RollbackErrorOnCommit { .. } => true,
+                Error::DatabaseError(_, info) => is_unavailable_message(info.message()),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// The messages of the database errors that say it cannot serve now (diesel gives SQLite's and
+/// some of PostgreSQL's as `Unknown`, with the database's own words).
+fn is_unavailable_message(message: &str) -> bool {
+    const UNAVAILABLE: [&str; 9] = [
+        // SQLite (sqlite3_errstr): SQLITE_READONLY, SQLITE_FULL, SQLITE_BUSY, SQLITE_IOERR, SQLITE_CANTOPEN.
+        "attempt to write a readonly database",
+        "database or disk is full",
+        "database is locked",
+        "disk I/O error",
+        "unable to open database file",
+        // PostgreSQL: 57P01 admin_shutdown, 57P03 cannot_connect_now, 53100 disk_full and the
+        // connection lost between two statements.
+        "terminating connection due to administrator command",
+        "the database system is",
+        "No space left on device",
+        "server closed the connection unexpectedly",
+    ];
+    UNAVAILABLE.iter().any(|words| message.contains(words))
+}
+
 /// `text` with the credentials of any URL in it replaced by `***`: the password of
 /// `scheme://user:password@host` and the value of a `password=` parameter (libpq reads both).
 /// For messages and logs, which must never carry a secret.
@@ -139,6 +185,30 @@ mod tests {
         assert_eq!(redact_credentials("a: p:w@rd@host/x, b"), "a: p:w@rd@host/x, b", "no scheme, no URL");
         assert_eq!(redact_credentials("x://u:p@w:rd@h y://u@h"), "x://u:***@h y://u@h");
         assert_eq!(redact_credentials("sqlite://data/idp.db"), "sqlite://data/idp.db");
+    }
+
+    #[test]
+    fn a_database_that_cannot_serve_now_is_told_apart_from_a_bad_request() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let database =
+            |kind, message: &str| StoreError::Database(Error::DatabaseError(kind, Box::new(message.to_owned())));
+        for unavailable in [
+            database(DatabaseErrorKind::ClosedConnection, "server closed the connection"),
+            database(DatabaseErrorKind::Unknown, "attempt to write a readonly database"),
+            database(DatabaseErrorKind::Unknown, "database or disk is full"),
+            database(DatabaseErrorKind::Unknown, "terminating connection due to administrator command"),
+            StoreError::Connection("connection refused".into()),
+        ] {
+            assert!(unavailable.is_unavailable(), "{unavailable}");
+        }
+        for refused in [
+            database(DatabaseErrorKind::UniqueViolation, "UNIQUE constraint failed: aidants.email"),
+            database(DatabaseErrorKind::Unknown, "no such table: aidants"),
+            StoreError::NotFound("mandate"),
+            StoreError::Migration("bad".into()),
+        ] {
+            assert!(!refused.is_unavailable(), "{refused}");
+        }
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub enum TokenError {
     /// Too many failed client authentications from this address: wait this long (`429`).
     #[error("temporarily_unavailable: held back for {0:?}")]
     HeldBack(std::time::Duration),
+    /// The database cannot serve right now (restarting, unreachable, full): `503`, and the
+    /// client may try again; nothing the request asked was written.
+    #[error("temporarily_unavailable: the database cannot serve now")]
+    Unavailable,
 }
 
 impl TokenError {
@@ -49,7 +53,7 @@ impl TokenError {
             TokenError::InvalidGrant(_) => "invalid_grant",
             TokenError::UnsupportedGrantType(_) => "unsupported_grant_type",
             TokenError::ServerError(_) => "server_error",
-            TokenError::HeldBack(_) => "temporarily_unavailable",
+            TokenError::HeldBack(_) | TokenError::Unavailable => "temporarily_unavailable",
         }
     }
 
@@ -62,12 +66,21 @@ impl TokenError {
             | TokenError::UnsupportedGrantType(d)
             | TokenError::ServerError(d) => d,
             TokenError::HeldBack(_) => "too many failed client authentications from this address; try again later",
+            TokenError::Unavailable => UNAVAILABLE,
         }
     }
 }
 
+/// What a client is told when the database cannot serve: the request may be sent again.
+const UNAVAILABLE: &str = "the service cannot complete the request right now; try again in a moment";
+
 impl From<StoreError> for TokenError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            // The operator's signal is the database's own (and `/readyz`): a warning, not an error per request.
+            tracing::warn!(error = %e, "token endpoint: database unavailable");
+            return TokenError::Unavailable;
+        }
         tracing::error!(error = %e, "token endpoint failure");
         TokenError::ServerError("internal error".into())
     }
@@ -113,6 +126,7 @@ impl ResponseError for TokenError {
             TokenError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             TokenError::ServerError(_) => StatusCode::INTERNAL_SERVER_ERROR,
             TokenError::HeldBack(_) => StatusCode::TOO_MANY_REQUESTS,
+            TokenError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -156,6 +170,14 @@ impl BearerError {
 
 impl From<StoreError> for BearerError {
     fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "userinfo: database unavailable");
+            return BearerError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                error: Some("temporarily_unavailable"),
+                description: UNAVAILABLE.into(),
+            };
+        }
         tracing::error!(error = %e, "userinfo failure");
         BearerError { status: StatusCode::INTERNAL_SERVER_ERROR, error: None, description: "internal error".into() }
     }
@@ -167,6 +189,12 @@ impl ResponseError for BearerError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Not the token's fault: no challenge (RFC 6750 §3 is about the token), the JSON alone.
+            return HttpResponse::ServiceUnavailable()
+                .insert_header(("Cache-Control", "no-store"))
+                .json(json!({"error": self.error, "error_description": self.description}));
+        }
         let challenge = match self.error {
             None => "Bearer realm=\"aidants-idp\"".to_owned(),
             Some(error) => format!(

@@ -40,6 +40,9 @@ pub enum PageError {
     /// The helper's account is deactivated: the page says why and what to do (403).
     #[error("account deactivated")]
     Deactivated(Box<Deactivation>),
+    /// The database could not serve (logged where it was found): try again in a moment (503).
+    #[error("database unavailable (logged)")]
+    Unavailable,
 }
 
 /// By hand because a [`Message`] is a function, whose derived `Debug` is its address: where an
@@ -62,6 +65,7 @@ impl std::fmt::Debug for PageError {
             PageError::Template(e) => f.debug_tuple("Template").field(e).finish(),
             PageError::Logged => f.write_str("Logged"),
             PageError::Deactivated(_) => f.write_str("Deactivated"),
+            PageError::Unavailable => f.write_str("Unavailable"),
         }
     }
 }
@@ -112,7 +116,12 @@ impl PageError {
                 PageError::NotHabilitated { missing: missing.clone(), lang: *lang }
             }
             PageError::Logged => PageError::Logged,
+            PageError::Unavailable => PageError::Unavailable,
             PageError::Deactivated(d) => PageError::Deactivated(d.clone()),
+            PageError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "page: database unavailable");
+                PageError::Unavailable
+            }
             other => {
                 tracing::error!(error = %other, "page failed");
                 PageError::Logged
@@ -130,6 +139,8 @@ impl ResponseError for PageError {
             PageError::Deactivated(_) => StatusCode::FORBIDDEN,
             PageError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             PageError::Store(StoreError::NotMember { .. }) => StatusCode::FORBIDDEN,
+            PageError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            PageError::Store(e) if e.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +175,13 @@ impl ResponseError for PageError {
             PageError::Deactivated(deactivation) => return deactivated_page(deactivation),
             // The server's own failure: the same page as any other 500, with a way back.
             PageError::Logged => return super::fallback::page(StatusCode::INTERNAL_SERVER_ERROR, Lang::Fr),
+            // The database is restarting, unreachable or cannot write: nothing was done, and the
+            // page says to try again shortly (a warning, not an error: `/readyz` says it too).
+            PageError::Unavailable => return super::fallback::page(StatusCode::SERVICE_UNAVAILABLE, Lang::Fr),
+            PageError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "page: database unavailable");
+                return super::fallback::page(StatusCode::SERVICE_UNAVAILABLE, Lang::Fr);
+            }
             // A record that is not there, or that belongs to another organisation: said plainly.
             PageError::Store(StoreError::NotFound(_)) => (|t| t.not_found, Lang::Fr),
             PageError::Store(StoreError::NotMember { .. }) => (|t| t.not_your_organisation, Lang::Fr),

@@ -79,6 +79,8 @@ enum Kind {
     BadRequest,
     /// A body over its route's limit (`body_limits`).
     TooLarge,
+    /// The database cannot serve right now (`503`): nothing was done, try again shortly.
+    Unavailable,
     ServerError,
 }
 
@@ -88,6 +90,7 @@ impl Kind {
             StatusCode::NOT_FOUND => Kind::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => Kind::MethodNotAllowed,
             StatusCode::PAYLOAD_TOO_LARGE => Kind::TooLarge,
+            StatusCode::SERVICE_UNAVAILABLE => Kind::Unavailable,
             s if s.is_server_error() => Kind::ServerError,
             _ => Kind::BadRequest,
         }
@@ -98,6 +101,7 @@ impl Kind {
         match self {
             Kind::NotFound => "not_found",
             Kind::MethodNotAllowed | Kind::BadRequest | Kind::TooLarge => "invalid_request",
+            Kind::Unavailable => "temporarily_unavailable",
             Kind::ServerError => "server_error",
         }
     }
@@ -108,6 +112,7 @@ impl Kind {
             Kind::MethodNotAllowed => "this endpoint does not take this HTTP method",
             Kind::BadRequest => "the request could not be read",
             Kind::TooLarge => "the request body is larger than this endpoint accepts",
+            Kind::Unavailable => "the service cannot complete the request right now; try again in a moment",
             Kind::ServerError => "the server could not complete the request; try again later",
         }
     }
@@ -118,6 +123,7 @@ impl Kind {
             Kind::MethodNotAllowed => (&FR_METHOD, &EN_METHOD),
             Kind::BadRequest => (&FR_BAD_REQUEST, &EN_BAD_REQUEST),
             Kind::TooLarge => (&FR_TOO_LARGE, &EN_TOO_LARGE),
+            Kind::Unavailable => (&FR_UNAVAILABLE, &EN_UNAVAILABLE),
             Kind::ServerError => (&FR_SERVER_ERROR, &EN_SERVER_ERROR),
         };
         match lang {
@@ -162,6 +168,12 @@ static FR_SERVER_ERROR: Words = Words {
               Réessayez dans quelques minutes. Si cela continue, prévenez votre référent.",
     back_home: "Revenir à l'accueil",
 };
+static FR_UNAVAILABLE: Words = Words {
+    title: "Service momentanément indisponible",
+    message: "Le service ne peut pas traiter votre demande pour le moment : rien n'a été enregistré. \
+              Réessayez dans quelques instants. Si cela continue, prévenez votre référent.",
+    back_home: "Revenir à l'accueil",
+};
 static EN_NOT_FOUND: Words = Words {
     title: "Page not found",
     message: "There is no page at this address. It may have been mistyped, or the page no longer exists.",
@@ -186,6 +198,13 @@ static EN_TOO_LARGE: Words = Words {
 static EN_SERVER_ERROR: Words = Words {
     title: "The service has a problem",
     message: "This page cannot be shown right now because of a problem on our side. Try again in a few minutes. \
+              If it goes on, tell your manager.",
+    back_home: "Back to the home page",
+};
+
+static EN_UNAVAILABLE: Words = Words {
+    title: "Service temporarily unavailable",
+    message: "The service cannot handle your request right now: nothing was saved. Try again in a moment. \
               If it goes on, tell your manager.",
     back_home: "Back to the home page",
 };

@@ -7,6 +7,7 @@ pub mod blocking;
 pub mod cli;
 pub mod client_keys;
 pub mod configuration;
+pub mod database_wait;
 pub mod demo_upstream;
 pub mod encoding;
 pub mod journal_export;

@@ -48,7 +48,10 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
     idp::telemetry::init(&settings.log);
     idp::allocator::return_large_buffers_to_the_system();
     actix_web::rt::System::new().block_on(async move {
-        let application = Application::build(settings).await?;
+        let Some(application) = Application::build(settings).await? else {
+            tracing::info!("stopped before the database answered");
+            return Ok(());
+        };
         tracing::info!(port = application.port(), "listening");
         application.run_until_stopped().await?;
         tracing::info!("stopped");

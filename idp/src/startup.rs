@@ -194,6 +194,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // First, so that a server without its pages' files stops before touching anything.
     let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
     let store = open_store(&settings).await?;
+    build_state_on(settings, dsfr, store).await
+}
+
+/// The shared state on a store already open (and the design system's files already found).
+async fn build_state_on(settings: Settings, dsfr: DsfrAssets, store: Store) -> anyhow::Result<AppState> {
     let keys_settings = settings.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
     // Calls to relying parties (their jwks_uri, their back-channel logout URI): a server that
@@ -236,15 +241,22 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+    /// The server as `idp serve` runs it; `None` when asked to stop while it still waited for its
+    /// database ([`crate::database_wait`]).
+    pub async fn build(settings: Settings) -> anyhow::Result<Option<Application>> {
         let checked = settings.check()?;
         let listener = TcpListener::bind(checked.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.bind): {e}", checked.bind))?;
         if let Some(warning) = crate::configuration::issuer_port_warning(&checked.issuer, listener.local_addr()?) {
             tracing::warn!("{warning}");
         }
-        let state = build_state(settings).await?;
-        Self::from_parts(listener, state)
+        // First, so that a server without its pages' files stops before touching anything.
+        let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
+        let Some(store) = crate::database_wait::open_store(&settings, &listener).await? else {
+            return Ok(None);
+        };
+        let state = build_state_on(settings, dsfr, store).await?;
+        Self::from_parts(listener, state).map(Some)
     }
 
     pub fn from_parts(listener: TcpListener, state: AppState) -> anyhow::Result<Application> {

@@ -255,3 +255,25 @@ impl TestDb {
         found
     }
 }
+
+impl TestDb {
+    /// A database the test made itself (its own PostgreSQL server, a file on a small
+    /// filesystem), opened and migrated; nothing is dropped afterwards: the test throws the
+    /// whole server or folder away.
+    pub fn existing(url: &str) -> TestDb {
+        let store = Store::open_and_migrate(url, 4).expect("the test's own database");
+        TestDb { store, url: url.to_owned(), postgres_cleanup: None, _dir: None }
+    }
+
+    /// The `n` a counting query returns (`SELECT count(*) AS n FROM …`), on either backend.
+    pub fn count(&self, sql: &str) -> i64 {
+        use diesel::prelude::*;
+        let mut conn = self.store.conn().expect("connection");
+        let row: CountRow = match &mut *conn {
+            crate::DbConnection::Sqlite(c) => diesel::sql_query(sql).get_result(c),
+            crate::DbConnection::Postgres(c) => diesel::sql_query(sql).get_result(c),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.n
+    }
+}

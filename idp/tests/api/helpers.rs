@@ -28,6 +28,32 @@ pub struct ServerProcess {
 }
 
 impl ServerProcess {
+    /// Starts `idp serve` with `settings` (database, keys, listener, issuer, design system) given
+    /// as `IDP__…` variables, then `env`. Does not wait for it to be ready.
+    pub fn start(settings: &Settings, env: &[(&str, &str)]) -> ServerProcess {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("idp.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_idp"))
+            .arg("serve")
+            .env_remove("IDP_CONFIG")
+            .env("IDP__DATABASE__URL", &settings.database.url)
+            .env("IDP__KEYS__DIR", &settings.keys.dir)
+            .env("IDP__HTTP__BIND", &settings.http.bind)
+            .env("IDP__ISSUER", &settings.issuer)
+            .env("IDP__UI__ASSETS_DIR", &settings.ui.assets_dir)
+            .envs(env.iter().copied())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        ServerProcess { child, log, _dir: dir }
+    }
+
+    /// Its exit status, if it has ended.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     /// What the server logged so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
@@ -112,40 +138,44 @@ impl TestApp {
     /// variables (the test's settings, then `env`), its log in a file. Returns once `/readyz`
     /// answers 200.
     pub async fn spawn_process(backend: Backend, env: &[(&str, &str)]) -> Option<TestApp> {
-        let db = TestDb::for_backend(backend)?;
+        let mut app = TestApp::start_process(TestDb::for_backend(backend)?, env);
+        app.wait_ready(std::time::Duration::from_secs(20)).await;
+        Some(app)
+    }
+
+    /// `idp serve` on `db` in its own process, as [`TestApp::spawn_process`], without waiting
+    /// for it to be ready.
+    pub fn start_process(db: TestDb, env: &[(&str, &str)]) -> TestApp {
         let keys = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let mut settings = test_settings(&db.url, keys.path());
         settings.issuer = format!("http://127.0.0.1:{port}");
         settings.http.bind = format!("127.0.0.1:{port}");
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("idp.log");
-        let child = Command::new(env!("CARGO_BIN_EXE_idp"))
-            .arg("serve")
-            .env_remove("IDP_CONFIG")
-            .env("IDP__DATABASE__URL", &settings.database.url)
-            .env("IDP__KEYS__DIR", &settings.keys.dir)
-            .env("IDP__HTTP__BIND", &settings.http.bind)
-            .env("IDP__ISSUER", &settings.issuer)
-            .env("IDP__UI__ASSETS_DIR", &settings.ui.assets_dir)
-            .envs(env.iter().copied())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let process = ServerProcess { child, log, _dir: dir };
+        let process = ServerProcess::start(&settings, env);
         let client =
             reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).cookie_store(true).build().unwrap();
         let address = format!("http://127.0.0.1:{port}");
-        for _ in 0..200 {
-            if let Ok(r) = client.get(format!("{address}/readyz")).send().await {
+        TestApp { address, db, settings, client, process: Some(process), _keys: keys }
+    }
+
+    /// Waits at most `limit` for `/readyz` to answer 200; panics with the server's log otherwise.
+    pub async fn wait_ready(&mut self, limit: std::time::Duration) {
+        let until = std::time::Instant::now() + limit;
+        while std::time::Instant::now() < until {
+            if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
                 if r.status() == 200 {
-                    return Some(TestApp { address, db, settings, client, process: Some(process), _keys: keys });
+                    return;
+                }
+            }
+            if let Some(process) = &mut self.process {
+                if let Some(status) = process.exited() {
+                    panic!("idp serve exited ({status}):\n{}", process.log());
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
-        panic!("idp serve did not get ready in 20 s:\n{}", process.log());
+        let log = self.process.as_ref().map(ServerProcess::log).unwrap_or_default();
+        panic!("idp serve did not get ready in {limit:?}:\n{log}");
     }
 
     /// A server started otherwise (an `idp serve` process, behind a proxy), reached at

@@ -26,6 +26,8 @@ mod nginx;
 mod organisation_journal;
 mod outgoing_timeouts;
 mod pages;
+mod postgres_cluster;
+mod postgres_faults;
 mod protocol_attacks;
 mod provider;
 mod purge;

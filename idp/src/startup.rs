@@ -138,11 +138,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/donnees-personnelles", web::get().to(legal::personal_data));
 }
 
-/// Opens the store named by the settings and applies pending migrations.
+/// Opens the store named by the settings, applies pending migrations, and checks that it takes
+/// writes (a read-only SQLite file is refused here rather than at the first sign-in).
 pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     let url = settings.database.url.clone();
     let max = settings.database.max_connections;
-    let store = tokio::task::spawn_blocking(move || Store::open_and_migrate(&url, max)).await??;
+    let store = tokio::task::spawn_blocking(move || {
+        let store = Store::open_and_migrate(&url, max)?;
+        store.check_writable()?;
+        Ok::<_, mandate_store::StoreError>(store)
+    })
+    .await??;
     Ok(store)
 }
 

@@ -240,6 +240,22 @@ impl Store {
         PoolUsage { open: state.connections, idle: state.idle_connections, max: self.pool.max_size() }
     }
 
+    /// Can the database take writes? A SQLite file (or its folder) that its user may not write
+    /// opens read-only without a word and fails only at the first write: write once in a
+    /// transaction rolled back, so that `idp serve` says so when it starts. (Taking the write lock
+    /// alone is not enough: in WAL mode it succeeds on a read-only file. A PostgreSQL server is
+    /// asked nothing: its permissions are per table and were used by the migrations.)
+    pub fn check_writable(&self) -> StoreResult<()> {
+        let mut conn = self.conn()?;
+        if let DbConnection::Sqlite(c) = &mut *conn {
+            let written = c.batch_execute("BEGIN IMMEDIATE; CREATE TABLE idp_write_check (x INTEGER);");
+            // Whatever the write did, nothing of it stays (no transaction is left open either).
+            let _ = c.batch_execute("ROLLBACK;");
+            written.map_err(|e| StoreError::NotWritable(e.to_string()))?;
+        }
+        Ok(())
+    }
+
     /// Is the database reachable right now?
     pub fn ping(&self) -> StoreResult<()> {
         let mut conn = self.conn()?;

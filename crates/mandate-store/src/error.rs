@@ -36,6 +36,11 @@ pub enum StoreError {
     UnsupportedDatabaseUrl(String),
     #[error("cannot connect to the database: {}", redact_credentials(.0))]
     Connection(String),
+    #[error(
+        "the database cannot be written ({0}): check that the user running the server may write the file and \
+         its folder, and that the filesystem is neither read-only nor full"
+    )]
+    NotWritable(String),
     #[error("cannot apply database migrations: {0}")]
     Migration(String),
     #[error("database pool: {0}")]

@@ -277,3 +277,20 @@ impl TestDb {
         row.n
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct IntegrityRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    integrity_check: String,
+}
+
+impl TestDb {
+    /// What SQLite's `PRAGMA integrity_check` says of the file: `ok`, or each fault found.
+    pub fn integrity_check(&self) -> String {
+        use diesel::prelude::*;
+        let mut conn = self.store.conn().expect("connection");
+        let crate::DbConnection::Sqlite(c) = &mut *conn else { panic!("integrity_check is SQLite's") };
+        let rows: Vec<IntegrityRow> = diesel::sql_query("PRAGMA integrity_check").load(c).expect("integrity_check");
+        rows.into_iter().map(|r| r.integrity_check).collect::<Vec<_>>().join("\n")
+    }
+}

@@ -210,3 +210,31 @@ impl ResponseError for BearerError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::to_bytes;
+
+    use super::*;
+
+    async fn body_of(response: HttpResponse) -> serde_json::Value {
+        serde_json::from_slice(&to_bytes(response.into_body()).await.unwrap()).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn a_database_that_cannot_serve_is_temporarily_unavailable_not_a_server_error() {
+        let token = TokenError::from(StoreError::Connection("connection refused".into())).error_response();
+        assert_eq!(token.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body_of(token).await["error"], "temporarily_unavailable");
+
+        let userinfo = BearerError::from(StoreError::Connection("connection refused".into())).error_response();
+        assert_eq!(userinfo.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(userinfo.headers().get("WWW-Authenticate").is_none(), "the token is not at fault");
+        assert_eq!(body_of(userinfo).await["error"], "temporarily_unavailable");
+
+        // Anything else the store fails with stays the server's own error.
+        let other = TokenError::from(StoreError::Migration("x".into())).error_response();
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(body_of(other).await["error"], "server_error");
+    }
+}

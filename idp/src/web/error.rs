@@ -228,4 +228,14 @@ mod tests {
         assert!(logged.contains(Lang::Fr.texts().bad_form), "{logged}");
         assert!(!logged.contains("0x"), "{logged}");
     }
+
+    #[test]
+    fn a_database_that_cannot_serve_is_a_503_page_also_when_shared() {
+        let unavailable = PageError::Store(StoreError::Connection("connection refused".into()));
+        assert_eq!(unavailable.status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.share().status_code(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.error_response().status(), StatusCode::SERVICE_UNAVAILABLE);
+        let broken = PageError::Store(StoreError::Migration("x".into()));
+        assert_eq!(broken.share().status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+    }
 }

@@ -245,7 +245,7 @@ async fn postgresql_restarted_and_stopped_under_load_loses_nothing_and_the_serve
     eprintln!(
         "postgresql faults: {} flows completed, {} failed cleanly ({} around the restart of {:.1} s, {} around the \
          stop of {:.1} s); mandates: {} created, {} failed; /readyz not ready {} times while stopped, ready {:.2} s \
-         after the database was back, first flow completed {:.2} s after; test took {:.1} s",
+         after the database was back, first flow completed {:.2} s after; longest flow {:.1} s; test took {:.1} s",
         completed.len(),
         refusals.len(),
         failed_in(restart_began, restart_ended + Duration::from_millis(500)),
@@ -257,6 +257,7 @@ async fn postgresql_restarted_and_stopped_under_load_loses_nothing_and_the_serve
         not_ready_while_stopped,
         ready_again.map_or(f64::NAN, |at| (at - back).as_secs_f64()),
         (recovered_flow - back).as_secs_f64(),
+        attempts.iter().map(|a| a.ended - a.started).max().unwrap_or_default().as_secs_f64(),
         test_began.elapsed().as_secs_f64(),
     );
 }
@@ -341,4 +342,27 @@ async fn a_server_started_before_its_postgresql_database_waits_not_ready_then_se
 /// Blocking work from a single-threaded test runtime (nothing else needs to run meanwhile).
 fn blocking_now(f: impl FnOnce()) {
     f()
+}
+
+#[tokio::test]
+async fn a_server_waiting_for_its_postgresql_database_stops_cleanly_when_asked() {
+    // Nothing listens on this port: no PostgreSQL server is needed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let keys = tempfile::tempdir().unwrap();
+    let listen = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut settings =
+        crate::helpers::test_settings(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), keys.path());
+    settings.issuer = format!("http://127.0.0.1:{listen}");
+    settings.http.bind = format!("127.0.0.1:{listen}");
+    let mut server = crate::helpers::ServerProcess::start(&settings, &[]);
+    let alive_by = Instant::now() + Duration::from_secs(20);
+    let client = reqwest::Client::new();
+    while client.get(format!("{}/healthz", settings.issuer)).send().await.map(|r| r.status() != 200).unwrap_or(true) {
+        assert!(server.exited().is_none(), "idp serve exited:\n{}", server.log());
+        assert!(Instant::now() < alive_by, "idp serve did not answer /healthz:\n{}", server.log());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.terminate();
+    let status = server.wait_exit(Duration::from_secs(10)).expect("idp serve stops when asked while it waits");
+    assert!(status.success(), "a stop asked for is not a failure: {status}\n{}", server.log());
 }

@@ -53,8 +53,11 @@ impl PostgresCluster {
             say_skipped("PostgreSQL fault tests: no /usr/lib/postgresql/*/bin/pg_ctl");
             return None;
         };
-        let dir = tempfile::tempdir().unwrap();
         let as_postgres = is_root();
+        // The `postgres` user must reach its folder: the run's own temporary folder (`make test`
+        // makes one, mode 0700) is root's only, so as root the cluster goes to /tmp itself.
+        let parent = if as_postgres { PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let dir = tempfile::Builder::new().prefix("idp-postgres-").tempdir_in(parent).unwrap();
         let data = dir.path().join("data");
         let log = dir.path().join("postgres.log");
         std::fs::create_dir(&data).unwrap();

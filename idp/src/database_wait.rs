@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use mandate_store::db::DatabaseTarget;
 use mandate_store::{Backend, Store, StoreError};
@@ -18,6 +19,7 @@ use serde_json::json;
 use crate::configuration::Settings;
 use crate::routes::health;
 use crate::web::fallback;
+use crate::web::headers::{security_headers, SecurityHeaders};
 
 /// The first wait between two tries, doubled after each failure up to [`LONGEST_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(500);
@@ -35,8 +37,14 @@ pub async fn open_store(settings: &Settings, listener: &TcpListener) -> anyhow::
     };
     let mut wait = FIRST_WAIT;
     say_not_ready(settings, &error, wait);
-    let not_ready = HttpServer::new(|| {
-        App::new().service(health::healthz).service(not_ready_probe).default_service(web::to(unavailable))
+    let security = SecurityHeaders::for_settings(settings);
+    let not_ready = HttpServer::new(move || {
+        // The same headers as every answer of the real server (the page is a page like others).
+        App::new()
+            .wrap(from_fn(move |req, next| security_headers(security, req, next)))
+            .service(health::healthz)
+            .service(not_ready_probe)
+            .default_service(web::to(unavailable))
     })
     .workers(1)
     .listen(listener.try_clone()?)?

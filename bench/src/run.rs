@@ -15,6 +15,9 @@ use crate::population;
 use crate::report::{load_average, BackendRun, Machine, Report};
 use crate::server::{Backend, Idp, PgDatabase};
 
+/// How long the server is left idle after the last case before its resident memory is read.
+const SETTLE_BEFORE_FINAL_MEMORY: Duration = Duration::from_secs(8);
+
 pub struct Options {
     pub quick: bool,
     pub idp: PathBuf,
@@ -208,6 +211,13 @@ async fn run_backend(backend: Backend, options: &Options, limits: &Limits) -> an
             cases.push(result);
             server.check_alive()?;
         }
+    }
+    // "After the run" is the server once idle, as between busy moments: it gives freed memory
+    // back from 2 s without a request on, and again after actix closes the keep-alive
+    // connections left (5 s) (decision 0028).
+    // The short mode proves the flows work, not the memory: it does not wait.
+    if !options.quick {
+        tokio::time::sleep(SETTLE_BEFORE_FINAL_MEMORY).await;
     }
     let memory = server.memory()?;
     // Each case restarted the peak from its own start; the sign-ins before them had theirs.

@@ -47,6 +47,7 @@ fn exit_code(result: anyhow::Result<Outcome>) -> ExitCode {
 fn serve(settings: Settings) -> anyhow::Result<()> {
     idp::telemetry::init(&settings.log);
     idp::allocator::return_large_buffers_to_the_system();
+    idp::allocator::give_back_freed_memory_when_idle();
     actix_web::rt::System::new().block_on(async move {
         let Some(application) = Application::build(settings).await? else {
             tracing::info!("stopped before the database answered");

@@ -329,6 +329,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(frame::provide_base))
                 .wrap(tracing_actix_web::TracingLogger::<crate::telemetry::RequestSpan>::new())
                 .wrap(from_fn(move |req, next| security_headers(security, req, next)))
+                .wrap(from_fn(note_request))
                 .default_service(web::to(fallback::unrouted))
                 .app_data(data.clone())
                 .app_data(upstream.clone())
@@ -350,4 +351,14 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Tells the allocator's trimmer that requests are arriving: it gives freed memory back only
+/// once they stop (`allocator::give_back_freed_memory_when_idle`).
+async fn note_request(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    crate::allocator::note_request();
+    next.call(req).await
 }

@@ -6,10 +6,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use mandate_store::authorization_requests;
+use mandate_store::clients::Client;
 use mandate_store::journal::{self, JournalAction, NewEntry};
 use mandate_store::mandates::{self, Permission, Refusal, UsagerOverview};
-use mandate_store::organisations::Organisation;
-use mandate_store::{aidants, clients, now, organisations, sessions, usagers, Demarche};
+use mandate_store::{aidants, now, organisations, sessions, usagers, DbConnection, Demarche};
 use serde::Deserialize;
 
 use super::templates::{ChoosePage, ConfirmPage, DemarcheChoice, RefusalPage, UsagerChoice};
@@ -41,27 +41,22 @@ fn go_to(step: Step, pending: &PendingAuthorization) -> HttpResponse {
 }
 
 /// The usagers of the helper's organisation with the démarches this request may be answered
-/// for: live, received by the client, and within what the request narrowed them to.
-async fn choices(
-    state: &AppState,
-    pending: &PendingAuthorization,
-    helper: &SignedInHelper,
-    search: Option<String>,
+/// for: live, received by the client, and within what the request narrowed them to. Runs inside
+/// the caller's store call, so that a page makes one.
+fn choices(
+    conn: &mut DbConnection,
+    client: &Client,
+    narrowed: Option<&[Demarche]>,
+    organisation_id: &str,
+    search: Option<&str>,
 ) -> Result<Vec<UsagerOverview>, PageError> {
-    let (organisation_id, client_id) = (helper.organisation_id.clone(), pending.request.client_id.clone());
-    let narrowed = pending.request.narrowed_to.clone();
-    with_conn(&state.store, move |conn| {
-        let client = clients::find(conn, &client_id)?.ok_or(mandate_store::StoreError::NotFound("client"))?;
-        let receivable =
-            |d: Demarche| client.demarches().contains(&d) && narrowed.as_ref().is_none_or(|n| n.contains(&d));
-        let mut overview = mandates::organisation_overview(conn, &organisation_id, search.as_deref(), now())?;
-        for line in &mut overview {
-            line.live.retain(|l| receivable(l.demarche));
-        }
-        overview.retain(|line| !line.live.is_empty());
-        Ok::<_, PageError>(overview)
-    })
-    .await
+    let receivable = |d: Demarche| client.demarches().contains(&d) && narrowed.is_none_or(|n| n.contains(&d));
+    let mut overview = mandates::organisation_overview(conn, organisation_id, search, now())?;
+    for line in &mut overview {
+        line.live.retain(|l| receivable(l.demarche));
+    }
+    overview.retain(|line| !line.live.is_empty());
+    Ok(overview)
 }
 
 fn usager_choice(line: &UsagerOverview, lang: Lang) -> UsagerChoice {
@@ -101,7 +96,7 @@ fn refusal(
             frame: &frame.in_lang(pending.lang),
             csrf_token: &csrf,
             request: pending.id(),
-            service: &pending.client_name,
+            service: &pending.client.name,
             reason,
             hint,
             offer_choice,
@@ -127,7 +122,7 @@ fn not_habilitated(
             h,
             missing: h.missing(&helper.habilitation),
             charter_missing: false,
-            service: Some(&pending.client_name),
+            service: Some(&pending.client.name),
             request: pending.id(),
             csrf_token: &csrf,
         },
@@ -146,7 +141,20 @@ pub async fn choice_page(
     }
     let search = query.into_inner().q.unwrap_or_default();
     let term = Some(search.clone()).filter(|s| !s.trim().is_empty());
-    let lines = choices(&state, &pending, &helper, term.clone()).await?;
+    let (client, narrowed) = (pending.client.clone(), pending.request.narrowed_to.clone());
+    let (aidant_id, organisation_id, searched) =
+        (helper.aidant_id.clone(), helper.organisation_id.clone(), term.clone());
+    let (lines, organisations) = with_conn(&state.store, move |conn| {
+        let lines = choices(conn, &client, narrowed.as_deref(), &organisation_id, searched.as_deref())?;
+        // The helper's organisations only for the page that lists the usagers.
+        let organisations = if lines.is_empty() && searched.is_none() {
+            Vec::new()
+        } else {
+            aidants::organisations_of(conn, &aidant_id)?
+        };
+        Ok::<_, PageError>((lines, organisations))
+    })
+    .await?;
     let t = pending.lang.texts();
     if lines.is_empty() && term.is_none() {
         return refusal(
@@ -159,9 +167,6 @@ pub async fn choice_page(
             false,
         );
     }
-    let aidant_id = helper.aidant_id.clone();
-    let organisations: Vec<Organisation> =
-        with_conn(&state.store, move |conn| aidants::organisations_of(conn, &aidant_id)).await?;
     let organisation_name =
         organisations.iter().find(|o| o.id == helper.organisation_id).map(|o| o.name.clone()).unwrap_or_default();
     let csrf = helper.browser.csrf_token(&state);
@@ -170,7 +175,7 @@ pub async fn choice_page(
         frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
-        service: &pending.client_name,
+        service: &pending.client.name,
         query: &search,
         show_search: term.is_some() || lines.len() > SEARCH_FROM,
         organisation_name: &organisation_name,
@@ -199,44 +204,55 @@ pub async fn choice_submit(
     else {
         return Ok(go_to(Step::Choose, &pending));
     };
-    let offered = choices(&state, &pending, &helper, None).await?;
-    let is_offered =
-        offered.iter().any(|line| line.usager.id == usager_id && line.live.iter().any(|l| l.demarche == demarche));
-    if !is_offered {
-        // Not one of the buttons shown (or no longer): show the choice again.
-        return Ok(go_to(Step::Choose, &pending));
-    }
-    if demarche == Demarche::Argent {
-        let pending_id = pending.id().to_owned();
-        with_conn(&state.store, move |conn| {
+    let (client, narrowed) = (pending.client.clone(), pending.request.narrowed_to.clone());
+    let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
+    let pending_id = pending.id().to_owned();
+    // One store call for the whole step: is it one of the buttons shown, then the choice kept
+    // for the confirmation (`argent`) or the mandate checked again, now.
+    let next = with_conn(&state.store, move |conn| {
+        let offered = choices(conn, &client, narrowed.as_deref(), &organisation_id, None)?;
+        let is_offered =
+            offered.iter().any(|line| line.usager.id == usager_id && line.live.iter().any(|l| l.demarche == demarche));
+        if !is_offered {
+            return Ok::<_, PageError>(AfterChoice::NotOffered);
+        }
+        if demarche == Demarche::Argent {
             authorization_requests::choose_usager(conn, &pending_id, &usager_id)?;
-            authorization_requests::choose_demarche(conn, &pending_id, demarche)
-        })
-        .await?;
-        return Ok(go_to(Step::Confirm, &pending));
+            authorization_requests::choose_demarche(conn, &pending_id, demarche)?;
+            return Ok(AfterChoice::Confirm);
+        }
+        // Checked again now: a mandate revoked while the helper was choosing stops here.
+        let permission = mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())?;
+        Ok(AfterChoice::Answer(permission))
+    })
+    .await?;
+    match next {
+        // Not one of the buttons shown (or no longer): show the choice again.
+        AfterChoice::NotOffered => Ok(go_to(Step::Choose, &pending)),
+        AfterChoice::Confirm => Ok(go_to(Step::Confirm, &pending)),
+        AfterChoice::Answer(permission) => answer(&state, frame, &pending, &helper, permission).await,
     }
-    answer(&state, frame, &pending, &helper, usager_id, demarche).await
 }
 
-/// Checks the mandate again, now, and answers the relying party with a code.
+/// What a pressed button leads to.
+enum AfterChoice {
+    NotOffered,
+    Confirm,
+    Answer(Permission),
+}
+
+/// Answers the relying party with a code when the mandate, checked again just now, allows it.
 async fn answer(
     state: &AppState,
     frame: Frame,
     pending: &PendingAuthorization,
     helper: &SignedInHelper,
-    usager_id: String,
-    demarche: Demarche,
+    permission: Permission,
 ) -> Result<HttpResponse, PageError> {
     // Every answer goes through here: a helper in habilitation never gets a code issued.
     if !helper.is_habilitated() {
         return not_habilitated(state, helper, pending, frame);
     }
-    let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
-    // Checked again now: a mandate revoked while the helper was choosing stops here.
-    let permission = with_conn(&state.store, move |conn| {
-        mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())
-    })
-    .await?;
     match permission {
         Permission::Granted(live) => {
             authorization_response::issue_code(
@@ -315,7 +331,7 @@ pub async fn confirm_page(
         frame: &frame.in_lang(pending.lang),
         csrf_token: &csrf,
         request: pending.id(),
-        service: &pending.client_name,
+        service: &pending.client.name,
         usager_name: &format!("{} {}", usager.given_name, usager.family_name),
         demarche_label: pending.lang.demarche_label(demarche),
     })
@@ -331,7 +347,16 @@ pub async fn confirm_submit(
     let (Some(usager_id), Some(demarche)) = (pending.stored.usager_id.clone(), pending.stored.demarche) else {
         return Ok(go_to(Step::Choose, &pending));
     };
-    answer(&state, frame, &pending, &helper, usager_id, demarche).await
+    if !helper.is_habilitated() {
+        return not_habilitated(&state, &helper, &pending, frame);
+    }
+    let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
+    // Checked again now: a mandate revoked while the helper was confirming stops here.
+    let permission = with_conn(&state.store, move |conn| {
+        mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())
+    })
+    .await?;
+    answer(&state, frame, &pending, &helper, permission).await
 }
 
 #[derive(Deserialize)]

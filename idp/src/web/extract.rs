@@ -23,6 +23,7 @@ use actix_web::web::{self, Bytes};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::{FutureExt as _, LocalBoxFuture, Shared};
 use mandate_store::authorization_requests::{self, PendingAuthorization as StoredRequest};
+use mandate_store::clients::Client;
 use mandate_store::habilitation::{self, Requirement};
 use mandate_store::{aidants, clients, now, sessions};
 use serde::de::DeserializeOwned;
@@ -149,8 +150,9 @@ pub struct PendingAuthorization {
     pub stored: StoredRequest,
     pub request: AuthorizationRequest,
     pub lang: Lang,
-    /// The relying party's name, shown on every page of the flow.
-    pub client_name: String,
+    /// The relying party, read with the request: its name is shown on every page of the flow,
+    /// and the choice offers only the démarches it receives.
+    pub client: Client,
 }
 
 impl PendingAuthorization {
@@ -188,7 +190,7 @@ fn pending_lookup(
             let lang = Lang::of_request(&request);
             // A client removed since the request began cannot be answered.
             let client = client.ok_or(PageError::request_expired(lang))?;
-            Ok(Some(PendingAuthorization { stored, request, lang, client_name: client.name }))
+            Ok(Some(PendingAuthorization { stored, request, lang, client }))
         }
         .boxed_local()
     })
@@ -214,7 +216,7 @@ impl MaybePendingAuthorization {
 
     /// The service being signed in to, when the page serves one.
     pub fn service(&self) -> Option<&str> {
-        self.0.as_ref().map(|p| p.client_name.as_str())
+        self.0.as_ref().map(|p| p.client.name.as_str())
     }
 
     /// The pending request's id, or "" when there is none (as the forms carry it).

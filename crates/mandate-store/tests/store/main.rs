@@ -20,8 +20,10 @@ mod mandates;
 mod operator;
 mod organisations;
 mod purge;
+mod restart;
 mod server_secrets;
 mod sign_in_delays;
+mod statements;
 mod statistics;
 
 /// Not a test on its own: the two-process journal test runs this binary twice with

@@ -48,6 +48,9 @@ pub enum StoreError {
     /// its batch is rolled back, so that no entry is chained twice.
     #[error("journal sequencing: {0}")]
     JournalSequencing(String),
+    /// A sealed secret that does not open (`sealing`): refused, never read as plaintext.
+    #[error("the secret of {row} cannot be opened: {cause}")]
+    Unsealable { row: String, cause: crate::sealing::SealError },
     #[error("database: {0}")]
     Database(diesel::result::Error),
 }

@@ -22,6 +22,7 @@ pub mod mandates;
 pub mod organisations;
 pub mod purge;
 pub mod schema;
+pub mod sealing;
 pub mod second_factors;
 pub mod server_secrets;
 pub mod sessions;

@@ -34,6 +34,7 @@ mod replicas;
 mod reverse_proxy;
 mod robot;
 mod sandbox;
+mod secrets;
 mod sign_in_abuse;
 mod single_use;
 mod snapshots;

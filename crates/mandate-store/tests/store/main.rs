@@ -20,6 +20,7 @@ mod mandates;
 mod operator;
 mod organisations;
 mod purge;
+mod sealing;
 mod server_secrets;
 mod sign_in_delays;
 mod statistics;

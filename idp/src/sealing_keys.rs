@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mandate_store::sealing::{self, key_id, Keyring, Reseal, SealingKey, SealingKeys};
-use mandate_store::Store;
+use mandate_store::{resealing, Store};
 use rand::RngCore as _;
 use zeroize::Zeroizing;
 
@@ -243,7 +243,7 @@ pub fn prepare_and_report(
 ) -> anyhow::Result<(Arc<SealingKeyFolder>, sealing::ResealReport)> {
     let dir = &settings.keys.dir;
     let mut conn = store.conn()?;
-    let census = sealing::census(&mut conn)?;
+    let census = resealing::census(&mut conn)?;
     let sealed_with: Vec<&str> = census.keys().flatten().map(String::as_str).collect();
     if scan(dir)?.is_empty() {
         if !sealed_with.is_empty() {
@@ -271,7 +271,7 @@ pub fn prepare_and_report(
     }
     let mut report = sealing::ResealReport::default();
     if census.contains_key(&None) {
-        report = sealing::reseal(&mut conn, &keyring, Reseal::Plaintext)?;
+        report = resealing::reseal(&mut conn, &keyring, Reseal::Plaintext)?;
         tracing::info!(sealed = report.sealed_from_plaintext, "secrets stored before sealing are now sealed");
     }
     Ok((Arc::new(folder), report))

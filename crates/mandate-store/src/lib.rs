@@ -21,6 +21,7 @@ pub mod mandate_drafts;
 pub mod mandates;
 pub mod organisations;
 pub mod purge;
+pub mod resealing;
 pub mod schema;
 pub mod sealing;
 pub mod second_factors;

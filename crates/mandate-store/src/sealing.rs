@@ -131,18 +131,7 @@ impl SealingKeys for Keyring {
     }
 }
 
-/// Why a stored value did not open. Never treated as plaintext.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SealError {
-    #[error("it is not sealed (stored before secrets were sealed; `idp secrets rotate` seals it)")]
-    NotSealed,
-    #[error("it is sealed with key {0}, which is not in the keys folder (keys.dir)")]
-    UnknownKey(String),
-    #[error("it is not a well-formed sealed value")]
-    Malformed,
-    #[error("it does not open with key {0}: altered, or copied from another row")]
-    DoesNotOpen(String),
-}
+pub use crate::error::SealError;
 
 /// The identity of the row a secret belongs to, bound to its sealed value.
 #[derive(Debug, Clone, Copy)]
@@ -248,35 +237,6 @@ pub(crate) fn reseal_value(
             Ok(Some(seal(keys, stored, row)))
         }
     }
-}
-
-/// Re-seals every secret of the store (second factors, cards, server secrets), each table in
-/// one transaction. Each row is rewritten only if it still holds the value read, so two passes
-/// at once (two replicas starting) do not undo each other.
-pub fn reseal(
-    conn: &mut crate::DbConnection,
-    keys: &dyn SealingKeys,
-    what: Reseal,
-) -> crate::StoreResult<ResealReport> {
-    let mut report = crate::second_factors::reseal(conn, keys, what)?;
-    report += crate::cards::reseal(conn, keys, what)?;
-    report += crate::server_secrets::reseal(conn, keys, what)?;
-    Ok(report)
-}
-
-/// How many stored secrets each key sealed (`None`: not sealed), for `idp secrets list`: a key
-/// that seals nothing any more may be removed.
-pub fn census(conn: &mut crate::DbConnection) -> crate::StoreResult<std::collections::BTreeMap<Option<String>, usize>> {
-    use crate::schema::{second_factors, server_secrets, totp_cards};
-    use diesel::prelude::*;
-    let mut values: Vec<String> = second_factors::table.select(second_factors::secret).load(conn)?;
-    values.extend(totp_cards::table.select(totp_cards::secret).load::<String>(conn)?);
-    values.extend(server_secrets::table.select(server_secrets::value).load::<String>(conn)?);
-    let mut counts = std::collections::BTreeMap::new();
-    for value in &values {
-        *counts.entry(sealed_by(value).map(str::to_owned)).or_insert(0) += 1;
-    }
-    Ok(counts)
 }
 
 #[cfg(test)]

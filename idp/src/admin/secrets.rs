@@ -1,8 +1,8 @@
 //! `idp secrets …`: the keys that seal secrets at rest (`crate::sealing_keys`), and the
 //! re-sealing of the stored secrets after a rotation.
 
-use mandate_store::sealing::{self, Reseal, SealingKeys as _};
-use mandate_store::Store;
+use mandate_store::sealing::{Reseal, SealingKeys as _};
+use mandate_store::{resealing, Store};
 use serde_json::json;
 
 use crate::configuration::Settings;
@@ -34,7 +34,7 @@ pub fn run(command: SecretsCommand, settings: &Settings, store: &Store) -> anyho
                 "a newer sealing key appeared in {} during the rotation: run it again",
                 settings.keys.dir.display()
             );
-            report += sealing::reseal(&mut *store.conn()?, &keyring, Reseal::Everything)?;
+            report += resealing::reseal(&mut *store.conn()?, &keyring, Reseal::Everything)?;
             json!({
                 "key": made.id,
                 "file": made.path,
@@ -43,7 +43,7 @@ pub fn run(command: SecretsCommand, settings: &Settings, store: &Store) -> anyho
             })
         }
         SecretsCommand::List => {
-            let census = sealing::census(&mut *store.conn()?)?;
+            let census = resealing::census(&mut *store.conn()?)?;
             let files = sealing_keys::scan(&settings.keys.dir)?;
             let keys: Vec<_> = files
                 .iter()

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use mandate_store::schema::{second_factors as factors_table, server_secrets as secrets_table, totp_cards};
 use mandate_store::sealing::{self, Keyring, Reseal, ResealReport, SealError, SealingKey, SealingKeys};
 use mandate_store::testing::TestDb;
-use mandate_store::{cards, now, second_factors, server_secrets, StoreError};
+use mandate_store::{cards, now, resealing, second_factors, server_secrets, StoreError};
 
 use crate::fixtures::{aidant, world};
 
@@ -120,7 +120,7 @@ fn a_sealed_secret_moved_to_another_helper_or_altered_does_not_open(db: &TestDb)
     );
     // A rotation stops at it rather than sealing what it cannot read.
     let rotated = db.keys.with(SealingKey::random());
-    assert!(matches!(sealing::reseal(&mut conn, &rotated, Reseal::Everything), Err(StoreError::Unsealable { .. })));
+    assert!(matches!(resealing::reseal(&mut conn, &rotated, Reseal::Everything), Err(StoreError::Unsealable { .. })));
     assert!(raw_values(db).iter().all(|(_, v)| sealing::sealed_by(v) == Some(db.keys.current().id())));
 }
 
@@ -135,11 +135,11 @@ fn a_rotation_reseals_every_secret_and_older_keys_open_meanwhile(db: &TestDb) {
     assert_eq!(second_factors::confirmed(&mut conn, &rotated, &helper).unwrap()[0].secret, APP_SECRET);
     server_secrets::get_or_create(&mut conn, &rotated, "pairwise-subject-key", || "k".into(), now()).unwrap();
 
-    let report = sealing::reseal(&mut conn, &rotated, Reseal::Everything).unwrap();
+    let report = resealing::reseal(&mut conn, &rotated, Reseal::Everything).unwrap();
     assert_eq!(report, ResealReport { resealed: before.len(), sealed_from_plaintext: 0 });
     let after = raw_values(db);
     assert!(after.iter().all(|(_, v)| sealing::sealed_by(v) == Some(new_id.as_str())), "{after:?}");
-    let census = sealing::census(&mut conn).unwrap();
+    let census = resealing::census(&mut conn).unwrap();
     assert_eq!(census.into_iter().collect::<Vec<_>>(), vec![(Some(new_id.clone()), after.len())]);
 
     // The old key can go: the new one alone opens everything.
@@ -148,7 +148,7 @@ fn a_rotation_reseals_every_secret_and_older_keys_open_meanwhile(db: &TestDb) {
     assert_eq!(cards::find(&mut conn, &new_only, "C-2").unwrap().unwrap().secret, CARD_SECRET);
     assert_eq!(server_secrets::find(&mut conn, &new_only, "csrf-hmac-key").unwrap().as_deref(), Some(CSRF_KEY));
     // And a second pass has nothing left to do.
-    assert_eq!(sealing::reseal(&mut conn, &rotated, Reseal::Everything).unwrap(), ResealReport::default());
+    assert_eq!(resealing::reseal(&mut conn, &rotated, Reseal::Everything).unwrap(), ResealReport::default());
 }
 
 fn secrets_from_before_sealing_are_refused_until_sealed_then_open(db: &TestDb) {
@@ -172,7 +172,7 @@ fn secrets_from_before_sealing_are_refused_until_sealed_then_open(db: &TestDb) {
     assert!(refused.to_string().contains("idp secrets rotate"), "{refused}");
     assert!(matches!(server_secrets::find(&mut conn, &db.keys, "csrf-hmac-key"), Err(StoreError::Unsealable { .. })));
 
-    let report = sealing::reseal(&mut conn, &db.keys, Reseal::Plaintext).unwrap();
+    let report = resealing::reseal(&mut conn, &db.keys, Reseal::Plaintext).unwrap();
     assert_eq!(report, ResealReport { resealed: 0, sealed_from_plaintext: 6 });
     assert!(raw_values(db).iter().all(|(_, v)| sealing::sealed_by(v) == Some(db.keys.current().id())));
     // The helper signs in with the same factor as before.

@@ -115,6 +115,9 @@ pub enum Command {
     /// Signing keys.
     #[command(subcommand)]
     Keys(crate::keys::cli::KeysCommand),
+    /// The keys that seal secrets at rest (TOTP secrets, the server's own keys).
+    #[command(subcommand)]
+    Secrets(crate::admin::secrets::SecretsCommand),
     /// Daily upkeep: deactivate helper accounts with no sign-in for six months; `purge`:
     /// remove what is no longer needed and erase usagers at the end of retention.
     Maintenance(crate::admin::maintenance::MaintenanceArgs),
@@ -560,7 +563,8 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
         Command::Card(CardCommand::Import { file }) => {
             let input = std::fs::File::open(&file).with_context(|| format!("opening {}", file.display()))?;
             let store = open_store(settings)?;
-            let imported = crate::admin::cards::import(&mut *store.conn()?, std::io::BufReader::new(input))?;
+            let keys = crate::sealing_keys::prepare(settings, &store)?;
+            let imported = crate::admin::cards::import(&mut *store.conn()?, &*keys, std::io::BufReader::new(input))?;
             print_json(&json!({ "imported": imported }));
         }
         Command::Journal(JournalCommand::List(args)) => crate::admin::journal::list(&open_store(settings)?, args)?,
@@ -665,13 +669,15 @@ pub fn run_admin(command: Command, settings: &Settings) -> anyhow::Result<Outcom
                 anyhow::bail!(refusal);
             }
             let store = open_store(settings)?;
-            print_json(&crate::admin::demo::seed(&mut *store.conn()?, &settings.issuer)?);
+            let keys = crate::sealing_keys::prepare(settings, &store)?;
+            print_json(&crate::admin::demo::seed(&mut *store.conn()?, &*keys, &settings.issuer)?);
         }
         Command::Demo(DemoCommand::Code { manager: false }) => println!("{}", crate::admin::demo::current_code()?),
         Command::Demo(DemoCommand::Code { manager: true }) => {
             println!("{}", crate::admin::demo::current_manager_code()?)
         }
         Command::Keys(command) => crate::keys::cli::run(command, settings)?,
+        Command::Secrets(command) => crate::admin::secrets::run(command, settings, &open_store(settings)?)?,
         Command::Attestation(AttestationCommand::Verify { mandate_id }) => {
             return verify_attestation(&mandate_id, settings);
         }
@@ -854,8 +860,10 @@ fn add_aidant(args: AidantAdd, settings: &Settings) -> anyhow::Result<()> {
     let password_hash = passwords::hash(&password)?;
     let secret = totp::generate_secret();
     let store = open_store(settings)?;
+    let keys = crate::sealing_keys::prepare(settings, &store)?;
     let aidant = aidants::create(
         &mut *store.conn()?,
+        &*keys,
         NewAidant {
             email: email.clone(),
             given_name: args.given_name,

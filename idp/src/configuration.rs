@@ -647,6 +647,24 @@ fn read_secret_file(key: &'static str, path: &str) -> Result<Option<String>, Con
     Ok(Some(secret.to_owned()))
 }
 
+/// A warning when the secret file `path` that the setting `key` names may be read or changed by
+/// users other than its owner, as SSH says of a private key. Not a refusal: a container's secret
+/// mount (Docker's 0444, Kubernetes' default 0644) is shared with no other user, and refusing it
+/// would stop a sound deployment (`docs/decisions/0025-secrets-at-rest.md`).
+pub fn secret_file_warning(key: &str, path: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    if path.is_empty() {
+        return None;
+    }
+    let mode = std::fs::metadata(path).ok()?.mode() & 0o7777;
+    (mode & 0o077 != 0).then(|| {
+        format!(
+            "{key}: {path} (mode {mode:04o}) may be read by users other than its owner: make it readable by the \
+             server's user only (chmod 600), unless a container's secret mount isolates it"
+        )
+    })
+}
+
 /// Checked values derived from [`Settings`].
 #[derive(Debug, Clone)]
 pub struct Checked {
@@ -700,6 +718,18 @@ impl Settings {
         self.upstream.client_secret =
             read_secret_file("upstream.client_secret_file", &self.upstream.client_secret_file)?.map(ClientSecret::new);
         Ok(())
+    }
+
+    /// The secret files (`…_file` settings) others may read: warned about at start.
+    pub fn secret_file_warnings(&self) -> Vec<String> {
+        [
+            ("database.url_file", &self.database.url_file),
+            ("upstream.client_secret_file", &self.upstream.client_secret_file),
+            ("metrics.token_file", &self.metrics.token_file),
+        ]
+        .into_iter()
+        .filter_map(|(key, path)| secret_file_warning(key, path))
+        .collect()
     }
 
     /// Validates every value and returns the parsed ones.
@@ -1291,6 +1321,22 @@ mod tests {
         let demo = load_file("[demo]\nenabled = true\n[upstream]\ntimeout_seconds = 1\n").unwrap();
         let upstream = demo.upstream_client().unwrap();
         assert_eq!((upstream.connect_timeout.as_secs(), upstream.timeout.as_secs()), (1, 1));
+    }
+
+    #[test]
+    fn a_secret_file_others_may_read_is_warned_about_naming_the_setting() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("fc-secret");
+        std::fs::write(&file, "s3cret\n").unwrap();
+        let path = file.display().to_string();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let warning = secret_file_warning("upstream.client_secret_file", &path).expect("a warning");
+        assert!(warning.contains("upstream.client_secret_file") && warning.contains("0644"), "{warning}");
+        assert!(!warning.contains("s3cret"), "{warning}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(secret_file_warning("upstream.client_secret_file", &path), None);
+        assert_eq!(secret_file_warning("upstream.client_secret_file", ""), None);
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod purge;
 pub mod relying_party;
 pub mod routes;
 pub mod sandbox;
+pub mod sealing_keys;
 pub mod startup;
 pub mod telemetry;
 pub mod totp;

@@ -18,6 +18,7 @@ use crate::pages::{
 use crate::protocol::claims::{SubjectKey, SUBJECT_KEY_NAME};
 use crate::routes::health;
 use crate::sandbox::{self, Sandbox};
+use crate::sealing_keys::SealingKeyFolder;
 use crate::upstream::{self, UpstreamLogin};
 use crate::web::assets::{self, DsfrAssets};
 use crate::web::csrf::{self, CsrfKey};
@@ -172,17 +173,23 @@ pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
 }
 
 /// The CSRF key every replica shares, made on first start.
-async fn load_csrf_key(store: &Store) -> anyhow::Result<CsrfKey> {
-    Ok(CsrfKey::new(load_shared_key(store, csrf::SECRET_NAME).await?))
+async fn load_csrf_key(store: &Store, sealing: &Arc<SealingKeyFolder>) -> anyhow::Result<CsrfKey> {
+    Ok(CsrfKey::new(load_shared_key(store, sealing, csrf::SECRET_NAME).await?))
 }
 
 /// A 256-bit key every replica shares, made on first start and kept in the store.
-async fn load_shared_key(store: &Store, name: &'static str) -> anyhow::Result<Vec<u8>> {
+async fn load_shared_key(
+    store: &Store,
+    sealing: &Arc<SealingKeyFolder>,
+    name: &'static str,
+) -> anyhow::Result<Vec<u8>> {
     let store = store.clone();
+    let sealing = sealing.clone();
     let hex_key = tokio::task::spawn_blocking(move || {
         let mut conn = store.conn()?;
         mandate_store::server_secrets::get_or_create(
             &mut conn,
+            &*sealing,
             name,
             || {
                 let mut key = [0u8; 32];
@@ -207,6 +214,13 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
 async fn build_state_on(settings: Settings, dsfr: DsfrAssets, store: Store) -> anyhow::Result<AppState> {
     let keys_settings = settings.clone();
     let keys = tokio::task::spawn_blocking(move || load_keys(&keys_settings)).await??;
+    let sealing_settings = settings.clone();
+    let sealing_store = store.clone();
+    let sealing = tokio::task::spawn_blocking(move || {
+        crate::sealing_keys::prepare(&sealing_settings, &sealing_store)
+            .map_err(|e| e.context("sealing keys (keys.dir)"))
+    })
+    .await??;
     // Calls to relying parties (their jwks_uri, their back-channel logout URI): a server that
     // never answers costs one bounded wait.
     let http = reqwest::Client::builder()
@@ -215,10 +229,10 @@ async fn build_state_on(settings: Settings, dsfr: DsfrAssets, store: Store) -> a
         .redirect(reqwest::redirect::Policy::none())
         .build()?;
     let metrics = crate::metrics::build(&store)?;
-    let csrf = load_csrf_key(&store).await?;
+    let csrf = load_csrf_key(&store, &sealing).await?;
     let statistics = Arc::new(crate::web::cache::Cached::new(crate::pages::stats::CACHE_LIFETIME));
     let client_keys = Arc::default();
-    let subjects = SubjectKey::new(load_shared_key(&store, SUBJECT_KEY_NAME).await?);
+    let subjects = SubjectKey::new(load_shared_key(&store, &sealing, SUBJECT_KEY_NAME).await?);
     let login = &settings.login;
     let wait = std::time::Duration::from_millis(login.password_check_wait_ms);
     let password_checks = Arc::new(crate::passwords::PasswordChecks::new(login.concurrent_password_checks, wait));
@@ -231,6 +245,7 @@ async fn build_state_on(settings: Settings, dsfr: DsfrAssets, store: Store) -> a
         http,
         metrics,
         csrf,
+        sealing,
         statistics,
         dsfr,
         client_keys,
@@ -254,6 +269,9 @@ impl Application {
         let listener = TcpListener::bind(checked.bind)
             .map_err(|e| anyhow::anyhow!("cannot listen on {} (http.bind): {e}", checked.bind))?;
         if let Some(warning) = crate::configuration::issuer_port_warning(&checked.issuer, listener.local_addr()?) {
+            tracing::warn!("{warning}");
+        }
+        for warning in settings.secret_file_warnings() {
             tracing::warn!("{warning}");
         }
         // First, so that a server without its pages' files stops before touching anything.

@@ -77,7 +77,13 @@ pub struct NewAidant {
     pub charter_signed_at: Option<NaiveDateTime>,
 }
 
-pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> StoreResult<Aidant> {
+/// `keys` seal the TOTP secret of `new`, if it has one.
+pub fn create(
+    conn: &mut DbConnection,
+    keys: &dyn crate::sealing::SealingKeys,
+    new: NewAidant,
+    now: NaiveDateTime,
+) -> StoreResult<Aidant> {
     let Some(current) = new.organisation_ids.first().cloned() else {
         return Err(StoreError::InvalidField { field: "organisations", reason: "at least one is required".into() });
     };
@@ -113,7 +119,7 @@ pub fn create(conn: &mut DbConnection, new: NewAidant, now: NaiveDateTime) -> St
         }
         diesel::insert_into(aidants::table).values(&aidant).execute(conn)?;
         if !new.totp_secret.is_empty() {
-            second_factors::add_confirmed_app(conn, &aidant.id, &new.totp_secret, new.totp_step_seconds, now)?;
+            second_factors::add_confirmed_app(conn, keys, &aidant.id, &new.totp_secret, new.totp_step_seconds, now)?;
         }
         for organisation_id in &new.organisation_ids {
             insert_membership(conn, &aidant.id, organisation_id)?;

@@ -1,6 +1,7 @@
 //! Physical TOTP cards (60-second step), imported by the operator from the supplier's file and
 //! assigned by a manager to one helper, which makes the card that helper's second factor. A
-//! card is assigned while a second factor carries its serial.
+//! card is assigned while a second factor carries its serial. A card's secret is sealed for
+//! its serial (`sealing`), and sealed again for the factor it becomes.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,13 +11,14 @@ use crate::db::{write_transaction, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::schema::{second_factors, totp_cards};
+use crate::sealing::{self, Reseal, ResealReport, RowIdentity, SealingKeys};
 use crate::second_factors::{self as factors, FactorKind, SecondFactor};
 
-#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = totp_cards)]
+/// A card as the server uses it: its secret opened.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TotpCard {
     pub serial: String,
-    /// Base32; never logged.
+    /// Base32; never logged; sealed in the store.
     pub secret: String,
     pub step_seconds: i32,
     pub imported_at: NaiveDateTime,
@@ -31,6 +33,27 @@ impl std::fmt::Debug for TotpCard {
             .field("imported_at", &self.imported_at)
             .finish()
     }
+}
+
+/// A card as stored: its secret sealed for its serial.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = totp_cards)]
+struct StoredCard {
+    serial: String,
+    secret: String,
+    step_seconds: i32,
+    imported_at: NaiveDateTime,
+}
+
+impl StoredCard {
+    fn open(self, keys: &dyn SealingKeys) -> StoreResult<TotpCard> {
+        let secret = sealing::open_column(keys, &self.secret, row(&self.serial))?;
+        Ok(TotpCard { serial: self.serial, secret, step_seconds: self.step_seconds, imported_at: self.imported_at })
+    }
+}
+
+fn row(serial: &str) -> RowIdentity<'_> {
+    RowIdentity { table: "totp_cards", id: serial }
 }
 
 /// A card serial as printed on the card: letters, digits and dashes, up to 64 characters.
@@ -48,16 +71,21 @@ pub fn valid_serial(serial: &str) -> StoreResult<String> {
 /// Imports cards (serial, base32 secret) in one transaction: all of them, or none if one is
 /// invalid or its serial is already known (in the store or earlier in the list). Journalled
 /// `cards_imported` with the count. Returns how many were imported.
-pub fn import(conn: &mut DbConnection, cards: &[(String, String)], now: NaiveDateTime) -> StoreResult<usize> {
+pub fn import(
+    conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
+    cards: &[(String, String)],
+    now: NaiveDateTime,
+) -> StoreResult<usize> {
     let mut rows = Vec::with_capacity(cards.len());
     for (serial, secret) in cards {
         let serial = valid_serial(serial)?;
-        if rows.iter().any(|row: &TotpCard| row.serial == serial) {
+        if rows.iter().any(|row: &StoredCard| row.serial == serial) {
             return Err(StoreError::InvalidField { field: "serial", reason: format!("card {serial} is listed twice") });
         }
-        rows.push(TotpCard {
+        rows.push(StoredCard {
+            secret: sealing::seal(keys, &factors::valid_secret(secret)?, row(&serial)),
             serial,
-            secret: factors::valid_secret(secret)?,
             step_seconds: FactorKind::Card.step_seconds(),
             imported_at: now,
         });
@@ -87,20 +115,33 @@ pub fn import(conn: &mut DbConnection, cards: &[(String, String)], now: NaiveDat
     })
 }
 
-pub fn find(conn: &mut DbConnection, serial: &str) -> StoreResult<Option<TotpCard>> {
-    Ok(totp_cards::table.find(serial.trim()).select(TotpCard::as_select()).first(conn).optional()?)
+pub fn find(conn: &mut DbConnection, keys: &dyn SealingKeys, serial: &str) -> StoreResult<Option<TotpCard>> {
+    totp_cards::table
+        .find(serial.trim())
+        .select(StoredCard::as_select())
+        .first(conn)
+        .optional()?
+        .map(|card| card.open(keys))
+        .transpose()
+}
+
+/// Whether a card with this serial was imported.
+pub fn exists(conn: &mut DbConnection, serial: &str) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(totp_cards::table.find(serial.trim()))).get_result(conn)?)
 }
 
 /// The card with this serial if it is known and no helper holds it.
-pub fn find_unassigned(conn: &mut DbConnection, serial: &str) -> StoreResult<Option<TotpCard>> {
-    Ok(totp_cards::table
+pub fn find_unassigned(conn: &mut DbConnection, keys: &dyn SealingKeys, serial: &str) -> StoreResult<Option<TotpCard>> {
+    totp_cards::table
         .find(serial.trim())
         .filter(diesel::dsl::not(diesel::dsl::exists(
             second_factors::table.filter(second_factors::card_serial.eq(totp_cards::serial.nullable())),
         )))
-        .select(TotpCard::as_select())
+        .select(StoredCard::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?
+        .map(|card| card.open(keys))
+        .transpose()
 }
 
 /// Gives the card to the helper as a confirmed second factor. The caller has checked a code
@@ -109,6 +150,7 @@ pub fn find_unassigned(conn: &mut DbConnection, serial: &str) -> StoreResult<Opt
 /// by a helper, or unknown, is refused. Journalled `card_assigned` with the serial.
 pub fn assign(
     conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
     serial: &str,
     aidant_id: &str,
     by: Option<&str>,
@@ -117,7 +159,7 @@ pub fn assign(
 ) -> StoreResult<SecondFactor> {
     write_transaction(conn, |conn| {
         aidants::find(conn, aidant_id)?;
-        let card = match find(conn, serial)? {
+        let card = match find(conn, keys, serial)? {
             Some(card) => card,
             None => return Err(StoreError::NotFound("card")),
         };
@@ -133,6 +175,7 @@ pub fn assign(
         }
         let factor = factors::insert(
             conn,
+            keys,
             aidant_id,
             FactorKind::Card,
             &card.secret,
@@ -147,5 +190,25 @@ pub fn assign(
         entry.organisation_id = organisation_id.map(str::to_owned);
         journal::record(conn, entry, now)?;
         Ok(factor)
+    })
+}
+
+/// Seals again the cards' secrets (`sealing::reseal`), in one transaction.
+pub(crate) fn reseal(conn: &mut DbConnection, keys: &dyn SealingKeys, what: Reseal) -> StoreResult<ResealReport> {
+    write_transaction(conn, |conn| {
+        let mut query = totp_cards::table.select((totp_cards::serial, totp_cards::secret)).into_boxed();
+        if what == Reseal::Plaintext {
+            query = query.filter(totp_cards::secret.not_like(sealing::LIKE_SEALED));
+        }
+        let rows: Vec<(String, String)> = query.load(conn)?;
+        let mut report = ResealReport::default();
+        for (serial, stored) in rows {
+            if let Some(sealed) = sealing::reseal_value(keys, &stored, row(&serial), &mut report)? {
+                diesel::update(totp_cards::table.find(&serial).filter(totp_cards::secret.eq(&stored)))
+                    .set(totp_cards::secret.eq(sealed))
+                    .execute(conn)?;
+            }
+        }
+        Ok(report)
     })
 }

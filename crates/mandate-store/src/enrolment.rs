@@ -155,7 +155,7 @@ pub fn complete(
         if needs_password(&aidant) {
             return Ok(false);
         }
-        let factor = second_factors::find(conn, factor_id)?;
+        let factor = second_factors::find_stored(conn, factor_id)?;
         if factor.aidant_id != aidant.id || factor.is_confirmed() {
             return Ok(false);
         }

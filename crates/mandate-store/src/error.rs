@@ -53,6 +53,9 @@ pub enum StoreError {
     /// its batch is rolled back, so that no entry is chained twice.
     #[error("journal sequencing: {0}")]
     JournalSequencing(String),
+    /// A sealed secret that does not open (`sealing`): refused, never read as plaintext.
+    #[error("the secret of {row} cannot be opened: {cause}")]
+    Unsealable { row: String, cause: SealError },
     #[error("database: {0}")]
     Database(diesel::result::Error),
 }
@@ -75,6 +78,19 @@ impl From<diesel::result::Error> for StoreError {
             other => StoreError::Database(other),
         }
     }
+}
+
+/// Why a stored value did not open. Never treated as plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SealError {
+    #[error("it is not sealed (stored before secrets were sealed; `idp secrets rotate` seals it)")]
+    NotSealed,
+    #[error("it is sealed with key {0}, which is not in the keys folder (keys.dir)")]
+    UnknownKey(String),
+    #[error("it is not a well-formed sealed value")]
+    Malformed,
+    #[error("it does not open with key {0}: altered, or copied from another row")]
+    DoesNotOpen(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -1,7 +1,7 @@
 //! A helper's second factors: authenticator apps (30-second step) and physical TOTP cards
 //! (60-second step). A factor counts once confirmed by a first code; each factor keeps the last
 //! time step it accepted, so a code works once per factor (RFC 6238 §5.2). Computing codes is
-//! the server's job; this module keeps the secrets and the steps.
+//! the server's job; this module keeps the secrets (sealed, see `sealing`) and the steps.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -10,6 +10,7 @@ use crate::db::{new_id, write_transaction, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::journal::{self, JournalAction, NewEntry};
 use crate::schema::{aidants, second_factors};
+use crate::sealing::{self, Reseal, ResealReport, RowIdentity, SealingKeys};
 
 crate::keyed_enum! {
     /// What produces the codes.
@@ -31,13 +32,14 @@ impl FactorKind {
     }
 }
 
-#[derive(Clone, PartialEq, Eq, Queryable, Selectable, Insertable)]
-#[diesel(table_name = second_factors)]
+/// A factor as the server uses it: its secret opened.
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecondFactor {
     pub id: String,
     pub aidant_id: String,
     pub kind: FactorKind,
-    /// Base32. Never logged, shown once (as a QR code and in groups of four) at enrolment.
+    /// Base32. Never logged, shown once (as a QR code and in groups of four) at enrolment;
+    /// sealed in the store.
     pub secret: String,
     pub step_seconds: i32,
     pub card_serial: Option<String>,
@@ -71,6 +73,50 @@ impl SecondFactor {
     }
 }
 
+/// A factor as stored: its secret sealed for its row.
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = second_factors)]
+pub(crate) struct StoredFactor {
+    pub id: String,
+    pub aidant_id: String,
+    pub kind: FactorKind,
+    pub secret: String,
+    pub step_seconds: i32,
+    pub card_serial: Option<String>,
+    pub last_step: Option<i64>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+impl StoredFactor {
+    fn open(self, keys: &dyn SealingKeys) -> StoreResult<SecondFactor> {
+        let secret = sealing::open_column(keys, &self.secret, row(&self.id))?;
+        Ok(SecondFactor {
+            id: self.id,
+            aidant_id: self.aidant_id,
+            kind: self.kind,
+            secret,
+            step_seconds: self.step_seconds,
+            card_serial: self.card_serial,
+            last_step: self.last_step,
+            confirmed_at: self.confirmed_at,
+            created_at: self.created_at,
+        })
+    }
+
+    pub(crate) fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
+}
+
+fn row(id: &str) -> RowIdentity<'_> {
+    RowIdentity { table: "second_factors", id }
+}
+
+fn open_all(keys: &dyn SealingKeys, stored: Vec<StoredFactor>) -> StoreResult<Vec<SecondFactor>> {
+    stored.into_iter().map(|factor| factor.open(keys)).collect()
+}
+
 /// This module stands below `aidants` (which makes a first factor when it creates a helper), so
 /// it checks that a helper exists with its own query.
 fn require_aidant(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<()> {
@@ -83,22 +129,24 @@ fn require_aidant(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<()> {
 }
 
 /// Every factor of the helper, confirmed or not, oldest first.
-pub fn list(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<SecondFactor>> {
-    Ok(second_factors::table
+pub fn list(conn: &mut DbConnection, keys: &dyn SealingKeys, aidant_id: &str) -> StoreResult<Vec<SecondFactor>> {
+    let stored = second_factors::table
         .filter(second_factors::aidant_id.eq(aidant_id))
         .order((second_factors::created_at.asc(), second_factors::id.asc()))
-        .select(SecondFactor::as_select())
-        .load(conn)?)
+        .select(StoredFactor::as_select())
+        .load(conn)?;
+    open_all(keys, stored)
 }
 
 /// The factors a code may come from (confirmed ones), oldest first.
-pub fn confirmed(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Vec<SecondFactor>> {
-    Ok(second_factors::table
+pub fn confirmed(conn: &mut DbConnection, keys: &dyn SealingKeys, aidant_id: &str) -> StoreResult<Vec<SecondFactor>> {
+    let stored = second_factors::table
         .filter(second_factors::aidant_id.eq(aidant_id))
         .filter(second_factors::confirmed_at.is_not_null())
         .order((second_factors::created_at.asc(), second_factors::id.asc()))
-        .select(SecondFactor::as_select())
-        .load(conn)?)
+        .select(StoredFactor::as_select())
+        .load(conn)?;
+    open_all(keys, stored)
 }
 
 pub fn has_confirmed(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<bool> {
@@ -110,31 +158,43 @@ pub fn has_confirmed(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<bo
     .get_result(conn)?)
 }
 
-pub fn find(conn: &mut DbConnection, id: &str) -> StoreResult<SecondFactor> {
+pub fn find(conn: &mut DbConnection, keys: &dyn SealingKeys, id: &str) -> StoreResult<SecondFactor> {
+    find_stored(conn, id)?.open(keys)
+}
+
+/// The factor as stored, for the checks that need no secret.
+pub(crate) fn find_stored(conn: &mut DbConnection, id: &str) -> StoreResult<StoredFactor> {
     second_factors::table
         .find(id)
-        .select(SecondFactor::as_select())
+        .select(StoredFactor::as_select())
         .first(conn)
         .optional()?
         .ok_or(StoreError::NotFound("second factor"))
 }
 
 /// The helper's authenticator app waiting for its first code, if any.
-pub fn pending_app(conn: &mut DbConnection, aidant_id: &str) -> StoreResult<Option<SecondFactor>> {
-    Ok(second_factors::table
+pub fn pending_app(
+    conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
+    aidant_id: &str,
+) -> StoreResult<Option<SecondFactor>> {
+    second_factors::table
         .filter(second_factors::aidant_id.eq(aidant_id))
         .filter(second_factors::kind.eq(FactorKind::App))
         .filter(second_factors::confirmed_at.is_null())
         .order(second_factors::created_at.desc())
-        .select(SecondFactor::as_select())
+        .select(StoredFactor::as_select())
         .first(conn)
-        .optional()?)
+        .optional()?
+        .map(|factor| factor.open(keys))
+        .transpose()
 }
 
 /// Starts enrolling an authenticator app with `secret`: the factor waits for its first code.
 /// An earlier app still waiting is replaced (its secret was shown on a page since left).
 pub fn start_app(
     conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
     aidant_id: &str,
     secret: &str,
     now: NaiveDateTime,
@@ -148,7 +208,7 @@ pub fn start_app(
                 .filter(second_factors::confirmed_at.is_null()),
         )
         .execute(conn)?;
-        insert(conn, aidant_id, FactorKind::App, secret, FactorKind::App.step_seconds(), None, None, now)
+        insert(conn, keys, aidant_id, FactorKind::App, secret, FactorKind::App.step_seconds(), None, None, now)
     })
 }
 
@@ -156,17 +216,19 @@ pub fn start_app(
 /// add`, the demo seed): the operator gave it to the helper directly.
 pub fn add_confirmed_app(
     conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
     aidant_id: &str,
     secret: &str,
     step_seconds: i32,
     now: NaiveDateTime,
 ) -> StoreResult<SecondFactor> {
-    insert(conn, aidant_id, FactorKind::App, secret, valid_step(step_seconds)?, None, Some(now), now)
+    insert(conn, keys, aidant_id, FactorKind::App, secret, valid_step(step_seconds)?, None, Some(now), now)
 }
 
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn insert(
     conn: &mut DbConnection,
+    keys: &dyn SealingKeys,
     aidant_id: &str,
     kind: FactorKind,
     secret: &str,
@@ -186,8 +248,39 @@ pub(crate) fn insert(
         confirmed_at,
         created_at: now,
     };
-    diesel::insert_into(second_factors::table).values(&factor).execute(conn)?;
+    let stored = StoredFactor {
+        id: factor.id.clone(),
+        aidant_id: factor.aidant_id.clone(),
+        kind,
+        secret: sealing::seal(keys, &factor.secret, row(&factor.id)),
+        step_seconds: factor.step_seconds,
+        card_serial: factor.card_serial.clone(),
+        last_step: None,
+        confirmed_at,
+        created_at: now,
+    };
+    diesel::insert_into(second_factors::table).values(&stored).execute(conn)?;
     Ok(factor)
+}
+
+/// Seals again the factors' secrets (`sealing::reseal`), in one transaction.
+pub(crate) fn reseal(conn: &mut DbConnection, keys: &dyn SealingKeys, what: Reseal) -> StoreResult<ResealReport> {
+    write_transaction(conn, |conn| {
+        let mut query = second_factors::table.select((second_factors::id, second_factors::secret)).into_boxed();
+        if what == Reseal::Plaintext {
+            query = query.filter(second_factors::secret.not_like(sealing::LIKE_SEALED));
+        }
+        let rows: Vec<(String, String)> = query.load(conn)?;
+        let mut report = ResealReport::default();
+        for (id, stored) in rows {
+            if let Some(sealed) = sealing::reseal_value(keys, &stored, row(&id), &mut report)? {
+                diesel::update(second_factors::table.find(&id).filter(second_factors::secret.eq(&stored)))
+                    .set(second_factors::secret.eq(sealed))
+                    .execute(conn)?;
+            }
+        }
+        Ok(report)
+    })
 }
 
 fn valid_step(step_seconds: i32) -> StoreResult<i32> {

@@ -19,6 +19,8 @@ pub const SKIPS_FILE_VAR: &str = "IDP_TEST_SKIPS_FILE";
 pub struct TestDb {
     pub store: Store,
     pub url: String,
+    /// The keys that seal this database's secrets (one random key; a test rotating makes more).
+    pub keys: crate::sealing::Keyring,
     postgres_cleanup: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -28,7 +30,7 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("temporary directory");
         let url = format!("sqlite://{}/idp-test.db", dir.path().display());
         let store = Store::open_and_migrate(&url, 8).expect("sqlite test database");
-        TestDb { store, url, postgres_cleanup: None, _dir: Some(dir) }
+        TestDb { store, url, keys: crate::sealing::Keyring::random(), postgres_cleanup: None, _dir: Some(dir) }
     }
 
     /// `None` (with a message) when no PostgreSQL is configured outside CI.
@@ -40,7 +42,13 @@ impl TestDb {
         admin.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
         let url = with_search_path(&base, &schema);
         let store = Store::open_and_migrate(&url, 8).expect("postgres test database");
-        Some(TestDb { store, url, postgres_cleanup: Some((base, schema)), _dir: None })
+        Some(TestDb {
+            store,
+            url,
+            keys: crate::sealing::Keyring::random(),
+            postgres_cleanup: Some((base, schema)),
+            _dir: None,
+        })
     }
 
     pub fn for_backend(backend: Backend) -> Option<TestDb> {

@@ -84,11 +84,15 @@ pub fn parse(input: impl Read, mut known: impl FnMut(&str) -> anyhow::Result<boo
 }
 
 /// Imports the file's cards; prints how many, or fails naming every bad line.
-pub fn import(conn: &mut DbConnection, input: impl Read) -> anyhow::Result<usize> {
-    let parsed = parse(input, |serial| Ok(cards::find(conn, serial)?.is_some()))?;
+pub fn import(
+    conn: &mut DbConnection,
+    keys: &dyn mandate_store::sealing::SealingKeys,
+    input: impl Read,
+) -> anyhow::Result<usize> {
+    let parsed = parse(input, |serial| Ok(cards::exists(conn, serial)?))?;
     match parsed {
         Ok(found) if found.is_empty() => anyhow::bail!("no card in the file"),
-        Ok(found) => Ok(cards::import(conn, &found, now())?),
+        Ok(found) => Ok(cards::import(conn, keys, &found, now())?),
         Err(bad) => {
             let lines: Vec<String> = bad.iter().map(ToString::to_string).collect();
             anyhow::bail!("nothing imported, {} bad line(s):\n{}", bad.len(), lines.join("\n"))

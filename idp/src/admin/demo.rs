@@ -92,7 +92,11 @@ fn habilitate(conn: &mut DbConnection, aidant: &Aidant) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
+pub fn seed(
+    conn: &mut DbConnection,
+    keys: &dyn mandate_store::sealing::SealingKeys,
+    issuer: &str,
+) -> anyhow::Result<Value> {
     let siret = Siret::parse(DEMO_SIRET)?;
     // One organisation per SIRET: an organisation registered with the demo SIRET is the demo's.
     let organisation = match organisations::find_by_siret(conn, &siret)? {
@@ -117,6 +121,7 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
         Some(a) => a,
         None => aidants::create(
             conn,
+            keys,
             NewAidant {
                 email,
                 given_name: "Camille".into(),
@@ -139,6 +144,7 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
         Some(a) => a,
         None => aidants::create(
             conn,
+            keys,
             NewAidant {
                 email: manager_email,
                 given_name: "Dominique".into(),
@@ -158,7 +164,7 @@ pub fn seed(conn: &mut DbConnection, issuer: &str) -> anyhow::Result<Value> {
     habilitate(conn, &manager)?;
     // The manager's authenticator, as a second factor row (what the manager's space reports).
     if !second_factors::has_confirmed(conn, &manager.id)? {
-        second_factors::add_confirmed_app(conn, &manager.id, DEMO_MANAGER_TOTP_SECRET, 30, now())?;
+        second_factors::add_confirmed_app(conn, keys, &manager.id, DEMO_MANAGER_TOTP_SECRET, 30, now())?;
     }
     let angela = demo_usager(
         conn,

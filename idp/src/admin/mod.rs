@@ -10,3 +10,4 @@ pub mod journal_bundle;
 pub mod maintenance;
 pub mod organisations;
 pub mod records;
+pub mod secrets;

@@ -114,14 +114,15 @@ impl DemoUpstream {
     async fn key(&self, state: &AppState) -> Result<Arc<StandaloneKey>, DemoUpstreamError> {
         self.key
             .get_or_try_init(|| async {
-                let pem = with_conn(&state.store, |conn| -> Result<String, DemoUpstreamError> {
-                    if let Some(pem) = server_secrets::find(conn, KEY_SECRET_NAME)? {
+                let keys = state.sealing.clone();
+                let pem = with_conn(&state.store, move |conn| -> Result<String, DemoUpstreamError> {
+                    if let Some(pem) = server_secrets::find(conn, &*keys, KEY_SECRET_NAME)? {
                         return Ok(pem);
                     }
                     // RS256: the algorithm every relying party accepts by default.
                     let made = StandaloneKey::generate_pem(SigningAlg::Rs256)
                         .map_err(|e| DemoUpstreamError::Internal(e.to_string()))?;
-                    Ok(server_secrets::get_or_create(conn, KEY_SECRET_NAME, || made.to_string(), now())?)
+                    Ok(server_secrets::get_or_create(conn, &*keys, KEY_SECRET_NAME, || made.to_string(), now())?)
                 })
                 .await?;
                 let key = StandaloneKey::from_pem(SigningAlg::Rs256, &pem)

@@ -320,8 +320,10 @@ pub async fn page(
     // A fresh secret each time the page is shown: one left on a screen earlier stops working.
     let secret = totp::generate_secret();
     let aidant_id = link.aidant_id.clone();
+    let keys = state.sealing.clone();
     let factor =
-        with_conn(&state.store, move |conn| second_factors::start_app(conn, &aidant_id, &secret, now())).await?;
+        with_conn(&state.store, move |conn| second_factors::start_app(conn, &*keys, &aidant_id, &secret, now()))
+            .await?;
     app_page(&frame, &browser, &state, &token, &aidant, &factor, None)
 }
 
@@ -387,7 +389,8 @@ pub async fn code_submit(
         other => return unusable(&frame, &other, lang),
     };
     let id = aidant.id.clone();
-    let pending = with_conn(&state.store, move |conn| second_factors::pending_app(conn, &id)).await?;
+    let keys = state.sealing.clone();
+    let pending = with_conn(&state.store, move |conn| second_factors::pending_app(conn, &*keys, &id)).await?;
     let Some(factor) = pending.filter(|_| !enrolment::needs_password(&aidant)) else {
         return Ok(see_other(&page_url(&token)));
     };

@@ -30,7 +30,8 @@ pub fn matching_step(factor: &SecondFactor, code: &str, unix_now: u64) -> Option
 /// second factors, not used before on that factor; if so its step is spent there.
 pub async fn spend_code(state: &AppState, aidant: &Aidant, code: &str) -> Result<bool, PageError> {
     let id = aidant.id.clone();
-    let factors = with_conn(&state.store, move |conn| second_factors::confirmed(conn, &id)).await?;
+    let keys = state.sealing.clone();
+    let factors = with_conn(&state.store, move |conn| second_factors::confirmed(conn, &*keys, &id)).await?;
     let unix_now = now().and_utc().timestamp() as u64;
     for factor in factors {
         if let Some(step) = matching_step(&factor, code, unix_now) {

@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Binds CSRF tokens to their session; the same on every replica (kept in the store).
     pub csrf: CsrfKey,
+    /// Seal and open the secrets kept in the store (TOTP secrets, the server's keys).
+    pub sealing: Arc<crate::sealing_keys::SealingKeyFolder>,
     /// The public statistics, computed at most every ten minutes by each replica.
     pub statistics: Arc<Cached<Statistics>>,
     /// The design system's files, checked at start.

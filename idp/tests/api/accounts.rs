@@ -209,8 +209,8 @@ async fn a_code_from_an_assigned_card_signs_in(backend: Backend) {
     let demo = seed(&app);
     {
         let mut conn = app.db.store.conn().unwrap();
-        cards::import(&mut conn, &[("FS-000123".into(), CARD_SECRET.into())], now()).unwrap();
-        cards::assign(&mut conn, "FS-000123", &demo.aidant_id(), None, None, now()).unwrap();
+        cards::import(&mut conn, &app.db.keys, &[("FS-000123".into(), CARD_SECRET.into())], now()).unwrap();
+        cards::assign(&mut conn, &app.db.keys, "FS-000123", &demo.aidant_id(), None, None, now()).unwrap();
     }
     let robot = Robot::new(&app);
     let card_code = idp::totp::code_at(CARD_SECRET, 60, unix_now()).unwrap();
@@ -314,7 +314,7 @@ async fn pending_helpers_and_cards_from_the_command_line(backend: Backend) {
         message.contains("line 3") && message.contains("line 4") && message.contains("nothing imported"),
         "{message}"
     );
-    assert!(cards::find(&mut app.db.store.conn().unwrap(), "FS-1").unwrap().is_none());
+    assert!(!cards::exists(&mut app.db.store.conn().unwrap(), "FS-1").unwrap());
 
     let good = dir.path().join("good.csv");
     std::fs::write(&good, format!("FS-1,{CARD_SECRET}\nFS-2,{CARD_SECRET}\n")).unwrap();

@@ -328,6 +328,7 @@ async fn a_helper_of_another_organisation_gets_403_and_nothing_is_journalled(bac
         .unwrap();
         let aidant = aidants::create(
             &mut conn,
+            &app.db.keys,
             NewAidant {
                 email: Email::parse("dominique.petit@example.fr").unwrap(),
                 given_name: "Dominique".into(),
@@ -434,7 +435,7 @@ async fn attestation_verify_names_each_changed_field(backend: Backend) {
     let Some(db) = TestDb::for_backend(backend) else { return };
     let demo = {
         let mut conn = db.store.conn().unwrap();
-        idp::admin::demo::seed(&mut conn, "http://127.0.0.1:8080").unwrap()
+        idp::admin::demo::seed(&mut conn, &db.keys, "http://127.0.0.1:8080").unwrap()
     };
     let mandate_id = demo["usagers"][0]["mandate_id"].as_str().unwrap().to_owned();
     let usager_id = demo["usagers"][0]["id"].as_str().unwrap().to_owned();

@@ -224,7 +224,11 @@ async fn demo_seed_is_refused_outside_demo_mode_or_on_a_public_issuer(backend: B
     let Some(db) = TestDb::for_backend(backend) else { return };
     let seed_with = |env: &[(&str, &str)]| {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_idp"));
-        command.args(["demo", "seed"]).env("IDP__DATABASE__URL", &db.url).env_remove("IDP_CONFIG");
+        command
+            .args(["demo", "seed"])
+            .env("IDP__DATABASE__URL", &db.url)
+            .env("IDP__KEYS__DIR", crate::helpers::cli_keys_dir(&db.url))
+            .env_remove("IDP_CONFIG");
         for (k, v) in env {
             command.env(k, v);
         }

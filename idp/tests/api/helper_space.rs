@@ -352,6 +352,7 @@ async fn another_organisations_usager_is_neither_shown_nor_revoked(backend: Back
         let demo_aidant = aidants::find(&mut conn, &demo.aidant_id()).unwrap();
         let helper = aidants::create(
             &mut conn,
+            &app.db.keys,
             aidants::NewAidant {
                 email: mandate_store::Email::parse("agent@ccas-lyon.example.fr").unwrap(),
                 given_name: "Paul".into(),

@@ -118,7 +118,7 @@ impl TestApp {
 
     /// Like [`TestApp::spawn_with`], with the server's shared state, to read what it counts.
     pub async fn spawn_with_state(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> Option<(TestApp, AppState)> {
-        let db = TestDb::for_backend(backend)?;
+        let mut db = TestDb::for_backend(backend)?;
         let keys = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -126,6 +126,9 @@ impl TestApp {
         settings.issuer = format!("http://127.0.0.1:{port}");
         adjust(&mut settings);
         let state = build_state(settings.clone()).await.unwrap();
+        // What the test writes in the store is sealed with the server's keys.
+        db.keys = state.sealing.keyring();
+        share_keys_with_commands(&db.url, keys.path());
         let app = Application::from_parts(listener, state.clone()).unwrap();
         tokio::spawn(app.run_until_stopped());
         let client =
@@ -164,6 +167,8 @@ impl TestApp {
         while std::time::Instant::now() < until {
             if let Ok(r) = self.client.get(self.url("/readyz")).send().await {
                 if r.status() == 200 {
+                    self.db.keys = idp::sealing_keys::keyring(&self.settings.keys.dir).unwrap();
+                    share_keys_with_commands(&self.db.url, self._keys.path());
                     return;
                 }
             }
@@ -196,12 +201,32 @@ pub fn say_skipped(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
 }
 
+/// The keys folders of the servers started by [`TestApp`], by database URL.
+static SERVER_KEYS: std::sync::Mutex<Vec<(String, std::path::PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+fn share_keys_with_commands(database_url: &str, dir: &Path) {
+    SERVER_KEYS.lock().unwrap().push((database_url.to_owned(), dir.to_owned()));
+}
+
+/// The keys folder of the commands [`idp`] and [`demo_seed`] run on `database_url`: the server's
+/// when a [`TestApp`] serves that database (its secrets are sealed with the server's key), else
+/// one per database in the temporary folder, so that the sealing key they make stays out of the
+/// tree.
+pub fn cli_keys_dir(database_url: &str) -> std::path::PathBuf {
+    let servers = SERVER_KEYS.lock().unwrap();
+    match servers.iter().rev().find(|(url, _)| url == database_url) {
+        Some((_, dir)) => dir.clone(),
+        None => std::env::temp_dir().join(format!("idp-test-keys-{}", &mandate_store::secret_hash(database_url)[..16])),
+    }
+}
+
 /// Runs the `idp` binary with the given database and arguments.
 pub fn idp(database_url: &str, args: &[&str], stdin: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_idp"));
     command
         .args(args)
         .env("IDP__DATABASE__URL", database_url)
+        .env("IDP__KEYS__DIR", cli_keys_dir(database_url))
         .env("IDP_CONFIG", "/dev/null/no-config.toml")
         .env_remove("IDP_CONFIG");
     match stdin {
@@ -225,6 +250,7 @@ pub fn demo_seed(database_url: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_idp"))
         .args(["demo", "seed"])
         .env("IDP__DATABASE__URL", database_url)
+        .env("IDP__KEYS__DIR", cli_keys_dir(database_url))
         .env("IDP__DEMO__ENABLED", "true")
         .env_remove("IDP__ISSUER")
         .env_remove("IDP_CONFIG")

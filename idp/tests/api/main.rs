@@ -35,6 +35,7 @@ mod replicas;
 mod reverse_proxy;
 mod robot;
 mod sandbox;
+mod secrets;
 mod sign_in_abuse;
 mod single_use;
 mod snapshots;

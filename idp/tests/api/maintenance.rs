@@ -33,6 +33,7 @@ async fn maintenance_deactivates_helpers_idle_for_six_months_and_the_dry_run_onl
     let mut helper = |email: &str, created: chrono::NaiveDateTime| {
         aidants::create(
             &mut conn,
+            &db.keys,
             NewAidant {
                 email: Email::parse(email).unwrap(),
                 given_name: "Dominique".into(),

@@ -399,7 +399,7 @@ async fn a_card_is_assigned_by_a_code_read_from_it(backend: Backend) {
     const CARD_SECRET: &str = "MFRGGZDFMZTWQ2LKNNWG23TQOFZHG5DV";
     {
         let mut conn = app.db.store.conn().unwrap();
-        cards::import(&mut conn, &[("CARTE-0001".into(), CARD_SECRET.into())], now()).unwrap();
+        cards::import(&mut conn, &app.db.keys, &[("CARTE-0001".into(), CARD_SECRET.into())], now()).unwrap();
     }
     let (mut manager, list) = Manager::sign_in(&app).await;
     let token = csrf(&list);
@@ -425,9 +425,9 @@ async fn a_card_is_assigned_by_a_code_read_from_it(backend: Backend) {
     assert!(to.ends_with("?notice=carte"), "{to}");
     {
         let mut conn = app.db.store.conn().unwrap();
-        let factors = second_factors::list(&mut conn, &demo.aidant_id()).unwrap();
+        let factors = second_factors::list(&mut conn, &app.db.keys, &demo.aidant_id()).unwrap();
         assert!(factors.iter().any(|f| f.card_serial.as_deref() == Some("CARTE-0001") && f.confirmed_at.is_some()));
-        assert!(cards::find_unassigned(&mut conn, "CARTE-0001").unwrap().is_none());
+        assert!(cards::find_unassigned(&mut conn, &app.db.keys, "CARTE-0001").unwrap().is_none());
     }
     let assigned = journal_of(&app, &demo.aidant_id(), JournalAction::CardAssigned);
     assert_eq!((assigned.len(), by(&assigned[0])), (1, manager_id(&demo)));
@@ -446,7 +446,7 @@ async fn nothing_of_another_organisation_is_seen_or_changed(backend: Backend) {
     let (b_helper, shared) = {
         let mut conn = app.db.store.conn().unwrap();
         let b = organisation_b(&mut conn);
-        cards::import(&mut conn, &[("CARTE-0002".into(), CARD_SECRET.into())], now()).unwrap();
+        cards::import(&mut conn, &app.db.keys, &[("CARTE-0002".into(), CARD_SECRET.into())], now()).unwrap();
         // A helper of B only, locked out; a helper of both A and B.
         let b_helper = pending(&mut conn, "aidant.lyon@example.fr", "Noa", &b.id);
         hold_back(&mut conn, &b_helper);
@@ -496,9 +496,9 @@ async fn nothing_of_another_organisation_is_seen_or_changed(backend: Backend) {
         let aidant = aidants::find(&mut conn, id).unwrap();
         assert!(aidant.active && aidant.held_back_until(&mut conn, now()).unwrap().is_some());
         assert!(aidant.training_date.is_none() && aidant.pix_date.is_none());
-        assert!(second_factors::list(&mut conn, id).unwrap().is_empty());
+        assert!(second_factors::list(&mut conn, &app.db.keys, id).unwrap().is_empty());
     }
-    assert!(cards::find_unassigned(&mut conn, "CARTE-0002").unwrap().is_some());
+    assert!(cards::find_unassigned(&mut conn, &app.db.keys, "CARTE-0002").unwrap().is_some());
     drop(conn);
     for id in [&b_helper, &shared] {
         for action in [

@@ -161,7 +161,7 @@ async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
         say_skipped("the nginx test needs Debian's nginx (apt-get install nginx)");
         return;
     };
-    let Some(db) = TestDb::for_backend(backend) else { return };
+    let Some(mut db) = TestDb::for_backend(backend) else { return };
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let (https_port, http_port, backend_port) = (free_port(), free_port(), free_port());
@@ -193,7 +193,8 @@ async fn a_whole_sign_in_goes_through_the_example_nginx(backend: Backend) {
         .stderr(std::fs::File::create(&server_log).unwrap());
     let mut server = Process(serve.spawn().unwrap());
     wait_for("idp serve", &mut server, &[&server_log], || answers_readyz(backend_port)).await;
-    let seeded = demo::seed(&mut db.store.conn().unwrap(), &issuer).unwrap();
+    db.keys = idp::sealing_keys::keyring(&dir.join("keys")).unwrap();
+    let seeded = demo::seed(&mut db.store.conn().unwrap(), &db.keys, &issuer).unwrap();
     let usager = seeded["usagers"][0]["id"].as_str().expect("Angela DUBOIS").to_owned();
 
     // nginx in front, with the example.

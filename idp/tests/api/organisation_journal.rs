@@ -43,6 +43,7 @@ fn elsewhere(app: &TestApp) -> Elsewhere {
     .unwrap();
     let aidant = aidants::create(
         &mut conn,
+        &app.db.keys,
         NewAidant {
             email: Email::parse("dominique.secret@ccas-lyon.example.fr").unwrap(),
             given_name: "Dominique".into(),

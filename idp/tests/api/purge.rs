@@ -21,7 +21,7 @@ crate::on_both_backends!(
 /// ago; returns the demo data and that usager's id.
 fn world_with_what_is_past(db: &TestDb) -> (Value, String) {
     let mut conn = db.store.conn().unwrap();
-    let demo = idp::admin::demo::seed(&mut conn, "http://127.0.0.1:8080").unwrap();
+    let demo = idp::admin::demo::seed(&mut conn, &db.keys, "http://127.0.0.1:8080").unwrap();
     sessions::create(&mut conn, "expired-session", now() - chrono::Duration::hours(13), chrono::Duration::hours(12))
         .unwrap();
     let long_ago = now().checked_sub_months(Months::new(20)).unwrap();

@@ -248,7 +248,10 @@ async fn two_servers_on_one_postgresql_database_act_as_one_provider() {
         serde_json::from_str::<Value>(&stdout(&out)).unwrap()
     };
     let first_key = with_keys(&["keys", "generate"])["kid"].as_str().unwrap().to_owned();
-    let seeded = demo::seed(&mut db.store.conn().unwrap(), issuer).unwrap();
+    // The replicas take up the sealing key the seed used, from the shared folder.
+    idp::sealing_keys::create(&keys).unwrap();
+    let sealing = idp::sealing_keys::keyring(&keys).unwrap();
+    let seeded = demo::seed(&mut db.store.conn().unwrap(), &sealing, issuer).unwrap();
     let usager = seeded["usagers"][0]["id"].as_str().unwrap().to_owned();
     // An entry queued by a process that died before anything chained it (the seed's own entries
     // wait in the queue too: no server runs yet).

@@ -27,7 +27,7 @@ impl Demo {
 
 pub fn seed(app: &TestApp) -> Demo {
     let mut conn = app.db.store.conn().unwrap();
-    Demo { seed: demo::seed(&mut conn, &app.settings.issuer).unwrap() }
+    Demo { seed: demo::seed(&mut conn, &app.db.keys, &app.settings.issuer).unwrap() }
 }
 
 pub fn add_client(app: &TestApp, registration: ClientRegistration) -> (String, Option<String>) {

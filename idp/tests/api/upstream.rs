@@ -98,7 +98,7 @@ async fn sign_in_after(app: &TestApp, last_totp_step: Option<u64>) -> Helper<'_>
     let mut conn = app.db.store.conn().unwrap();
     let session = sessions::find_live(&mut conn, &secret_hash(&secret), now()).unwrap().expect("a live session");
     // The token every form of this session carries, as the pages compute it.
-    let key = server_secrets::find(&mut conn, csrf::SECRET_NAME).unwrap().expect("the CSRF key");
+    let key = server_secrets::find(&mut conn, &app.db.keys, csrf::SECRET_NAME).unwrap().expect("the CSRF key");
     let csrf = CsrfKey::new(hex::decode(key).unwrap()).token(&secret);
     Helper {
         robot,

@@ -57,7 +57,7 @@ fn a_pending_helper_has_no_password_nor_second_factor_and_is_journalled(db: &Tes
     let mut conn = db.store.conn().unwrap();
     let stored = aidants::find(&mut conn, &sacha.id).unwrap();
     assert!(enrolment::needs_password(&stored));
-    assert!(second_factors::list(&mut conn, &sacha.id).unwrap().is_empty());
+    assert!(second_factors::list(&mut conn, &db.keys, &sacha.id).unwrap().is_empty());
     assert!(!second_factors::has_confirmed(&mut conn, &sacha.id).unwrap());
     assert!(aidants::is_member(&mut conn, &sacha.id, &w.organisation.id).unwrap());
     assert!(stored.training_date.is_none() && stored.charter_version.is_none(), "not habilitated yet");
@@ -111,11 +111,11 @@ fn enrol(db: &TestDb, token: &str, aidant_id: &str) -> second_factors::SecondFac
     if enrolment::needs_password(&aidants::find(&mut conn, aidant_id).unwrap()) {
         assert!(enrolment::set_password(&mut conn, token, "$argon2id$chosen", now()).unwrap());
     }
-    let factor = second_factors::start_app(&mut conn, aidant_id, APP_SECRET, now()).unwrap();
+    let factor = second_factors::start_app(&mut conn, &db.keys, aidant_id, APP_SECRET, now()).unwrap();
     assert!(!factor.is_confirmed());
     assert_eq!(factor.step_seconds, 30);
     assert!(enrolment::complete(&mut conn, token, &factor.id, 1000, now()).unwrap());
-    second_factors::find(&mut conn, &factor.id).unwrap()
+    second_factors::find(&mut conn, &db.keys, &factor.id).unwrap()
 }
 
 fn an_enrolment_link_works_once(db: &TestDb) {
@@ -124,7 +124,7 @@ fn an_enrolment_link_works_once(db: &TestDb) {
     let link = enrolment::issue(&mut db.store.conn().unwrap(), &sacha.id, None, None, now()).unwrap();
     let mut conn = db.store.conn().unwrap();
     // The app cannot be confirmed before a password is chosen.
-    let early = second_factors::start_app(&mut conn, &sacha.id, APP_SECRET, now()).unwrap();
+    let early = second_factors::start_app(&mut conn, &db.keys, &sacha.id, APP_SECRET, now()).unwrap();
     assert!(!enrolment::complete(&mut conn, &link.token, &early.id, 999, now()).unwrap());
     drop(conn);
 
@@ -133,14 +133,14 @@ fn an_enrolment_link_works_once(db: &TestDb) {
     assert!(factor.is_confirmed());
     assert_eq!(factor.last_step, Some(1000), "the first code is spent");
     assert!(second_factors::has_confirmed(&mut conn, &sacha.id).unwrap());
-    assert_eq!(second_factors::list(&mut conn, &sacha.id).unwrap().len(), 1, "the early one was replaced");
+    assert_eq!(second_factors::list(&mut conn, &db.keys, &sacha.id).unwrap().len(), 1, "the early one was replaced");
     assert_eq!(aidants::find(&mut conn, &sacha.id).unwrap().password_hash, "$argon2id$chosen");
 
     assert!(matches!(enrolment::lookup(&mut conn, &link.token, now()).unwrap(), Lookup::Used));
     assert!(!enrolment::set_password(&mut conn, &link.token, "$argon2id$other", now()).unwrap());
-    let another = second_factors::start_app(&mut conn, &sacha.id, APP_SECRET, now()).unwrap();
+    let another = second_factors::start_app(&mut conn, &db.keys, &sacha.id, APP_SECRET, now()).unwrap();
     assert!(!enrolment::complete(&mut conn, &link.token, &another.id, 2000, now()).unwrap());
-    assert!(!second_factors::find(&mut conn, &another.id).unwrap().is_confirmed());
+    assert!(!second_factors::find(&mut conn, &db.keys, &another.id).unwrap().is_confirmed());
     assert_eq!(aidants::find(&mut conn, &sacha.id).unwrap().password_hash, "$argon2id$chosen");
     let entry = last_entry(db, JournalAction::EnrolmentCompleted);
     assert_eq!(entry.aidant_id.as_deref(), Some(sacha.id.as_str()));
@@ -185,9 +185,9 @@ fn a_link_after_a_reset_keeps_the_password(db: &TestDb) {
 fn a_code_step_is_spent_once_per_factor(db: &TestDb) {
     let w = world(db);
     let mut conn = db.store.conn().unwrap();
-    let app = second_factors::add_confirmed_app(&mut conn, &w.aidant.id, APP_SECRET, 30, now()).unwrap();
-    cards::import(&mut conn, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
-    let card = cards::assign(&mut conn, "C-1", &w.aidant.id, None, None, now()).unwrap();
+    let app = second_factors::add_confirmed_app(&mut conn, &db.keys, &w.aidant.id, APP_SECRET, 30, now()).unwrap();
+    cards::import(&mut conn, &db.keys, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
+    let card = cards::assign(&mut conn, &db.keys, "C-1", &w.aidant.id, None, None, now()).unwrap();
     assert!(second_factors::accept_step(&mut conn, &app.id, 500).unwrap());
     assert!(!second_factors::accept_step(&mut conn, &app.id, 500).unwrap(), "the same step twice");
     assert!(!second_factors::accept_step(&mut conn, &app.id, 499).unwrap(), "an earlier step");
@@ -199,10 +199,13 @@ fn a_code_step_is_spent_once_per_factor(db: &TestDb) {
 fn an_unconfirmed_factor_accepts_no_code(db: &TestDb) {
     let w = world(db);
     let mut conn = db.store.conn().unwrap();
-    let waiting = second_factors::start_app(&mut conn, &w.aidant.id, APP_SECRET, now()).unwrap();
+    let waiting = second_factors::start_app(&mut conn, &db.keys, &w.aidant.id, APP_SECRET, now()).unwrap();
     assert!(!second_factors::accept_step(&mut conn, &waiting.id, 10).unwrap());
-    assert!(second_factors::confirmed(&mut conn, &w.aidant.id).unwrap().iter().all(|f| f.id != waiting.id));
-    assert_eq!(second_factors::pending_app(&mut conn, &w.aidant.id).unwrap().map(|f| f.id), Some(waiting.id.clone()));
+    assert!(second_factors::confirmed(&mut conn, &db.keys, &w.aidant.id).unwrap().iter().all(|f| f.id != waiting.id));
+    assert_eq!(
+        second_factors::pending_app(&mut conn, &db.keys, &w.aidant.id).unwrap().map(|f| f.id),
+        Some(waiting.id.clone())
+    );
     let printed = format!("{waiting:?}");
     assert!(!printed.contains(APP_SECRET), "{printed}");
 }
@@ -211,9 +214,9 @@ fn cards_import_all_or_nothing(db: &TestDb) {
     let _w = world(db);
     let mut conn = db.store.conn().unwrap();
     let two = [("C-1".to_string(), CARD_SECRET.to_string()), ("C-2".to_string(), "jbsw y3dp ehpk 3pxp".to_string())];
-    assert_eq!(cards::import(&mut conn, &two, now()).unwrap(), 2);
-    assert_eq!(cards::find(&mut conn, "C-2").unwrap().unwrap().secret, "JBSWY3DPEHPK3PXP", "normalised");
-    assert_eq!(cards::find(&mut conn, "C-1").unwrap().unwrap().step_seconds, 60);
+    assert_eq!(cards::import(&mut conn, &db.keys, &two, now()).unwrap(), 2);
+    assert_eq!(cards::find(&mut conn, &db.keys, "C-2").unwrap().unwrap().secret, "JBSWY3DPEHPK3PXP", "normalised");
+    assert_eq!(cards::find(&mut conn, &db.keys, "C-1").unwrap().unwrap().step_seconds, 60);
     let entry = last_entry(db, JournalAction::CardsImported);
     assert_eq!(entry.details.unwrap().value()["count"], 2);
 
@@ -223,9 +226,9 @@ fn cards_import_all_or_nothing(db: &TestDb) {
         &[("C-3".into(), CARD_SECRET.into()), ("C-3".into(), CARD_SECRET.into())],
     ];
     for batch in refused {
-        let result = cards::import(&mut conn, batch, now());
+        let result = cards::import(&mut conn, &db.keys, batch, now());
         assert!(matches!(result, Err(StoreError::InvalidField { .. })), "{result:?}");
-        assert!(cards::find(&mut conn, "C-3").unwrap().is_none(), "nothing imported when a row is bad");
+        assert!(cards::find(&mut conn, &db.keys, "C-3").unwrap().is_none(), "nothing imported when a row is bad");
     }
     assert_eq!(journal::count(&mut conn, JournalAction::CardsImported).unwrap(), 1);
 }
@@ -234,21 +237,25 @@ fn a_card_is_assigned_to_one_helper_as_a_confirmed_60_second_factor(db: &TestDb)
     let w = world(db);
     let other = pending(db, &w, "sacha.bernard@example.fr");
     let mut conn = db.store.conn().unwrap();
-    cards::import(&mut conn, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
-    assert!(cards::find_unassigned(&mut conn, "C-1").unwrap().is_some());
-    assert!(cards::find_unassigned(&mut conn, "C-404").unwrap().is_none());
+    cards::import(&mut conn, &db.keys, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
+    assert!(cards::find_unassigned(&mut conn, &db.keys, "C-1").unwrap().is_some());
+    assert!(cards::find_unassigned(&mut conn, &db.keys, "C-404").unwrap().is_none());
     let factor =
-        cards::assign(&mut conn, "C-1", &w.aidant.id, Some(&other.id), Some(&w.organisation.id), now()).unwrap();
+        cards::assign(&mut conn, &db.keys, "C-1", &w.aidant.id, Some(&other.id), Some(&w.organisation.id), now())
+            .unwrap();
     assert_eq!(factor.kind, FactorKind::Card);
     assert_eq!(factor.step_seconds, 60);
     assert_eq!(factor.card_serial.as_deref(), Some("C-1"));
     assert_eq!(factor.secret, CARD_SECRET);
     assert!(factor.is_confirmed());
-    assert!(cards::find_unassigned(&mut conn, "C-1").unwrap().is_none());
-    let again = cards::assign(&mut conn, "C-1", &other.id, None, None, now());
+    assert!(cards::find_unassigned(&mut conn, &db.keys, "C-1").unwrap().is_none());
+    let again = cards::assign(&mut conn, &db.keys, "C-1", &other.id, None, None, now());
     assert!(matches!(again, Err(StoreError::InvalidField { field: "card", .. })), "{again:?}");
-    assert!(second_factors::list(&mut conn, &other.id).unwrap().is_empty());
-    assert!(matches!(cards::assign(&mut conn, "C-404", &other.id, None, None, now()), Err(StoreError::NotFound(_))));
+    assert!(second_factors::list(&mut conn, &db.keys, &other.id).unwrap().is_empty());
+    assert!(matches!(
+        cards::assign(&mut conn, &db.keys, "C-404", &other.id, None, None, now()),
+        Err(StoreError::NotFound(_))
+    ));
     let entry = last_entry(db, JournalAction::CardAssigned);
     assert_eq!(entry.aidant_id.as_deref(), Some(w.aidant.id.as_str()));
     assert_eq!(entry.organisation_id.as_deref(), Some(w.organisation.id.as_str()));
@@ -261,15 +268,15 @@ fn a_card_is_assigned_to_one_helper_as_a_confirmed_60_second_factor(db: &TestDb)
 fn resetting_removes_every_factor_and_frees_the_card(db: &TestDb) {
     let w = world(db);
     let mut conn = db.store.conn().unwrap();
-    let before = second_factors::list(&mut conn, &w.aidant.id).unwrap().len();
-    second_factors::add_confirmed_app(&mut conn, &w.aidant.id, APP_SECRET, 30, now()).unwrap();
-    cards::import(&mut conn, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
-    cards::assign(&mut conn, "C-1", &w.aidant.id, None, None, now()).unwrap();
+    let before = second_factors::list(&mut conn, &db.keys, &w.aidant.id).unwrap().len();
+    second_factors::add_confirmed_app(&mut conn, &db.keys, &w.aidant.id, APP_SECRET, 30, now()).unwrap();
+    cards::import(&mut conn, &db.keys, &[("C-1".into(), CARD_SECRET.into())], now()).unwrap();
+    cards::assign(&mut conn, &db.keys, "C-1", &w.aidant.id, None, None, now()).unwrap();
     let removed = second_factors::reset(&mut conn, &w.aidant.id, None, Some(&w.organisation.id), now()).unwrap();
     assert_eq!(removed, before + 2);
-    assert!(second_factors::list(&mut conn, &w.aidant.id).unwrap().is_empty());
+    assert!(second_factors::list(&mut conn, &db.keys, &w.aidant.id).unwrap().is_empty());
     assert!(!second_factors::has_confirmed(&mut conn, &w.aidant.id).unwrap());
-    assert!(cards::find_unassigned(&mut conn, "C-1").unwrap().is_some(), "the card may be given again");
+    assert!(cards::find_unassigned(&mut conn, &db.keys, "C-1").unwrap().is_some(), "the card may be given again");
     let entry = last_entry(db, JournalAction::SecondFactorReset);
     assert_eq!(entry.aidant_id.as_deref(), Some(w.aidant.id.as_str()));
     assert_eq!(entry.details.unwrap().value()["by"], "operator");

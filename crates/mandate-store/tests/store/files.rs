@@ -18,7 +18,7 @@ fn a_new_sqlite_database_and_its_wal_files_are_private() {
     let path = folder.join("idp.db");
     let store = Store::open_and_migrate(&format!("sqlite://{}", path.display()), 2).unwrap();
     let mut conn = store.conn().unwrap();
-    get_or_create(&mut conn, "csrf", || "a secret".into(), now()).unwrap();
+    get_or_create(&mut conn, &mandate_store::sealing::Keyring::random(), "csrf", || "a secret".into(), now()).unwrap();
     for file in ["idp.db", "idp.db-wal", "idp.db-shm"] {
         assert_eq!(mode(&folder.join(file)), 0o600, "{file}");
     }

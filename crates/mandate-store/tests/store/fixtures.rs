@@ -50,6 +50,7 @@ pub fn aidant_in_habilitation(
     let mut conn = db.store.conn().unwrap();
     aidants::create(
         &mut conn,
+        &db.keys,
         NewAidant {
             email: Email::parse(email).unwrap(),
             given_name: "Camille".into(),

@@ -21,6 +21,7 @@ mod operator;
 mod organisations;
 mod purge;
 mod restart;
+mod sealing;
 mod server_secrets;
 mod sign_in_delays;
 mod statements;

@@ -34,6 +34,7 @@ fn helper(
     let mut conn = db.store.conn().unwrap();
     let aidant = aidants::create(
         &mut conn,
+        &db.keys,
         NewAidant {
             email: Email::parse(email).unwrap(),
             given_name: "Dominique".into(),

@@ -163,6 +163,7 @@ async fn render(
     let lang = header.lang;
     let a = AccountTexts::of(lang);
     let id = helper.aidant_id.clone();
+    let keys = state.sealing.clone();
     let (aidant, organisations, factors) = with_conn(&state.store, move |conn| {
         let aidant = aidants::find(conn, &id)?;
         let mut organisations: Vec<(Organisation, bool)> = Vec::new();
@@ -170,7 +171,7 @@ async fn render(
             let manages = aidants::is_manager(conn, &id, &organisation.id)?;
             organisations.push((organisation, manages));
         }
-        Ok::<_, PageError>((aidant, organisations, second_factors::list(conn, &id)?))
+        Ok::<_, PageError>((aidant, organisations, second_factors::list(conn, &*keys, &id)?))
     })
     .await?;
     let factors = factors

@@ -296,7 +296,8 @@ pub async fn assign_card(
     let fields = form.fields;
     let serial = fields.serie.unwrap_or_default().trim().to_owned();
     let lookup = serial.clone();
-    let Some(card) = with_conn(&state.store, move |conn| cards::find_unassigned(conn, &lookup)).await? else {
+    let keys = state.sealing.clone();
+    let Some(card) = with_conn(&state.store, move |conn| cards::find_unassigned(conn, &*keys, &lookup)).await? else {
         return Ok(back(&id, "erreur=carte"));
     };
     // Cards step every 60 seconds (their own step is stored with them).
@@ -312,8 +313,9 @@ pub async fn assign_card(
     }
     let (by, organisation_id, target) =
         (manager.aidant_id().to_owned(), manager.organisation_id().to_owned(), id.clone());
+    let keys = state.sealing.clone();
     let assigned = with_conn(&state.store, move |conn| {
-        let factor = cards::assign(conn, &card.serial, &target, Some(&by), Some(&organisation_id), now())?;
+        let factor = cards::assign(conn, &*keys, &card.serial, &target, Some(&by), Some(&organisation_id), now())?;
         // The code read from the card is spent: it cannot sign in afterwards.
         second_factors::accept_step(conn, &factor.id, step as i64)?;
         Ok::<_, StoreError>(())

@@ -6,7 +6,7 @@ PG_HOST ?= 127.0.0.1
 PG_USER ?= postgres
 PG_TEST_DB ?= idp_test
 
-.PHONY: run test lint build bench bench-signing conformance browser-test clean
+.PHONY: run test lint build bench bench-signing conformance browser-test clean fuzz
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client,
@@ -42,6 +42,7 @@ test: node_modules/.package-lock.json
 	status=0; \
 	{ $(call STAGE,lint,$(MAKE) --no-print-directory lint) \
 		&& $(call STAGE,cargo test,$(CARGO) test --workspace --no-fail-fast) \
+		&& $(call STAGE,fuzzing (bounded),$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)) \
 		&& $(call STAGE,browser suite and certification plans,$(BROWSER_AND_CONFORMANCE)); } || status=$$?; \
 	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
 		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
@@ -61,10 +62,28 @@ BROWSER_AND_CONFORMANCE = $(MAKE) --no-print-directory conformance >"$$TMPDIR/co
 	[ $$suite -eq 0 ] && [ $$plans_status -eq 0 ]
 
 ## Formatting and lints, as `make test` runs them first: any rustfmt difference or clippy
-## warning fails.
+## warning fails; so does a dependency under a license deny.toml does not allow, a wildcard
+## version, or a crate from anywhere but crates.io (`cargo install --locked cargo-deny`;
+## advisories are not checked: docs/decisions/0024-known-advisories.md).
 lint:
 	$(CARGO) fmt --all --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@command -v cargo-deny >/dev/null || { echo "cargo-deny is missing: cargo install --locked cargo-deny" >&2; exit 1; }
+	$(CARGO) deny check --hide-inclusion-graph licenses bans sources
+	$(CARGO) deny --manifest-path fuzz/Cargo.toml check --hide-inclusion-graph licenses bans sources
+
+## Coverage-guided fuzzing of the parsers a stranger reaches (fuzz/, docs/fuzzing.md): libFuzzer
+## through cargo-fuzz on the stable toolchain (`cargo install --locked cargo-fuzz`). Each target
+## runs FUZZ_RUNS executions (10⁷ by default; docs/fuzzing.md gives the rates), from the
+## committed seeds and the corpus grown before; `make fuzz FUZZ_SECONDS=60` stops each target after a minute,
+## `make fuzz FUZZ_TARGETS=token_request` runs one. `make test` runs each for FUZZ_CI_SECONDS.
+FUZZ_RUNS ?= 10000000
+FUZZ_SECONDS ?= 0
+FUZZ_CI_SECONDS ?= 10
+FUZZ_TARGETS ?=
+fuzz:
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
 
 build:
 	$(CARGO) build --workspace --release

@@ -33,7 +33,8 @@ fn refused(cause: &str) -> TokenError {
 }
 
 /// How the request tried to authenticate.
-enum Presented {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Presented {
     Basic { id: String, secret: String },
     Post { id: String, secret: String },
     Assertion { assertion: String, id: Option<String> },
@@ -44,13 +45,12 @@ fn form_decode(s: &str) -> String {
     url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
 }
 
-fn presented(req: &HttpRequest, form: &Params) -> Result<Presented, TokenError> {
-    let basic = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .map(str::trim);
+/// The client's credentials as presented: the `Authorization` header (its value as text, when it
+/// is text) and the form. Public so that the fuzzing targets (`fuzz/`) read them exactly as the
+/// token, revocation and introspection endpoints do.
+pub fn presented(authorization: Option<&str>, form: &Params) -> Result<Presented, TokenError> {
+    let basic =
+        authorization.and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic "))).map(str::trim);
     let form_secret = form.get("client_secret").filter(|s| !s.is_empty());
     let assertion = form.get("client_assertion").filter(|s| !s.is_empty());
     let form_id = form.get("client_id").filter(|s| !s.is_empty()).cloned();
@@ -115,7 +115,8 @@ async fn authenticate_presented(
     form: &Params,
     audience: &str,
 ) -> Result<Client, TokenError> {
-    match presented(req, form)? {
+    let authorization = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
+    match presented(authorization, form)? {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } if secret.is_empty() => {
             Err(refused("empty client secret"))
         }
@@ -164,6 +165,85 @@ async fn client_key(state: &AppState, client: &Client, kid: Option<&str>) -> Res
     }
 }
 
+/// What a client assertion says before any key is looked at: its header, and the client it
+/// claims to come from.
+#[derive(Debug)]
+pub struct UnverifiedAssertion {
+    pub alg: Algorithm,
+    pub kid: Option<String>,
+    /// `iss`, equal to `sub` and to the `client_id` sent with it, if one was.
+    pub client_id: String,
+}
+
+/// What a verified client assertion leaves to record: its `jti` (refused if seen before) and
+/// its `exp`.
+#[derive(Debug)]
+pub struct VerifiedAssertion {
+    pub jti: String,
+    pub exp: i64,
+}
+
+/// RFC 7523 §3, what can be checked without the client's keys: a JWS of an asymmetric
+/// algorithm, iss = sub = client_id, not expired at `now_unix`. Keys are fetched only for an
+/// assertion that could be this client's. The error is the cause, for the log.
+pub fn read_assertion(
+    assertion: &str,
+    claimed_id: Option<&str>,
+    now_unix: i64,
+) -> Result<UnverifiedAssertion, &'static str> {
+    let header = decode_header(assertion).map_err(|_| "not a JWT")?;
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
+        return Err("unsupported alg");
+    }
+    let unverified: serde_json::Value = assertion
+        .split('.')
+        .nth(1)
+        .and_then(crate::encoding::b64url_decode)
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or("unreadable claims")?;
+    let issuer = unverified.get("iss").and_then(|v| v.as_str()).ok_or("iss missing")?.to_owned();
+    if claimed_id.is_some_and(|id| id != issuer) {
+        return Err("client_id differs from the assertion's iss");
+    }
+    if unverified.get("sub").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
+        return Err("sub must equal iss");
+    }
+    let unverified_exp = unverified.get("exp").and_then(|v| v.as_i64()).ok_or("exp missing")?;
+    if unverified_exp.saturating_add(30) < now_unix {
+        return Err("expired");
+    }
+    Ok(UnverifiedAssertion { alg: header.alg, kid: header.kid, client_id: issuer })
+}
+
+/// RFC 7523 §3, with the client's key: the signature, `aud` (this endpoint or the issuer), `exp`
+/// at most [`MAX_ASSERTION_LIFETIME_SECONDS`] ahead of `now_unix`, and a `jti`. The error is the
+/// cause, for the log.
+pub fn check_assertion(
+    assertion: &str,
+    read: &UnverifiedAssertion,
+    key: &Jwk,
+    audiences: &[&str],
+    now_unix: i64,
+) -> Result<VerifiedAssertion, String> {
+    let key = DecodingKey::from_jwk(key).map_err(|_| "unusable key".to_owned())?;
+    let mut validation = Validation::new(read.alg);
+    validation.set_audience(audiences);
+    validation.set_issuer(&[read.client_id.as_str()]);
+    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
+    validation.leeway = 30;
+    let data = decode::<serde_json::Value>(assertion, &key, &validation).map_err(|e| e.to_string())?;
+    let claims = data.claims;
+    if claims.get("sub").and_then(|v| v.as_str()) != Some(read.client_id.as_str()) {
+        return Err("sub must equal iss".into());
+    }
+    let exp = claims.get("exp").and_then(|v| v.as_i64()).unwrap_or(0);
+    if exp.saturating_sub(now_unix) > MAX_ASSERTION_LIFETIME_SECONDS {
+        return Err("exp too far in the future".into());
+    }
+    let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or("jti missing")?.to_owned();
+    Ok(VerifiedAssertion { jti, exp })
+}
+
 /// RFC 7523 §3: iss = sub = client_id, aud = this endpoint (or the issuer), exp, and a `jti`
 /// never seen before.
 async fn verify_assertion(
@@ -173,51 +253,15 @@ async fn verify_assertion(
     audience: &str,
 ) -> Result<Client, TokenError> {
     let invalid = |d: &str| refused(&format!("client assertion: {d}"));
-    // Everything that can be checked without the client's keys is checked first: keys are
-    // fetched only for an assertion that could be this client's.
-    let header = decode_header(assertion).map_err(|_| invalid("not a JWT"))?;
-    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256 | Algorithm::PS256) {
-        return Err(invalid("unsupported alg"));
-    }
-    let unverified: serde_json::Value = assertion
-        .split('.')
-        .nth(1)
-        .and_then(crate::encoding::b64url_decode)
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| invalid("unreadable claims"))?;
-    let issuer = unverified.get("iss").and_then(|v| v.as_str()).ok_or_else(|| invalid("iss missing"))?.to_owned();
-    if claimed_id.is_some_and(|id| id != issuer) {
-        return Err(invalid("client_id differs from the assertion's iss"));
-    }
-    if unverified.get("sub").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
-        return Err(invalid("sub must equal iss"));
-    }
-    let unverified_exp = unverified.get("exp").and_then(|v| v.as_i64()).ok_or_else(|| invalid("exp missing"))?;
-    if unverified_exp + 30 < now().and_utc().timestamp() {
-        return Err(invalid("expired"));
-    }
-    let client = find_client(state, &issuer).await?.ok_or_else(|| invalid("unknown client"))?;
+    let read = read_assertion(assertion, claimed_id, now().and_utc().timestamp()).map_err(invalid)?;
+    let client = find_client(state, &read.client_id).await?.ok_or_else(|| invalid("unknown client"))?;
     if client.auth_method != ClientAuthMethod::PrivateKeyJwt {
         return Err(invalid("not the client's registered method"));
     }
-    let jwk = client_key(state, &client, header.kid.as_deref()).await?;
-    let key = DecodingKey::from_jwk(&jwk).map_err(|_| invalid("unusable key"))?;
-    let mut validation = Validation::new(header.alg);
-    validation.set_audience(&[audience, state.settings.issuer.as_str()]);
-    validation.set_issuer(&[issuer.as_str()]);
-    validation.set_required_spec_claims(&["exp", "iss", "sub", "aud"]);
-    validation.leeway = 30;
-    let data = decode::<serde_json::Value>(assertion, &key, &validation).map_err(|e| invalid(&e.to_string()))?;
-    let claims = data.claims;
-    if claims.get("sub").and_then(|v| v.as_str()) != Some(issuer.as_str()) {
-        return Err(invalid("sub must equal iss"));
-    }
-    let exp = claims.get("exp").and_then(|v| v.as_i64()).unwrap_or(0);
-    let now_unix = now().and_utc().timestamp();
-    if exp - now_unix > MAX_ASSERTION_LIFETIME_SECONDS {
-        return Err(invalid("exp too far in the future"));
-    }
-    let jti = claims.get("jti").and_then(|v| v.as_str()).ok_or_else(|| invalid("jti missing"))?.to_owned();
+    let jwk = client_key(state, &client, read.kid.as_deref()).await?;
+    let audiences = [audience, state.settings.issuer.as_str()];
+    let VerifiedAssertion { jti, exp } =
+        check_assertion(assertion, &read, &jwk, &audiences, now().and_utc().timestamp()).map_err(|e| invalid(&e))?;
     let expires_at = chrono::DateTime::from_timestamp(exp + 60, 0).map(|d| d.naive_utc()).unwrap_or_else(now);
     let client_id = client.id.clone();
     let fresh =
@@ -227,4 +271,39 @@ async fn verify_assertion(
         return Err(invalid("jti already used (replay)"));
     }
     Ok(client)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encoding::b64url;
+
+    fn unsigned(claims: &str) -> String {
+        format!("{}.{}.c2ln", b64url(br#"{"alg":"ES256","kid":"k"}"#), b64url(claims.as_bytes()))
+    }
+
+    // A stranger chooses `exp`: `exp + 30` once overflowed at the end of i64 (a panic where
+    // overflow is checked, a wrapped comparison elsewhere). Seen while writing the
+    // `client_assertion` fuzzing target, which now covers it.
+    #[test]
+    fn an_assertion_exp_at_the_ends_of_the_integers_is_judged_without_overflow() {
+        let now = 1_764_000_000;
+        let far = unsigned(r#"{"iss":"c","sub":"c","exp":9223372036854775807}"#);
+        assert_eq!(read_assertion(&far, Some("c"), now).map(|r| r.client_id).as_deref(), Ok("c"));
+        let past = unsigned(r#"{"iss":"c","sub":"c","exp":-9223372036854775808}"#);
+        assert_eq!(read_assertion(&past, None, now).map(|r| r.client_id), Err("expired"));
+    }
+
+    #[test]
+    fn what_an_assertion_says_of_its_client_is_checked_before_any_key() {
+        let now = 1_764_000_000;
+        let claims = |iss: &str, sub: &str| unsigned(&format!(r#"{{"iss":"{iss}","sub":"{sub}","exp":{now}}}"#));
+        assert_eq!(
+            read_assertion(&claims("c", "c"), Some("other"), now).unwrap_err(),
+            "client_id differs from the assertion's iss"
+        );
+        assert_eq!(read_assertion(&claims("c", "d"), None, now).unwrap_err(), "sub must equal iss");
+        let hs256 = format!("{}.{}.c2ln", b64url(br#"{"alg":"HS256"}"#), b64url(b"{}"));
+        assert_eq!(read_assertion(&hs256, None, now).unwrap_err(), "unsupported alg");
+    }
 }

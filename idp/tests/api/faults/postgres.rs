@@ -81,7 +81,9 @@ async fn postgresql_restarted_and_stopped_under_load_loses_nothing_and_the_serve
     let db = TestDb::existing(&url);
     let env = [("IDP__JOURNAL__SEQUENCE_INTERVAL_MS", SEQUENCE_INTERVAL_MS)];
     let mut app = TestApp::start_process(db, &env);
-    let seeded = demo::seed(&mut app.db.store.conn().unwrap(), &app.settings.issuer).unwrap();
+    // Seeded once the server is ready: the helper's secrets are sealed with the server's key.
+    app.wait_ready(Duration::from_secs(30)).await;
+    let seeded = demo::seed(&mut app.db.store.conn().unwrap(), &app.db.keys, &app.settings.issuer).unwrap();
     let usager = seeded["usagers"][0]["id"].as_str().unwrap().to_owned();
     let new_mandate = NewMandate {
         organisation_id: seeded["organisation"]["id"].as_str().unwrap().to_owned(),
@@ -93,7 +95,6 @@ async fn postgresql_restarted_and_stopped_under_load_loses_nothing_and_the_serve
         is_remote: false,
         consent_proof: None,
     };
-    app.wait_ready(Duration::from_secs(30)).await;
     let base = app.address.clone();
 
     // The helper signs in once; every browser then shares the session (one cookie jar).

@@ -95,7 +95,7 @@ async fn idp_serve_on_a_read_only_sqlite_file_or_folder_stops_with_a_clear_error
         let url = format!("sqlite://{}", path.display());
         let before = {
             let db = TestDb::existing(&url);
-            demo::seed(&mut db.store.conn().unwrap(), "http://127.0.0.1:8080").unwrap();
+            demo::seed(&mut db.store.conn().unwrap(), &db.keys, "http://127.0.0.1:8080").unwrap();
             Contents::of(&db)
             // Dropped: its connections close, and SQLite folds its write-ahead log back in.
         };
@@ -164,9 +164,10 @@ async fn a_full_disk_refuses_sqlite_writes_cleanly_and_they_work_again_once_ther
     let Some(fs) = SmallFilesystem::mount("16m") else { return };
     let url = format!("sqlite://{}", fs.mount.join("idp.db").display());
     let mut app = TestApp::start_process(TestDb::existing(&url), &[]);
-    let seeded = demo::seed(&mut app.db.store.conn().unwrap(), &app.settings.issuer).unwrap();
-    let usager = seeded["usagers"][0]["id"].as_str().unwrap().to_owned();
+    // Seeded once the server is ready: the helper's secrets are sealed with the server's key.
     app.wait_ready(Duration::from_secs(30)).await;
+    let seeded = demo::seed(&mut app.db.store.conn().unwrap(), &app.db.keys, &app.settings.issuer).unwrap();
+    let usager = seeded["usagers"][0]["id"].as_str().unwrap().to_owned();
 
     // A helper signs in and a service gets its tokens, while there is room.
     let mut robot = Robot::new(&app);

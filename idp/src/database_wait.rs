@@ -1,7 +1,8 @@
-//! `idp serve` before its PostgreSQL database answers: the process starts anyway, answers
-//! `/healthz` (alive) and `/readyz` `503` (not ready), every other request `503`
-//! (`temporarily_unavailable`, or a page saying to try again), and tries the database again
-//! until it answers; then the real server takes the same listener over. This is what an
+//! Opening the database when the server starts ([`open_store_now`]), and `idp serve` before its
+//! PostgreSQL database answers: the process starts anyway, answers `/healthz` (alive) and
+//! `/readyz` `503` (not ready), every other request `503` (`temporarily_unavailable`, or a page
+//! saying to try again), and tries the database again until it answers; then the real server
+//! takes the same listener over. This is what an
 //! orchestrator expects of a service started before its database (decision 0026). A SQLite
 //! file, a migration that fails or a database URL that names no backend are not waited for:
 //! they do not fix themselves, and the process exits with the error.
@@ -30,7 +31,7 @@ const LONGEST_WAIT: Duration = Duration::from_secs(5);
 /// answers as not ready on `listener` and tries again. `None` when the process was asked to stop
 /// (SIGTERM, SIGINT) before the database answered.
 pub async fn open_store(settings: &Settings, listener: &TcpListener) -> anyhow::Result<Option<Store>> {
-    let error = match crate::startup::open_store(settings).await {
+    let error = match open_store_now(settings).await {
         Ok(store) => return Ok(Some(store)),
         Err(error) if worth_waiting_for(settings, &error) => error,
         Err(error) => return Err(error.context(format!("database.url {}", shown_url(settings)))),
@@ -58,7 +59,7 @@ pub async fn open_store(settings: &Settings, listener: &TcpListener) -> anyhow::
             // The not-ready server ends only when the process is asked to stop.
             _ = &mut stopped => return Ok(None),
         }
-        match crate::startup::open_store(settings).await {
+        match open_store_now(settings).await {
             Ok(store) => {
                 // Requests in flight get their 503; the real server takes the listener over.
                 handle.stop(true).await;
@@ -75,6 +76,20 @@ pub async fn open_store(settings: &Settings, listener: &TcpListener) -> anyhow::
             }
         }
     }
+}
+
+/// Opens the store named by the settings, applies pending migrations, and checks that it takes
+/// writes (a read-only SQLite file is refused here rather than at the first sign-in).
+pub async fn open_store_now(settings: &Settings) -> anyhow::Result<Store> {
+    let url = settings.database.url.clone();
+    let max = settings.database.max_connections;
+    let store = tokio::task::spawn_blocking(move || {
+        let store = Store::open_and_migrate(&url, max)?;
+        store.check_writable()?;
+        Ok::<_, StoreError>(store)
+    })
+    .await??;
+    Ok(store)
 }
 
 /// A PostgreSQL server that cannot be reached (down, starting, refusing connections) may answer

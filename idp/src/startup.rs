@@ -139,20 +139,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/donnees-personnelles", web::get().to(legal::personal_data));
 }
 
-/// Opens the store named by the settings, applies pending migrations, and checks that it takes
-/// writes (a read-only SQLite file is refused here rather than at the first sign-in).
-pub async fn open_store(settings: &Settings) -> anyhow::Result<Store> {
-    let url = settings.database.url.clone();
-    let max = settings.database.max_connections;
-    let store = tokio::task::spawn_blocking(move || {
-        let store = Store::open_and_migrate(&url, max)?;
-        store.check_writable()?;
-        Ok::<_, mandate_store::StoreError>(store)
-    })
-    .await??;
-    Ok(store)
-}
-
 /// Loads the signing keys, generating one in the embedded default set-up when there is none.
 pub fn load_keys(settings: &Settings) -> anyhow::Result<KeySet> {
     let every = std::time::Duration::from_millis(settings.keys.recheck_interval_ms);
@@ -206,7 +192,7 @@ async fn load_shared_key(
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     // First, so that a server without its pages' files stops before touching anything.
     let dsfr = DsfrAssets::open(&settings.ui.assets_dir)?;
-    let store = open_store(&settings).await?;
+    let store = crate::database_wait::open_store_now(&settings).await?;
     build_state_on(settings, dsfr, store).await
 }
 

@@ -300,6 +300,8 @@ async fn a_server_started_before_its_postgresql_database_waits_not_ready_then_se
     assert_eq!(token.json::<Value>().await.unwrap()["error"], "temporarily_unavailable");
     let page = client.get(format!("{base}/login")).header("Accept", "text/html").send().await.unwrap();
     assert_eq!(page.status(), 503);
+    let headers = page.headers();
+    assert_eq!(headers.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{headers:?}");
     assert!(page.text().await.unwrap().contains(UNAVAILABLE_PAGE));
     let log = server.log();
     let waiting = log

@@ -60,7 +60,8 @@ ENV IDP__HTTP__BIND=0.0.0.0:8080 \
     IDP__KEYS__DIR=/var/lib/aidants-idp/keys \
     IDP__UI__ASSETS_DIR=/usr/share/aidants-idp/dsfr
 WORKDIR /var/lib/aidants-idp
-# The database and the signing keys outlive the container; several replicas share the keys.
+# The database and the keys (signing keys, and the sealing keys to back up with the database)
+# outlive the container; several replicas share the keys.
 VOLUME ["/var/lib/aidants-idp/data", "/var/lib/aidants-idp/keys"]
 USER idp:idp
 EXPOSE 8080

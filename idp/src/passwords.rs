@@ -100,9 +100,18 @@ pub struct Slot {
 impl PasswordChecks {
     /// `slots` at once (0: as many as the machine has cores), waiting at most `wait` for one.
     pub fn new(slots: usize, wait: std::time::Duration) -> PasswordChecks {
-        let slots = if slots == 0 { std::thread::available_parallelism().map_or(1, usize::from) } else { slots };
+        let slots = Self::slots_for(slots);
         dummy_hash();
         PasswordChecks { slots: Arc::new(Semaphore::new(slots)), wait, tally: Arc::default() }
+    }
+
+    /// How many checks run at once for `login.concurrent_password_checks` (0: one per core).
+    pub fn slots_for(configured: usize) -> usize {
+        if configured == 0 {
+            std::thread::available_parallelism().map_or(1, usize::from)
+        } else {
+            configured
+        }
     }
 
     /// Waits for a slot, at most the configured time.

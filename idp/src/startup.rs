@@ -318,6 +318,12 @@ impl Application {
         }
         let security = SecurityHeaders::for_settings(&state.settings);
         let metrics_access = crate::metrics::MetricsAccess::from_settings(&state.settings)?;
+        // A store call waiting for one of the pool's connections held a blocking thread of its
+        // own: at 32 browsers the blocking pools grew to 160 threads, whose stacks and arenas
+        // stayed resident for 10 s after a busy moment (decision 0028). No more threads than
+        // can work at once, per worker: every connection, and every password check.
+        let blocking_threads = state.settings.database.max_connections as usize
+            + crate::passwords::PasswordChecks::slots_for(state.settings.login.concurrent_password_checks);
         let data = web::Data::new(state);
         let server = HttpServer::new(move || {
             // The last `wrap` is the outermost: the security headers go on every answer, the
@@ -341,6 +347,7 @@ impl Application {
                 .app_data(demo_upstream.clone())
                 .configure(configure)
         })
+        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
         .shutdown_timeout(10)
         .run();

@@ -42,7 +42,7 @@ test: node_modules/.package-lock.json
 	status=0; \
 	{ $(call STAGE,lint,$(MAKE) --no-print-directory lint) \
 		&& $(call STAGE,cargo test,$(CARGO) test --workspace --no-fail-fast) \
-		&& $(call STAGE,fuzzing (bounded),$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS)) \
+		&& $(call STAGE,fuzzing (bounded),$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS) FUZZ_BUILD=dev) \
 		&& $(call STAGE,browser suite and certification plans,$(BROWSER_AND_CONFORMANCE)); } || status=$$?; \
 	if [ -s "$$IDP_TEST_SKIPS_FILE" ]; then \
 		store=$$(sort -u "$$IDP_TEST_SKIPS_FILE" | grep -c '^mandate-store '); \
@@ -82,8 +82,10 @@ FUZZ_RUNS ?= 10000000
 FUZZ_SECONDS ?= 0
 FUZZ_CI_SECONDS ?= 10
 FUZZ_TARGETS ?=
+## FUZZ_BUILD=dev: an unoptimised build (what `make test` uses: cheaper to build, slower to run).
+FUZZ_BUILD ?= release
 fuzz:
-	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run $(FUZZ_TARGETS)
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) fuzz/run $(FUZZ_TARGETS)
 
 build:
 	$(CARGO) build --workspace --release

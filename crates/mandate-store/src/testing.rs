@@ -270,7 +270,13 @@ impl TestDb {
     /// whole server or folder away.
     pub fn existing(url: &str) -> TestDb {
         let store = Store::open_and_migrate(url, 4).expect("the test's own database");
-        TestDb { store, url: url.to_owned(), keys: crate::sealing::Keyring::random(), postgres_cleanup: None, _dir: None }
+        TestDb {
+            store,
+            url: url.to_owned(),
+            keys: crate::sealing::Keyring::random(),
+            postgres_cleanup: None,
+            _dir: None,
+        }
     }
 
     /// The `n` a counting query returns (`SELECT count(*) AS n FROM …`), on either backend.

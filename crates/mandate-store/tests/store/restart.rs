@@ -27,7 +27,10 @@ impl ThrowAwayCluster {
             eprintln!("skipped: no PostgreSQL binaries under /usr/lib/postgresql/*/bin (initdb, pg_ctl)");
             return None;
         };
-        let folder = tempfile::tempdir().unwrap();
+        // As root the cluster belongs to `postgres`, who must reach its folder: the run's own
+        // temporary folder (`make test` makes one, mode 0700) is root's only, so it goes to /tmp.
+        let parent = if running_as_root() { std::path::PathBuf::from("/tmp") } else { std::env::temp_dir() };
+        let folder = tempfile::Builder::new().prefix("idp-store-postgres-").tempdir_in(parent).unwrap();
         let port = free_port();
         let cluster = ThrowAwayCluster { bin, folder, port };
         if running_as_root() {
@@ -71,7 +74,8 @@ impl ThrowAwayCluster {
         } else {
             Command::new(program)
         };
-        command.args(args);
+        // From a folder `postgres` may enter (the test's own may be root's only).
+        command.args(args).current_dir("/");
         self.run(&mut command);
     }
 

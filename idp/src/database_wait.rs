@@ -19,8 +19,8 @@ use serde_json::json;
 
 use crate::configuration::Settings;
 use crate::routes::health;
-use crate::web::fallback;
 use crate::web::headers::{security_headers, SecurityHeaders};
+use crate::web::{fallback, render};
 
 /// The first wait between two tries, doubled after each failure up to [`LONGEST_WAIT`].
 const FIRST_WAIT: Duration = Duration::from_millis(500);
@@ -45,6 +45,9 @@ pub async fn open_store(settings: &Settings, listener: &TcpListener) -> anyhow::
             .wrap(from_fn(move |req, next| security_headers(security, req, next)))
             .service(health::healthz)
             .service(not_ready_probe)
+            // The 503 page's own stylesheets (compiled in): people get a page they can read.
+            .route("/static/idp.css", web::get().to(render::stylesheet))
+            .route("/static/neutral.css", web::get().to(render::neutral_stylesheet))
             .default_service(web::to(unavailable))
     })
     .workers(1)

@@ -302,7 +302,17 @@ async fn a_server_started_before_its_postgresql_database_waits_not_ready_then_se
     assert_eq!(page.status(), 503);
     let headers = page.headers();
     assert_eq!(headers.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{headers:?}");
-    assert!(page.text().await.unwrap().contains(UNAVAILABLE_PAGE));
+    let html = page.text().await.unwrap();
+    assert!(html.contains(UNAVAILABLE_PAGE));
+    // The page is styled: every stylesheet it links to is served while waiting.
+    let stylesheets: Vec<&str> =
+        html.split("<link rel=\"stylesheet\" href=\"").skip(1).filter_map(|rest| rest.split('"').next()).collect();
+    assert!(!stylesheets.is_empty(), "{html}");
+    for href in stylesheets {
+        let css = client.get(format!("{base}{href}")).send().await.unwrap();
+        assert_eq!(css.status(), 200, "{href} while waiting for the database");
+        assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"), "{href}");
+    }
     let log = server.log();
     let waiting = log
         .lines()

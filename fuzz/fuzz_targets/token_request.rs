@@ -29,9 +29,13 @@ fuzz_target!(|data: &[u8]| {
     for (name, value) in &form {
         assert!(value.len() <= max_value_bytes(name), "{name} over its limit");
     }
+    // Written out again, the form reads the same. Percent-encoding may make it longer than the
+    // body that was sent (a raw byte becomes three): over the whole request's limit, the
+    // refusal is the limit's, and right.
     let written = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&form).finish();
     match ClientForm::check(FORM, written.as_bytes()) {
         Ok(ClientForm(again)) => assert_eq!(again, form),
+        Err(_) if written.len() > MAX_REQUEST_BYTES => {}
         Err(e) => panic!("an accepted form written out again is refused: {e:?}"),
     }
 

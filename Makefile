@@ -6,7 +6,7 @@ PG_HOST ?= 127.0.0.1
 PG_USER ?= postgres
 PG_TEST_DB ?= idp_test
 
-.PHONY: run test lint build bench bench-signing conformance browser-test clean fuzz
+.PHONY: run test lint build bench bench-signing conformance browser-test clean fuzz cargo-tools
 
 ## Run the server on the embedded SQLite database (./data/idp.db, created and migrated on
 ## first start). `make run DEMO=1` first seeds the demo organisation, helper, usagers, client,
@@ -65,11 +65,16 @@ BROWSER_AND_CONFORMANCE = $(MAKE) --no-print-directory conformance >"$$TMPDIR/co
 ## warning fails; so does a dependency under a license deny.toml does not allow, a wildcard
 ## version, or a crate from anywhere but crates.io (`cargo install --locked cargo-deny`;
 ## advisories are not checked: docs/decisions/0024-known-advisories.md).
-lint:
+## The two cargo tools that `make lint` (cargo-deny) and `make fuzz` (cargo-fuzz) use, installed
+## from crates.io the first time (about 3 minutes on 2 cores), so that `make test` needs nothing else.
+cargo-tools:
+	@command -v cargo-deny >/dev/null || $(CARGO) install --locked cargo-deny
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+
+lint: cargo-tools
 	$(CARGO) fmt --all --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	@command -v cargo-deny >/dev/null || { echo "cargo-deny is missing: cargo install --locked cargo-deny" >&2; exit 1; }
 	$(CARGO) deny check --hide-inclusion-graph licenses bans sources
 	$(CARGO) deny --manifest-path fuzz/Cargo.toml check --hide-inclusion-graph licenses bans sources
 
@@ -84,7 +89,7 @@ FUZZ_CI_SECONDS ?= 10
 FUZZ_TARGETS ?=
 ## FUZZ_BUILD=dev: an unoptimised build (what `make test` uses: cheaper to build, slower to run).
 FUZZ_BUILD ?= release
-fuzz:
+fuzz: cargo-tools
 	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_BUILD=$(FUZZ_BUILD) fuzz/run $(FUZZ_TARGETS)
 
 build:

@@ -7,6 +7,8 @@
 //! `IDP_TEST_SKIPS_FILE`, so that `make test` can end by saying how many were skipped instead of
 //! leaving one line per test lost in the output.
 
+pub mod postgres_cluster;
+
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::Connection;

@@ -5,7 +5,6 @@
 //! lost or half-written. `cargo test --test api -- faults` runs them all.
 
 mod postgres;
-mod postgres_cluster;
 mod sqlite;
 
 use idp::admin::demo::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET};

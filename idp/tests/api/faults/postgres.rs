@@ -16,10 +16,10 @@ use mandate_store::testing::TestDb;
 use mandate_store::{Demarche, DurationKind, Store};
 use serde_json::Value;
 
-use super::postgres_cluster::PostgresCluster;
 use super::{sso_flow, Refusal, UNAVAILABLE_PAGE};
 use crate::helpers::{idp, stderr, TestApp};
 use crate::robot::{query_params, Robot, CALLBACK};
+use mandate_store::testing::postgres_cluster::PostgresCluster;
 
 /// Browsers running flows at once, the helper's session live in each.
 const BROWSERS: usize = 6;

@@ -1,13 +1,19 @@
 //! A PostgreSQL server of the test's own (initdb and pg_ctl from the machine's PostgreSQL
 //! binaries, in a temporary folder, on a free port, trust authentication), which the test may
 //! stop and restart: the machine's shared server, which other tests use, is never touched.
-//! Without PostgreSQL binaries the test is skipped outside CI and fails under CI.
+//! Without PostgreSQL binaries the test is skipped outside CI and fails under CI. Used by the
+//! store's restart test and the server's fault tests.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::helpers::say_skipped;
+/// Says on the run's own standard error that a test was skipped and why: written past the test
+/// harness's capture, so that `make test` shows it.
+fn say_skipped(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
+}
 
 pub struct PostgresCluster {
     bin: PathBuf,
@@ -49,8 +55,11 @@ impl PostgresCluster {
     /// A new cluster, made but not started: nothing answers on its port yet.
     pub fn init() -> Option<PostgresCluster> {
         let Some(bin) = postgres_bin() else {
-            assert!(std::env::var_os("CI").is_none(), "under CI the PostgreSQL fault tests must run: no pg_ctl found");
-            say_skipped("PostgreSQL fault tests: no /usr/lib/postgresql/*/bin/pg_ctl");
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "under CI the tests on a PostgreSQL server of their own must run: no pg_ctl found"
+            );
+            say_skipped("tests on a PostgreSQL server of their own: no /usr/lib/postgresql/*/bin/pg_ctl");
             return None;
         };
         let as_postgres = is_root();

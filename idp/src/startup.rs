@@ -25,6 +25,7 @@ use crate::web::csrf::{self, CsrfKey};
 use crate::web::fallback;
 use crate::web::frame;
 use crate::web::headers::{security_headers, SecurityHeaders};
+use crate::web::housekeeping::{Throttle, PENDING_PURGE_EVERY_SECONDS};
 use crate::web::render::{form_post_script, neutral_stylesheet, stylesheet};
 use crate::web::AppState;
 
@@ -238,6 +239,7 @@ async fn build_state_on(settings: Settings, dsfr: DsfrAssets, store: Store) -> a
         subjects,
         password_checks,
         address_limits,
+        pending_purge: Arc::new(Throttle::every_seconds(PENDING_PURGE_EVERY_SECONDS)),
     })
 }
 

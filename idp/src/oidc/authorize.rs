@@ -96,11 +96,7 @@ async fn interactive(
     browser: &BrowserSession,
 ) -> Result<HttpResponse, PageError> {
     // An anonymous browser has no authentication to forget.
-    if browser.stored && (request.prompt("login") || max_age_exceeded(&request, browser)) {
-        // OIDC Core §3.1.2.1: re-authenticate, whatever the session says.
-        let hash = browser.id_hash();
-        with_conn(&state.store, move |conn| sessions::require_login(conn, &hash)).await?;
-    }
+    let login_required = browser.stored && (request.prompt("login") || max_age_exceeded(&request, browser));
     let created = now();
     let pending = PendingAuthorization {
         id: random_secret(),
@@ -114,10 +110,19 @@ async fn interactive(
     };
     let stored = pending.clone();
     let hash = browser.id_hash();
+    let purge = state.pending_purge.due(created);
+    // One store call: the session read for this request is still current unless a login is
+    // required again (OIDC Core §3.1.2.1: re-authenticate, whatever the session says).
     let session = with_conn(&state.store, move |conn| {
-        authorization_requests::purge_expired(conn, created)?;
+        if purge {
+            authorization_requests::purge_expired(conn, created)?;
+        }
         authorization_requests::create(conn, &stored)?;
-        sessions::find_live(conn, &hash, created)
+        if login_required {
+            sessions::require_login(conn, &hash)?;
+            return sessions::find_live(conn, &hash, created);
+        }
+        Ok(None)
     })
     .await?
     .unwrap_or_else(|| browser.session.clone());

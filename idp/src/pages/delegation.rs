@@ -14,6 +14,8 @@ use serde::Deserialize;
 
 use super::templates::{ChoosePage, ConfirmPage, DemarcheChoice, RefusalPage, UsagerChoice};
 use crate::blocking::with_conn;
+use crate::encoding::random_secret;
+use crate::protocol::code;
 use crate::protocol::flow::Step;
 use crate::web::authorization_response::{self, respond_error};
 use crate::web::templates::HabilitationRefusalPage;
@@ -207,8 +209,10 @@ pub async fn choice_submit(
     let (client, narrowed) = (pending.client.clone(), pending.request.narrowed_to.clone());
     let (aidant_id, organisation_id) = (helper.aidant_id.clone(), helper.organisation_id.clone());
     let pending_id = pending.id().to_owned();
+    let (request, session) = (pending.request.clone(), helper.browser.session.clone());
     // One store call for the whole step: is it one of the buttons shown, then the choice kept
-    // for the confirmation (`argent`) or the mandate checked again, now.
+    // for the confirmation (`argent`), or the mandate checked again, now, and the code issued
+    // under it.
     let next = with_conn(&state.store, move |conn| {
         let offered = choices(conn, &client, narrowed.as_deref(), &organisation_id, None)?;
         let is_offered =
@@ -222,15 +226,23 @@ pub async fn choice_submit(
             return Ok(AfterChoice::Confirm);
         }
         // Checked again now: a mandate revoked while the helper was choosing stops here.
-        let permission = mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())?;
-        Ok(AfterChoice::Answer(permission))
+        match mandates::may_act(conn, &aidant_id, &organisation_id, &usager_id, demarche, now())? {
+            Permission::Granted(live) => {
+                let issued = code::issue(&request, &session, &aidant_id, &live, random_secret(), now());
+                Ok(AfterChoice::Answered(authorization_response::record_code(conn, Some(&pending_id), issued)?))
+            }
+            Permission::Denied(reason) => Ok(AfterChoice::Refused(reason)),
+        }
     })
     .await?;
     match next {
         // Not one of the buttons shown (or no longer): show the choice again.
         AfterChoice::NotOffered => Ok(go_to(Step::Choose, &pending)),
         AfterChoice::Confirm => Ok(go_to(Step::Confirm, &pending)),
-        AfterChoice::Answer(permission) => answer(&state, frame, &pending, &helper, permission).await,
+        AfterChoice::Answered(code) => authorization_response::answer_with_code(&state, &pending.request, code),
+        AfterChoice::Refused(reason) => {
+            refusal(&state, &helper, &pending, frame, refusal_text(pending.lang.texts(), reason), None, true)
+        }
     }
 }
 
@@ -238,7 +250,9 @@ pub async fn choice_submit(
 enum AfterChoice {
     NotOffered,
     Confirm,
-    Answer(Permission),
+    /// The code issued (`None`: the pending request was spent meanwhile).
+    Answered(Option<String>),
+    Refused(Refusal),
 }
 
 /// Answers the relying party with a code when the mandate, checked again just now, allows it.

@@ -36,6 +36,18 @@ impl IdleLimits {
     }
 }
 
+/// Whether a page served now should record the helper's activity in the session. Recording
+/// it at every page was one write per page; at most once per this fraction of the shortest
+/// idle limit (and at least every 30 s) it is one write per half-minute of a busy helper, and
+/// idling out may come that much earlier than the exact limit: 30 s of 30 minutes by default.
+pub fn activity_due(session: &Session, now: NaiveDateTime, idle: IdleLimits) -> bool {
+    now - session.last_seen_at >= activity_granularity(idle)
+}
+
+fn activity_granularity(idle: IdleLimits) -> Duration {
+    (idle.code_again / 20).min(Duration::seconds(30))
+}
+
 pub fn auth_state(session: &Session, now: NaiveDateTime, idle: IdleLimits) -> AuthState {
     if session.aidant_id.is_none() || session.password_verified_at.is_none() {
         return AuthState::Anonymous;
@@ -98,6 +110,20 @@ pub fn next_step(auth: AuthState, pending: &PendingAuthorization) -> Step {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_is_recorded_at_most_every_30_seconds_and_far_inside_the_idle_limit() {
+        let default = IdleLimits::from_minutes(30, 120);
+        let mut seen = session();
+        seen.last_seen_at = at(0);
+        let after = |seconds: i64| at(0) + Duration::seconds(seconds);
+        assert!(!activity_due(&seen, after(29), default));
+        assert!(activity_due(&seen, after(30), default));
+        // A one-minute idle limit: recorded every 3 s, so that idling out comes at most 3 s early.
+        let short = IdleLimits::from_minutes(1, 1);
+        assert!(!activity_due(&seen, after(2), short));
+        assert!(activity_due(&seen, after(3), short));
+    }
 
     fn at(minutes: i64) -> NaiveDateTime {
         chrono::DateTime::from_timestamp(1_800_000_000 + minutes * 60, 0).unwrap().naive_utc()

@@ -30,27 +30,45 @@ pub async fn issue_code(
 ) -> Result<HttpResponse, PageError> {
     let issued = code::issue(request, session, aidant_id, live, random_secret(), now());
     let pending_id = pending_id.map(str::to_owned);
-    let (grant, binding) = (issued.grant, issued.binding);
-    let answered = with_conn(&state.store, move |conn| {
-        let answered = mandate_store::write_transaction(conn, |conn| {
-            // The pending request is spent first: of two submits at once, only one gets a code.
-            if let Some(id) = pending_id {
-                if !authorization_requests::delete(conn, &id)? {
-                    return Ok::<_, StoreError>(false);
-                }
+    let recorded = with_conn(&state.store, move |conn| record_code(conn, pending_id.as_deref(), issued)).await?;
+    answer_with_code(state, request, recorded)
+}
+
+/// The store's part of issuing a code, for a handler that has more to do in the same store
+/// call: the pending request is spent (of two submits at once, only one gets a code), then the
+/// grant and code are recorded, in one transaction. `None` when the pending request was
+/// already spent or has expired.
+pub fn record_code(
+    conn: &mut mandate_store::DbConnection,
+    pending_id: Option<&str>,
+    issued: code::IssuedCode,
+) -> Result<Option<String>, StoreError> {
+    let code::IssuedCode { code, grant, binding } = issued;
+    let answered = mandate_store::write_transaction(conn, |conn| {
+        if let Some(id) = pending_id {
+            if !authorization_requests::delete(conn, id)? {
+                return Ok::<_, StoreError>(false);
             }
-            grants::create_with_code(conn, grant, binding, now())?;
-            Ok(true)
-        })?;
-        Ok::<_, PageError>(answered)
-    })
-    .await?;
-    if !answered {
+        }
+        grants::create_with_code(conn, grant, binding, now())?;
+        Ok(true)
+    })?;
+    Ok(answered.then_some(code))
+}
+
+/// The relying party's answer once [`record_code`] has run: the code (`Some`), or the page
+/// saying the request expired (`None`).
+pub fn answer_with_code(
+    state: &AppState,
+    request: &AuthorizationRequest,
+    recorded: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let Some(code) = recorded else {
         return Err(PageError::request_expired(Lang::of_request(request)));
-    }
+    };
     state.metrics.codes_issued.inc();
     state.metrics.flow_completed("code");
-    let mut params = vec![("code", issued.code)];
+    let mut params = vec![("code", code)];
     if let Some(s) = &request.state {
         params.push(("state", s.clone()));
     }

@@ -34,7 +34,7 @@ use super::i18n::Lang;
 use super::session::{self, BrowserSession};
 use super::PageError;
 use crate::blocking::with_conn;
-use crate::protocol::flow::{auth_state, AuthState, Step};
+use crate::protocol::flow::{activity_due, auth_state, AuthState, Step};
 use crate::protocol::request::AuthorizationRequest;
 use crate::web::AppState;
 
@@ -295,18 +295,30 @@ fn signed_in(
         };
         // A helper deactivated since signing in is stopped here, at their next request: the
         // session ends and the page says why. Otherwise, activity keeps it from idling out.
-        let (hash, id) = (browser.id_hash(), aidant_id.clone());
-        let aidant = with_conn(&state.store, move |conn| {
-            let aidant = aidants::find(conn, &id)?;
-            if aidant.active {
-                sessions::touch(conn, &hash, now())?;
-                return Ok::<_, PageError>(Ok(aidant));
+        // The helper's row was read with the session; the store is called again only to
+        // record activity (when due) or to end the session.
+        let known = browser.helper.as_ref().map(|rows| rows.aidant.clone());
+        let due = activity_due(&browser.session, now(), idle);
+        let aidant = match known {
+            Some(aidant) if aidant.active && !due => Ok(aidant),
+            known => {
+                let (hash, id) = (browser.id_hash(), aidant_id.clone());
+                with_conn(&state.store, move |conn| {
+                    let aidant = match known {
+                        Some(aidant) => aidant,
+                        None => aidants::find(conn, &id)?,
+                    };
+                    if aidant.active {
+                        sessions::touch(conn, &hash, now())?;
+                        return Ok::<_, PageError>(Ok(aidant));
+                    }
+                    sessions::end(conn, &hash, now())?;
+                    let organisations = aidants::organisations_of(conn, &id)?.into_iter().map(|o| o.name).collect();
+                    Ok(Err(Deactivation::of(&aidant, organisations, lang)))
+                })
+                .await?
             }
-            sessions::end(conn, &hash, now())?;
-            let organisations = aidants::organisations_of(conn, &id)?.into_iter().map(|o| o.name).collect();
-            Ok(Err(Deactivation::of(&aidant, organisations, lang)))
-        })
-        .await?;
+        };
         let aidant = match aidant {
             Ok(aidant) => aidant,
             Err(deactivation) => {

@@ -17,6 +17,7 @@ use mandate_store::{aidants, now, organisations};
 
 use super::extract::{app_state, current_session};
 use super::i18n::Lang;
+use super::session::HelperRows;
 use super::{AppState, BrowserSession, PageError};
 use crate::blocking::with_conn;
 use crate::configuration::Theme;
@@ -102,10 +103,16 @@ impl Frame {
         else {
             return Ok(frame);
         };
-        let (aidant, organisation) = with_conn(&state.store, move |conn| {
-            Ok::<_, PageError>((aidants::find(conn, &aidant_id)?, organisations::find(conn, &organisation_id)?))
-        })
-        .await?;
+        // Read with the session when it was looked up for this request (see `HelperRows`).
+        let (aidant, organisation) = match browser.helper.as_deref() {
+            Some(HelperRows { aidant, organisation: Some(organisation) }) => (aidant.clone(), organisation.clone()),
+            _ => {
+                with_conn(&state.store, move |conn| {
+                    Ok::<_, PageError>((aidants::find(conn, &aidant_id)?, organisations::find(conn, &organisation_id)?))
+                })
+                .await?
+            }
+        };
         frame.helper = Some(HelperIdentity {
             name: format!("{} {}", aidant.given_name, aidant.family_name),
             organisation: organisation.name,

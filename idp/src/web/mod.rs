@@ -25,6 +25,7 @@ pub mod forwarded;
 pub mod frame;
 pub mod habilitation;
 pub mod headers;
+pub mod housekeeping;
 pub mod i18n;
 pub mod places;
 pub mod render;

@@ -13,8 +13,12 @@
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{HttpRequest, HttpResponse};
 use hmac::{Hmac, Mac};
+use std::sync::Arc;
+
+use mandate_store::aidants::{self, Aidant};
+use mandate_store::organisations::{self, Organisation};
 use mandate_store::sessions::{self, Session};
-use mandate_store::{now, secret_hash};
+use mandate_store::{now, secret_hash, StoreError};
 use sha2::Sha256;
 
 use super::PageError;
@@ -34,6 +38,40 @@ pub struct BrowserSession {
     pub set_cookie: bool,
     /// Whether the store holds this session; an anonymous browser's lives in its cookie only.
     pub stored: bool,
+    /// The rows of the helper the session names, read with it (see [`HelperRows`]).
+    pub helper: Option<Arc<HelperRows>>,
+}
+
+/// The helper a stored session names and the organisation they work in, read in the same
+/// store call as the session: every page of a signed-in helper needs them (is the account
+/// still active, the name and organisation in the page's header), and reading them there
+/// spares each page one or two more calls.
+#[derive(Clone)]
+pub struct HelperRows {
+    pub aidant: Aidant,
+    /// `None` if the organisation no longer exists.
+    pub organisation: Option<Organisation>,
+}
+
+impl HelperRows {
+    /// The rows of `session`'s helper; `None` for a session naming nobody, or a helper who no
+    /// longer exists (whoever needs one then reads it, and finds it missing, themselves).
+    fn of(conn: &mut mandate_store::DbConnection, session: &Session) -> Result<Option<HelperRows>, StoreError> {
+        let (Some(aidant_id), Some(organisation_id)) = (&session.aidant_id, &session.organisation_id) else {
+            return Ok(None);
+        };
+        let aidant = match aidants::find(conn, aidant_id) {
+            Ok(aidant) => aidant,
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let organisation = match organisations::find(conn, organisation_id) {
+            Ok(organisation) => Some(organisation),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(HelperRows { aidant, organisation }))
+    }
 }
 
 impl BrowserSession {
@@ -112,10 +150,15 @@ pub(super) async fn current(secret: Option<String>, state: &AppState) -> Result<
     let Some(secret) = secret else { return Ok(None) };
     let hash = secret_hash(&secret);
     let at = now();
-    let found = with_conn(&state.store, move |conn| sessions::find(conn, &hash)).await?;
+    let found = with_conn(&state.store, move |conn| {
+        let Some(session) = sessions::find(conn, &hash)? else { return Ok::<_, StoreError>(None) };
+        let helper = if session.is_live(at) { HelperRows::of(conn, &session)? } else { None };
+        Ok(Some((session, helper)))
+    })
+    .await?;
     Ok(match found {
-        Some(session) if session.is_live(at) => {
-            Some(BrowserSession { secret, session, set_cookie: false, stored: true })
+        Some((session, helper)) if session.is_live(at) => {
+            Some(BrowserSession { secret, session, set_cookie: false, stored: true, helper: helper.map(Arc::new) })
         }
         Some(_) => None,
         None => Some(anonymous(state, secret, false)),
@@ -148,7 +191,7 @@ fn anonymous(state: &AppState, secret: String, set_cookie: bool) -> BrowserSessi
         expires_at: at + chrono::Duration::hours(state.settings.session.absolute_hours),
         ended_at: None,
     };
-    BrowserSession { secret, session, set_cookie, stored: false }
+    BrowserSession { secret, session, set_cookie, stored: false, helper: None }
 }
 
 /// What the key deriving anonymous sessions' `sid` is for (see [`crate::web::csrf::CsrfKey::derive`]).

@@ -9,6 +9,7 @@ use super::address_limits::AddressLimits;
 use super::assets::DsfrAssets;
 use super::cache::Cached;
 use super::csrf::CsrfKey;
+use super::housekeeping::Throttle;
 use crate::client_keys::ClientKeyCache;
 use crate::configuration::Settings;
 use crate::keys::KeySet;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub password_checks: Arc<PasswordChecks>,
     /// Sign-in attempts per client address, in this replica's memory.
     pub address_limits: Arc<AddressLimits>,
+    /// When `/authorize` last deleted expired pending requests (see `housekeeping`).
+    pub pending_purge: Arc<Throttle>,
 }
 
 impl AppState {

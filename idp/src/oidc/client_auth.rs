@@ -12,7 +12,7 @@ use base64::Engine;
 use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 use mandate_store::clients::{self, Client};
-use mandate_store::{grants, now, secret_hash, ClientAuthMethod};
+use mandate_store::{grants, now, secret_hash, ClientAuthMethod, DbConnection};
 
 use super::errors::TokenError;
 use crate::blocking::with_conn;
@@ -94,12 +94,30 @@ pub async fn authenticate(
     form: &Params,
     audience: &str,
 ) -> Result<Client, TokenError> {
+    let (client, ()) = authenticate_then(state, req, form, audience, |_, _| Ok(())).await?;
+    Ok(client)
+}
+
+/// [`authenticate`], then `then` with the authenticated client. A client presenting a secret
+/// (or a public one) is read, checked and served in a single store call: the token endpoint's
+/// exchange costs one call instead of two. `then`'s refusals are not authentication failures.
+pub async fn authenticate_then<T, F>(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Params,
+    audience: &str,
+    then: F,
+) -> Result<(Client, T), TokenError>
+where
+    F: FnOnce(&mut DbConnection, &Client) -> Result<T, TokenError> + Send + 'static,
+    T: Send + 'static,
+{
     let Ok(address) = ClientAddress::extract(req).await;
     let limit = &state.address_limits.client_authentication;
     if let Some(wait) = limit.held_back(&address) {
         return Err(TokenError::HeldBack(wait));
     }
-    let result = authenticate_presented(state, req, form, audience).await;
+    let result = authenticate_presented(state, req, form, audience, then).await;
     if let Err(TokenError::InvalidClient(reason)) = &result {
         if let Some(wait) = limit.failed(&address) {
             tracing::warn!(%reason, wait_seconds = wait.as_secs(), "client authentication failures: address held back");
@@ -109,30 +127,60 @@ pub async fn authenticate(
     result
 }
 
-async fn authenticate_presented(
+async fn authenticate_presented<T, F>(
     state: &AppState,
     req: &HttpRequest,
     form: &Params,
     audience: &str,
-) -> Result<Client, TokenError> {
+    then: F,
+) -> Result<(Client, T), TokenError>
+where
+    F: FnOnce(&mut DbConnection, &Client) -> Result<T, TokenError> + Send + 'static,
+    T: Send + 'static,
+{
     let authorization = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
     match presented(authorization, form)? {
         Presented::Basic { secret, .. } | Presented::Post { secret, .. } if secret.is_empty() => {
             Err(refused("empty client secret"))
         }
         Presented::Basic { id, secret } => {
-            check_secret(find_client(state, &id).await?, &secret, ClientAuthMethod::ClientSecretBasic)
+            stored_client_then(state, id, move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretBasic), then)
+                .await
         }
         Presented::Post { id, secret } => {
-            check_secret(find_client(state, &id).await?, &secret, ClientAuthMethod::ClientSecretPost)
+            stored_client_then(state, id, move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretPost), then)
+                .await
         }
-        Presented::IdOnly { id } => match find_client(state, &id).await? {
-            Some(client) if client.is_public() => Ok(client),
-            Some(_) => Err(refused("a confidential client without credentials")),
-            None => Err(refused("unknown client")),
-        },
-        Presented::Assertion { assertion, id } => verify_assertion(state, &assertion, id.as_deref(), audience).await,
+        Presented::IdOnly { id } => {
+            let public = |client: Option<Client>| match client {
+                Some(client) if client.is_public() => Ok(client),
+                Some(_) => Err(refused("a confidential client without credentials")),
+                None => Err(refused("unknown client")),
+            };
+            stored_client_then(state, id, public, then).await
+        }
+        Presented::Assertion { assertion, id } => {
+            let client = verify_assertion(state, &assertion, id.as_deref(), audience).await?;
+            let authenticated = client.clone();
+            let done = with_conn(&state.store, move |conn| then(conn, &authenticated)).await?;
+            Ok((client, done))
+        }
     }
+}
+
+/// Reads client `id`, authenticates it with `check`, then runs `then`: one store call.
+async fn stored_client_then<T, C, F>(state: &AppState, id: String, check: C, then: F) -> Result<(Client, T), TokenError>
+where
+    C: FnOnce(Option<Client>) -> Result<Client, TokenError> + Send + 'static,
+    F: FnOnce(&mut DbConnection, &Client) -> Result<T, TokenError> + Send + 'static,
+    T: Send + 'static,
+{
+    with_conn(&state.store, move |conn| {
+        let client = check(clients::find(conn, &id)?)?;
+        let done = then(conn, &client)?;
+        Ok((client, done))
+    })
+    .await
 }
 
 /// The secret is hashed and compared even for an unknown client (against a hash no secret

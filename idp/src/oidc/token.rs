@@ -3,15 +3,14 @@
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use mandate_store::clients::Client;
-use mandate_store::exchange::{self, CodeExchange, CodeRefusal, GrantContext, NewTokens};
+use mandate_store::exchange::{self, CodeExchange, CodeRefusal, GrantContext, NewTokens, PkceProof};
 use mandate_store::grants::TokenLifetimes;
-use mandate_store::{now, secret_hash};
+use mandate_store::{now, secret_hash, DbConnection};
 use serde_json::{json, Value};
 
-use super::client_auth::authenticate;
+use super::client_auth::{authenticate, authenticate_then};
 use super::client_form::ClientForm;
 use super::errors::TokenError;
-use crate::blocking::with_conn;
 use crate::encoding::random_secret;
 use crate::keys::SigningAlg;
 use crate::protocol::claims::{id_token_claims, Subject};
@@ -47,15 +46,44 @@ pub async fn token(
     result
 }
 
+/// The client is authenticated first, whatever the grant; the grant's own store work then runs
+/// in the same store call (see `authenticate_then`).
 async fn by_grant_type(req: &HttpRequest, form: &Params, state: &AppState) -> Result<HttpResponse, TokenError> {
-    let client = authenticate(state, req, form, &state.settings.url("/token")).await?;
+    let audience = state.settings.url("/token");
     match form.get("grant_type").map(String::as_str) {
-        Some("authorization_code") => authorization_code(state, client, form).await,
-        Some("refresh_token") => refresh_token(state, client, form).await,
+        Some("authorization_code") => {
+            let presented = CodePresented::read(form);
+            let (access, refresh) = (random_secret(), random_secret());
+            let tokens = TokenHashes::of(&access, &refresh);
+            let (_, issued) = authenticate_then(state, req, form, &audience, move |conn, client| {
+                redeem(conn, client, presented?, &tokens)
+            })
+            .await?;
+            token_body(state, &issued.context, &access, issued.refresh_issued.then_some(refresh.as_str()))
+        }
+        Some("refresh_token") => {
+            let old = form
+                .get("refresh_token")
+                .filter(|t| !t.is_empty())
+                .map(|t| secret_hash(t))
+                .ok_or_else(|| TokenError::invalid_request("refresh_token is required"));
+            let (access, refresh) = (random_secret(), random_secret());
+            let tokens = TokenHashes::of(&access, &refresh);
+            let (_, context) = authenticate_then(state, req, form, &audience, move |conn, client| {
+                let new = tokens.new_tokens();
+                exchange::rotate_refresh(conn, &client.id, &old?, &new, now())?.map_err(TokenError::from)
+            })
+            .await?;
+            token_body(state, &context, &access, Some(&refresh))
+        }
         Some(_) => {
+            authenticate(state, req, form, &audience).await?;
             Err(TokenError::UnsupportedGrantType("grant_type must be authorization_code or refresh_token".into()))
         }
-        None => Err(TokenError::invalid_request("grant_type is required")),
+        None => {
+            authenticate(state, req, form, &audience).await?;
+            Err(TokenError::invalid_request("grant_type is required"))
+        }
     }
 }
 
@@ -99,52 +127,69 @@ fn token_body(
     Ok(success(body))
 }
 
-async fn authorization_code(state: &AppState, client: Client, form: &Params) -> Result<HttpResponse, TokenError> {
-    let code =
-        form.get("code").filter(|c| !c.is_empty()).ok_or_else(|| TokenError::invalid_request("code is required"))?;
-    let code_hash = secret_hash(code);
-    let redirect_uri = form.get("redirect_uri").cloned().unwrap_or_default();
-    let pkce = pkce_proof(form.get("code_verifier").map(String::as_str));
-    let (access, refresh) = (random_secret(), random_secret());
-    let (access_hash, refresh_hash) = (secret_hash(&access), secret_hash(&refresh));
-    let client_id = client.id.clone();
-    let issued = with_conn(&state.store, move |conn| {
-        let presented = CodeExchange {
-            client_id: &client_id,
-            code_hash: &code_hash,
-            redirect_uri: &redirect_uri,
-            pkce,
-            tokens: NewTokens { access_hash: &access_hash, refresh_hash: &refresh_hash, lifetimes: LIFETIMES },
-        };
-        exchange::redeem_code(conn, &presented, now())?.map_err(|refusal| {
-            match refusal {
-                CodeRefusal::Reused => {
-                    tracing::warn!(client_id = %client_id, "authorization code reused: its grant and tokens were revoked")
-                }
-                CodeRefusal::Mandate(why) => {
-                    tracing::info!(?why, client_id = %client_id, "code refused: the mandate no longer allows it")
-                }
-                _ => {}
-            }
-            TokenError::from(refusal)
-        })
-    })
-    .await?;
-    token_body(state, &issued.context, &access, issued.refresh_issued.then_some(refresh.as_str()))
+/// What an authorization-code request presents besides the client: the code (only its hash
+/// is looked up), the redirect URI and the PKCE verifier.
+struct CodePresented {
+    code_hash: String,
+    redirect_uri: String,
+    pkce: PkceProof,
 }
 
-async fn refresh_token(state: &AppState, client: Client, form: &Params) -> Result<HttpResponse, TokenError> {
-    let old = form
-        .get("refresh_token")
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| TokenError::invalid_request("refresh_token is required"))?;
-    let old_hash = secret_hash(old);
-    let (access, refresh) = (random_secret(), random_secret());
-    let (access_hash, refresh_hash) = (secret_hash(&access), secret_hash(&refresh));
-    let context = with_conn(&state.store, move |conn| {
-        let tokens = NewTokens { access_hash: &access_hash, refresh_hash: &refresh_hash, lifetimes: LIFETIMES };
-        exchange::rotate_refresh(conn, &client.id, &old_hash, &tokens, now())?.map_err(TokenError::from)
+impl CodePresented {
+    /// A request without a code is refused, once the client is authenticated.
+    fn read(form: &Params) -> Result<CodePresented, TokenError> {
+        let code = form
+            .get("code")
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| TokenError::invalid_request("code is required"))?;
+        Ok(CodePresented {
+            code_hash: secret_hash(code),
+            redirect_uri: form.get("redirect_uri").cloned().unwrap_or_default(),
+            pkce: pkce_proof(form.get("code_verifier").map(String::as_str)),
+        })
+    }
+}
+
+/// The hashes of the tokens about to be issued (the tokens themselves never reach the store).
+struct TokenHashes {
+    access_hash: String,
+    refresh_hash: String,
+}
+
+impl TokenHashes {
+    fn of(access: &str, refresh: &str) -> TokenHashes {
+        TokenHashes { access_hash: secret_hash(access), refresh_hash: secret_hash(refresh) }
+    }
+
+    fn new_tokens(&self) -> NewTokens<'_> {
+        NewTokens { access_hash: &self.access_hash, refresh_hash: &self.refresh_hash, lifetimes: LIFETIMES }
+    }
+}
+
+/// Spends the code for `client` (see `exchange::redeem_code`), in the client's store call.
+fn redeem(
+    conn: &mut DbConnection,
+    client: &Client,
+    presented: CodePresented,
+    tokens: &TokenHashes,
+) -> Result<exchange::Issued, TokenError> {
+    let exchange = CodeExchange {
+        client_id: &client.id,
+        code_hash: &presented.code_hash,
+        redirect_uri: &presented.redirect_uri,
+        pkce: presented.pkce,
+        tokens: tokens.new_tokens(),
+    };
+    exchange::redeem_code(conn, &exchange, now())?.map_err(|refusal| {
+        match refusal {
+            CodeRefusal::Reused => {
+                tracing::warn!(client_id = %client.id, "authorization code reused: its grant and tokens were revoked")
+            }
+            CodeRefusal::Mandate(why) => {
+                tracing::info!(?why, client_id = %client.id, "code refused: the mandate no longer allows it")
+            }
+            _ => {}
+        }
+        TokenError::from(refusal)
     })
-    .await?;
-    token_body(state, &context, &access, Some(&refresh))
 }

@@ -28,4 +28,5 @@ pub mod startup;
 pub mod telemetry;
 pub mod totp;
 pub mod upstream;
+pub mod wal_checkpoints;
 pub mod web;

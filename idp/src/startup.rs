@@ -311,6 +311,7 @@ impl Application {
                 interval,
             ));
         }
+        tokio::spawn(crate::wal_checkpoints::restart_periodically(state.store.clone()));
         let sequence_every = state.settings.journal.sequence_interval_ms;
         if sequence_every > 0 {
             tokio::spawn(crate::journal_sequencer::sequence_periodically(

@@ -34,7 +34,7 @@ pub mod upstream_logins;
 pub mod usager_sessions;
 pub mod usagers;
 
-pub use db::{now, write_transaction, Backend, DbConnection, PoolUsage, Store};
+pub use db::{now, write_transaction, Backend, DbConnection, LogCheckpoint, PoolUsage, Store};
 pub use domain::{
     ClientAuthMethod, Demarche, Department, DurationKind, Email, OrganisationType, Region, Role, SigningAlg, Siret,
     SubjectType,

@@ -112,12 +112,53 @@ where
     F: FnOnce(&mut DbConnection, &Client) -> Result<T, TokenError> + Send + 'static,
     T: Send + 'static,
 {
+    // Checked first, whatever the client presents.
     let Ok(address) = ClientAddress::extract(req).await;
     let limit = &state.address_limits.client_authentication;
     if let Some(wait) = limit.held_back(&address) {
         return Err(TokenError::HeldBack(wait));
     }
-    let result = authenticate_presented(state, req, form, audience, then).await;
+    let result = async move {
+        let authorization = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
+        match presented(authorization, form)? {
+            Presented::Basic { secret, .. } | Presented::Post { secret, .. } if secret.is_empty() => {
+                Err(refused("empty client secret"))
+            }
+            Presented::Basic { id, secret } => {
+                stored_client_then(
+                    state,
+                    id,
+                    move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretBasic),
+                    then,
+                )
+                .await
+            }
+            Presented::Post { id, secret } => {
+                stored_client_then(
+                    state,
+                    id,
+                    move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretPost),
+                    then,
+                )
+                .await
+            }
+            Presented::IdOnly { id } => {
+                let public = |client: Option<Client>| match client {
+                    Some(client) if client.is_public() => Ok(client),
+                    Some(_) => Err(refused("a confidential client without credentials")),
+                    None => Err(refused("unknown client")),
+                };
+                stored_client_then(state, id, public, then).await
+            }
+            Presented::Assertion { assertion, id } => {
+                let client = verify_assertion(state, &assertion, id.as_deref(), audience).await?;
+                let authenticated = client.clone();
+                let done = with_conn(&state.store, move |conn| then(conn, &authenticated)).await?;
+                Ok((client, done))
+            }
+        }
+    }
+    .await;
     if let Err(TokenError::InvalidClient(reason)) = &result {
         if let Some(wait) = limit.failed(&address) {
             tracing::warn!(%reason, wait_seconds = wait.as_secs(), "client authentication failures: address held back");
@@ -125,47 +166,6 @@ where
         }
     }
     result
-}
-
-async fn authenticate_presented<T, F>(
-    state: &AppState,
-    req: &HttpRequest,
-    form: &Params,
-    audience: &str,
-    then: F,
-) -> Result<(Client, T), TokenError>
-where
-    F: FnOnce(&mut DbConnection, &Client) -> Result<T, TokenError> + Send + 'static,
-    T: Send + 'static,
-{
-    let authorization = req.headers().get("Authorization").and_then(|v| v.to_str().ok());
-    match presented(authorization, form)? {
-        Presented::Basic { secret, .. } | Presented::Post { secret, .. } if secret.is_empty() => {
-            Err(refused("empty client secret"))
-        }
-        Presented::Basic { id, secret } => {
-            stored_client_then(state, id, move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretBasic), then)
-                .await
-        }
-        Presented::Post { id, secret } => {
-            stored_client_then(state, id, move |c| check_secret(c, &secret, ClientAuthMethod::ClientSecretPost), then)
-                .await
-        }
-        Presented::IdOnly { id } => {
-            let public = |client: Option<Client>| match client {
-                Some(client) if client.is_public() => Ok(client),
-                Some(_) => Err(refused("a confidential client without credentials")),
-                None => Err(refused("unknown client")),
-            };
-            stored_client_then(state, id, public, then).await
-        }
-        Presented::Assertion { assertion, id } => {
-            let client = verify_assertion(state, &assertion, id.as_deref(), audience).await?;
-            let authenticated = client.clone();
-            let done = with_conn(&state.store, move |conn| then(conn, &authenticated)).await?;
-            Ok((client, done))
-        }
-    }
 }
 
 /// Reads client `id`, authenticates it with `check`, then runs `then`: one store call.

@@ -44,10 +44,12 @@ function addHelper(email, givenName, familyName, role = 'aidant') {
   return { ...added, totpSecret: new URL(added.totp_enrolment_uri).searchParams.get('secret') };
 }
 
-/** Runs SQL on the run's SQLite database, as an operator with database access could. */
+/** Runs SQL on the run's SQLite database, as an operator with database access could: waiting,
+ * as every writer beside the server must, for a lock the server holds (a commit, or the log's
+ * checkpoint each second). */
 function sql(statement) {
   const file = server.env.IDP__DATABASE__URL.replace(/^sqlite:\/\//, '');
-  const out = spawnSync('sqlite3', [file, statement], { encoding: 'utf8' });
+  const out = spawnSync('sqlite3', ['-cmd', '.timeout 5000', file, statement], { encoding: 'utf8' });
   assert.equal(out.status, 0, out.stderr);
 }
 

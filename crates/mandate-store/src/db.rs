@@ -172,6 +172,9 @@ unsafe extern "C" fn enable_planner_stability(
 /// How long a SQLite statement waits for another connection's lock before failing.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
+/// The log's size from which `Store::restart_log` acts: SQLite's own automatic checkpoint's.
+const RESTART_FROM_PAGES: i32 = 1_000;
+
 /// How long `Store::restart_log` waits for readers (new writers wait as long).
 const RESTART_WAITS_AT_MOST_MS: u32 = 50;
 
@@ -368,14 +371,21 @@ impl Store {
     /// Why: the checkpoints SQLite runs by itself never wait for readers, and the log can only
     /// start over at a moment when no reader uses it. A server under steady load has no such
     /// moment: its log grew by 60 MB a second in the SSO flow (1.3 GB in 25 s) until the load
-    /// stopped. The server calls this every second (decision 0029). `None` on PostgreSQL and
-    /// in memory; else how many pages the log held and how many were copied back.
+    /// stopped. The server calls this every second (decision 0029); a log under 1,000 pages is
+    /// left alone. `None` on PostgreSQL and in memory; else how many pages the log held and how
+    /// many were copied back.
     pub fn restart_log(&self) -> StoreResult<Option<LogCheckpoint>> {
         if !self.sqlite_file {
             return Ok(None);
         }
         let mut conn = self.conn()?;
         let DbConnection::Sqlite(sqlite) = &mut *conn else { return Ok(None) };
+        // A log SQLite's own checkpoints keep small (they run from 1,000 pages) is left to them:
+        // no lock is taken, and an idle server holds no writer back every second.
+        let now: LogCheckpoint = diesel::sql_query("PRAGMA wal_checkpoint(NOOP)").get_result(sqlite)?;
+        if now.log < RESTART_FROM_PAGES {
+            return Ok(Some(now));
+        }
         // Writers wait while the checkpoint waits for readers: a reader slower than this (a
         // long export) makes it give up (`busy`) rather than hold every write back.
         sqlite.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAITS_AT_MOST_MS};"))?;

@@ -54,7 +54,7 @@ fn a_long_reader_makes_the_restart_give_up_soon_rather_than_hold_writes_back() {
     let mut reader = db.store.conn().unwrap();
     let DbConnection::Sqlite(reading) = &mut *reader else { panic!("a SQLite store") };
     reading.batch_execute("BEGIN; SELECT COUNT(*) FROM scratch;").unwrap();
-    write_pages(&db.store, 30);
+    write_pages(&db.store, 1_050);
     let began = std::time::Instant::now();
     let restarted = db.store.restart_log().unwrap().expect("a SQLite file has a log");
     assert_eq!(restarted.busy, 1, "the reader of an older snapshot is still there: {restarted:?}");
@@ -62,6 +62,15 @@ fn a_long_reader_makes_the_restart_give_up_soon_rather_than_hold_writes_back() {
     // Writes go on, and the connection that checkpointed waits for locks as long as before.
     write_pages(&db.store, 15);
     reading.batch_execute("COMMIT").unwrap();
+}
+
+#[test]
+fn a_small_log_is_left_to_sqlites_own_checkpoints() {
+    let db = TestDb::sqlite();
+    write_pages(&db.store, 150);
+    let left = db.store.restart_log().unwrap().expect("a SQLite file has a log");
+    assert_eq!(left.checkpointed, 0, "nothing copied, no lock taken: {left:?}");
+    assert!(left.log > 100, "{left:?}");
 }
 
 #[test]

@@ -263,7 +263,8 @@ async fn answer(
     helper: &SignedInHelper,
     permission: Permission,
 ) -> Result<HttpResponse, PageError> {
-    // Every answer goes through here: a helper in habilitation never gets a code issued.
+    // A helper in habilitation never gets a code issued: checked here for the confirmation,
+    // and at the top of `choice_submit`, which issues its code in its own store call.
     if !helper.is_habilitated() {
         return not_habilitated(state, helper, pending, frame);
     }

@@ -84,21 +84,21 @@ impl DatabaseTarget {
     pub fn connect(&self) -> StoreResult<DbConnection> {
         match self {
             DatabaseTarget::SqliteFile(path) => {
-                keep_sqlite_statements_compiled();
+                let prepared = prepare_sqlite_connections();
                 create_private_file(path)?;
                 let path_str = path
                     .to_str()
                     .ok_or_else(|| StoreError::Connection(format!("non UTF-8 path {}", path.display())))?;
                 let mut conn = SqliteConnection::establish(path_str)
                     .map_err(|e| StoreError::Connection(format!("{}: {e}", path.display())))?;
-                init_sqlite(&mut conn, true)?;
+                init_sqlite(&mut conn, true, prepared)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseTarget::SqliteMemory => {
-                keep_sqlite_statements_compiled();
+                let prepared = prepare_sqlite_connections();
                 let mut conn =
                     SqliteConnection::establish(":memory:").map_err(|e| StoreError::Connection(e.to_string()))?;
-                init_sqlite(&mut conn, false)?;
+                init_sqlite(&mut conn, false, prepared)?;
                 Ok(DbConnection::Sqlite(conn))
             }
             DatabaseTarget::Postgres(url) => PgConnection::establish(url)
@@ -127,30 +127,36 @@ fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
     }
 }
 
-/// Turns on SQLite's query planner stability guarantee (QPSG) for every SQLite connection this
-/// process opens, through SQLite's auto-extension hook (diesel gives no access to the raw
-/// connection, and there is no pragma for it).
+/// Prepares every SQLite connection this process opens, through SQLite's auto-extension hook
+/// (diesel gives no access to the raw connection, and neither setting has a pragma):
 ///
-/// Why: when a plan depends on a bound value, SQLite marks that parameter, and binding it again
-/// throws the compiled statement away: the next step compiles it anew. Since 3.4x the bound
-/// `LIMIT ?` diesel writes for every `.first()` is such a value, so the key lookups every request
-/// makes (helper, client, session, organisation...) were compiled at every call although diesel
-/// kept them prepared: 22 % of the server's CPU in the SSO flow (decisions 0019, 0028). With
-/// QPSG the plan never depends on bound values (we run no `ANALYZE` and no `LIKE` with a bound
-/// pattern, the two other cases), so a prepared statement stays compiled.
-fn keep_sqlite_statements_compiled() {
+/// - **Query planner stability (QPSG).** When a plan depends on a bound value, SQLite marks
+///   that parameter, and binding it again throws the compiled statement away: the next step
+///   compiles it anew. Since 3.4x the bound `LIMIT ?` diesel writes for every `.first()` is such
+///   a value, so the key lookups every request makes (helper, client, session, organisation...)
+///   were compiled at every call although diesel kept them prepared: 22 % of the server's CPU
+///   in the SSO flow (decisions 0019, 0028). With QPSG the plan never depends on bound values
+///   (we run no `ANALYZE` and no `LIKE` with a bound pattern, the two other cases), so a
+///   prepared statement stays compiled.
+/// - **Waiting for locks** in steps of tens of microseconds rather than SQLite's milliseconds
+///   (`lock_wait`, decision 0030).
+fn prepare_sqlite_connections() -> bool {
     static ONCE: std::sync::Once = std::sync::Once::new();
+    static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     ONCE.call_once(|| {
         // SAFETY: registers a function with the signature SQLite expects; SQLite calls it with
         // a valid handle for each new connection, before anyone else uses that connection.
-        let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(enable_planner_stability)) };
-        if rc != libsqlite3_sys::SQLITE_OK {
-            tracing::warn!(rc, "SQLite's planner stability could not be turned on: lookups are compiled at every call");
+        let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(prepare_sqlite_connection)) };
+        if rc == libsqlite3_sys::SQLITE_OK {
+            INSTALLED.store(true, Ordering::Relaxed);
+        } else {
+            tracing::warn!(rc, "SQLite connections cannot be prepared: lookups are compiled at every call");
         }
     });
+    INSTALLED.load(Ordering::Relaxed)
 }
 
-unsafe extern "C" fn enable_planner_stability(
+unsafe extern "C" fn prepare_sqlite_connection(
     db: *mut libsqlite3_sys::sqlite3,
     _error: *mut *mut std::ffi::c_char,
     _api: *const libsqlite3_sys::sqlite3_api_routines,
@@ -164,19 +170,21 @@ unsafe extern "C" fn enable_planner_stability(
             1 as std::ffi::c_int,
             std::ptr::null_mut::<std::ffi::c_int>(),
         );
+        crate::lock_wait::install(db);
     }
-    // A connection without the option still works, only slower: never refuse to open it.
+    // A connection without these still works, only slower: never refuse to open it.
     libsqlite3_sys::SQLITE_OK
 }
 
-/// How long a SQLite statement waits for another connection's lock before failing.
+/// How long a SQLite statement waits for another connection's lock before failing, where the
+/// connection could not be prepared (`prepare_sqlite_connections`).
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
 /// The log's size from which `Store::restart_log` acts: SQLite's own automatic checkpoint's.
 const RESTART_FROM_PAGES: i32 = 1_000;
 
 /// How long `Store::restart_log` waits for readers (new writers wait as long).
-const RESTART_WAITS_AT_MOST_MS: u32 = 50;
+const RESTART_WAITS_AT_MOST: Duration = Duration::from_millis(50);
 
 /// The size a SQLite write-ahead log file is cut back to when the log starts over.
 const LOG_SIZE_LIMIT_BYTES: u64 = 64 << 20;
@@ -184,9 +192,13 @@ const LOG_SIZE_LIMIT_BYTES: u64 = 64 << 20;
 /// The page cache of each SQLite connection, in KiB (see `init_sqlite`).
 const SQLITE_CACHE_KIB: u32 = 512;
 
-fn init_sqlite(conn: &mut SqliteConnection, wal: bool) -> StoreResult<()> {
-    // busy_timeout first, so that switching to WAL waits for another process instead of failing.
-    conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}; PRAGMA foreign_keys = ON;"))?;
+fn init_sqlite(conn: &mut SqliteConnection, wal: bool, prepared: bool) -> StoreResult<()> {
+    // A prepared connection waits for locks already (`lock_wait`); `busy_timeout` would replace
+    // that handler. Either way before switching to WAL, which may wait for another process.
+    if !prepared {
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+    }
+    conn.batch_execute("PRAGMA foreign_keys = ON;")?;
     // Each connection's own page cache, 2 MiB by default, is small here: 512 KiB. The server
     // holds several connections, and a write by any one of them empties the cache of every
     // other at its next transaction, so under load a large cache is mostly refilled, not
@@ -208,12 +220,20 @@ const CHECK_WHEN_IDLE_FOR: Duration = Duration::from_secs(5);
 /// What the pool knows of one connection, kept on the connection itself as diesel's
 /// instrumentation (the one place diesel lets us attach state to a connection and see every
 /// query's error): whether the server closed it, when it was last given back, and which of the
-/// pool's losses it was checked after.
+/// pool's losses it was checked after; and, for SQLite, the pool's turn to write.
 struct ConnectionWatch {
     closed_by_server: bool,
     given_back_at: Instant,
     checked_after_loss: u64,
+    writers: WriteTurn,
 }
+
+/// Whose turn it is to write, among the connections of one pool. SQLite lets one connection
+/// write at a time, and a connection that finds the lock taken can only poll for it
+/// (`lock_wait`), asleep while the lock may already be free. Taking this turn first, a writer
+/// of this process sleeps until the previous one commits and wakes at once (decision 0030).
+/// SQLite's lock still guards against other processes (the command line, a second server).
+type WriteTurn = Arc<std::sync::Mutex<()>>;
 
 impl Instrumentation for ConnectionWatch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
@@ -246,6 +266,7 @@ pub struct ConnectionManager {
     target: DatabaseTarget,
     /// How many connections the server has closed under the pool so far.
     losses: Arc<AtomicU64>,
+    writers: WriteTurn,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -258,6 +279,7 @@ impl r2d2::ManageConnection for ConnectionManager {
             closed_by_server: false,
             given_back_at: Instant::now(),
             checked_after_loss: self.losses.load(Ordering::Acquire),
+            writers: self.writers.clone(),
         });
         Ok(conn)
     }
@@ -360,7 +382,7 @@ impl Store {
             .max_size(max_size)
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
-            .build(ConnectionManager { target, losses: Arc::default() })?;
+            .build(ConnectionManager { target, losses: Arc::default(), writers: Arc::default() })?;
         Ok(Store { pool, backend, sqlite_file })
     }
 
@@ -388,9 +410,9 @@ impl Store {
         }
         // Writers wait while the checkpoint waits for readers: a reader slower than this (a
         // long export) makes it give up (`busy`) rather than hold every write back.
-        sqlite.batch_execute(&format!("PRAGMA busy_timeout = {RESTART_WAITS_AT_MOST_MS};"))?;
-        let done = diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(sqlite);
-        sqlite.batch_execute(&format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS};"))?;
+        let done = crate::lock_wait::with_budget(RESTART_WAITS_AT_MOST, || {
+            diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result(sqlite)
+        });
         Ok(Some(done?))
     }
 
@@ -457,7 +479,9 @@ impl Store {
 
 /// Runs `f` inside a write transaction. On SQLite the transaction starts `IMMEDIATE`, taking
 /// the write lock first: a deferred transaction that read before writing would fail with
-/// SQLITE_BUSY when another writer committed in between. Rolls back when `f` fails.
+/// SQLITE_BUSY when another writer committed in between; and before that it waits for its
+/// pool's turn to write (`WriteTurn`), held until the transaction ends. Rolls back when `f`
+/// fails.
 pub fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -465,16 +489,21 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
+    let outermost_on_sqlite = match conn {
         DbConnection::Sqlite(c) => {
-            let nested = AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_some();
-            if nested {
-                // Inside a transaction the write lock is already held: a savepoint suffices.
-                AnsiTransactionManager::begin_transaction(c)?
-            } else {
-                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-            }
+            AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth()?.is_none()
         }
+        DbConnection::Postgres(_) => false,
+    };
+    // Inside a transaction the write lock, and the turn, are held already.
+    let turn = if outermost_on_sqlite { watch_of(conn).map(|watch| watch.writers.clone()) } else { None };
+    // A writer that panicked left nothing half-done behind the turn (SQLite rolls back): go on.
+    let _my_turn = turn.as_ref().map(|t| t.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    match conn {
+        DbConnection::Sqlite(c) if outermost_on_sqlite => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction(c)?,
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {

@@ -16,6 +16,7 @@ pub mod exchange;
 pub mod grants;
 pub mod habilitation;
 pub mod journal;
+pub mod lock_wait;
 pub mod maintenance;
 pub mod mandate_drafts;
 pub mod mandates;

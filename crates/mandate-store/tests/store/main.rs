@@ -27,6 +27,7 @@ mod sign_in_delays;
 mod statements;
 mod statistics;
 mod wal_restart;
+mod write_turns;
 
 /// Not a test on its own: the two-process journal test runs this binary twice with
 /// `--ignored --exact journal_child_appender`, each child appending to the same database.

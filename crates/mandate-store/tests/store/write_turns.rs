@@ -20,17 +20,6 @@ fn insert(conn: &mut DbConnection, n: i32) -> diesel::QueryResult<()> {
     conn.batch_execute(&format!("INSERT INTO scratch VALUES ({n})"))
 }
 
-fn count(store: &Store) -> i64 {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    let mut conn = store.conn().unwrap();
-    diesel::sql_query("SELECT COUNT(*) AS n FROM scratch").get_result::<Count>(&mut *conn).unwrap().n
-}
-
 /// Holds a write transaction on `store` for `held`, telling `started` once it holds the lock.
 fn hold_a_write(store: Store, held: Duration, started: mpsc::Sender<()>) -> thread::JoinHandle<()> {
     thread::spawn(move || {
@@ -57,7 +46,7 @@ fn a_writer_of_the_same_store_waits_for_its_turn_however_long_the_lock_budget() 
     let mut conn = db.store.conn().unwrap();
     with_budget(Duration::from_millis(20), || write_transaction(&mut conn, |conn| insert(conn, 2))).unwrap();
     first.join().unwrap();
-    assert_eq!(count(&db.store), 2);
+    assert_eq!(db.count("SELECT count(*) AS n FROM scratch"), 2);
 }
 
 #[test]
@@ -76,5 +65,5 @@ fn a_writer_of_another_process_waits_for_the_lock_within_its_budget() {
     // With the default budget (10 s) it waits for the commit and writes.
     write_transaction(&mut conn, |conn| insert(conn, 3)).unwrap();
     first.join().unwrap();
-    assert_eq!(count(&db.store), 2, "the refused write left nothing behind");
+    assert_eq!(db.count("SELECT count(*) AS n FROM scratch"), 2, "the refused write left nothing behind");
 }

@@ -140,20 +140,19 @@ fn create_private_file(path: &std::path::Path) -> StoreResult<()> {
 ///   prepared statement stays compiled.
 /// - **Waiting for locks** in steps of tens of microseconds rather than SQLite's milliseconds
 ///   (`lock_wait`, decision 0030).
+///
+/// Returns whether the hook is registered (else connections keep `busy_timeout`).
 fn prepare_sqlite_connections() -> bool {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    static INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    ONCE.call_once(|| {
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INSTALLED.get_or_init(|| {
         // SAFETY: registers a function with the signature SQLite expects; SQLite calls it with
         // a valid handle for each new connection, before anyone else uses that connection.
         let rc = unsafe { libsqlite3_sys::sqlite3_auto_extension(Some(prepare_sqlite_connection)) };
-        if rc == libsqlite3_sys::SQLITE_OK {
-            INSTALLED.store(true, Ordering::Relaxed);
-        } else {
+        if rc != libsqlite3_sys::SQLITE_OK {
             tracing::warn!(rc, "SQLite connections cannot be prepared: lookups are compiled at every call");
         }
-    });
-    INSTALLED.load(Ordering::Relaxed)
+        rc == libsqlite3_sys::SQLITE_OK
+    })
 }
 
 unsafe extern "C" fn prepare_sqlite_connection(
